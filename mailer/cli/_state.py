@@ -1,0 +1,56 @@
+"""What every command shares: the settings and database it opens lazily, and output."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from mailer.config import Settings, load_settings
+from mailer.storage import Database, open_database
+
+__all__ = ["CliState", "console", "err_console", "print_json", "state"]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class CliState:
+    config: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _database: Database | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        """The database, migrated to the newest schema on first use."""
+        if self._database is None:
+            self._database = open_database(self.settings.database_url)
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, no colour, no wrapping."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

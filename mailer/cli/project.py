@@ -1,0 +1,105 @@
+"""``mailer init``: a new project folder."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailer.cli._state import CliState, console, state
+from mailer.config import CONFIG_FILENAME
+from mailer.exceptions import ConfigError
+
+CONFIG_TEMPLATE = """\
+# mailer settings. Every key can be overridden by an environment variable
+# MAILER_<KEY> (for example MAILER_DATABASE_URL); relative paths are resolved
+# against the folder of this file.
+
+# Where subscribers, campaigns and events are stored. Default: SQLite in var/.
+# PostgreSQL: "postgresql+psycopg://user:password@host:5432/dbname"
+# database_url = "sqlite:///var/mailer.db"
+
+# The public address of the web app (subscribe, unsubscribe, archive, tracking).
+base_url = "{base_url}"
+
+# Signs unsubscribe, confirmation and preference links. Keep it secret; changing it
+# invalidates every link already sent.
+secret_key = "{secret_key}"
+
+# Who the mail comes from, and the name readers know you by.
+publisher_name = "{publisher_name}"
+from_address = "{from_address}"
+# reply_to = "editor@example.org"
+
+# The law (CAN-SPAM, GDPR imprint rules) wants a postal address in every mailing.
+postal_address = "{postal_address}"
+
+# The timezone for schedules when none is given (an IANA name).
+timezone = "{timezone}"
+
+# How mail leaves: "outbox" writes .eml files to outbox_dir (nothing is sent),
+# "smtp" uses smtp_url, "sendgrid" uses sendgrid_api_key.
+backend = "outbox"
+outbox_dir = "var/outbox"
+# smtp_url = "smtp://user:password@mail.example.org:587?starttls=true"
+# sendgrid_api_key = "SG.xxxxx"
+# sendgrid_host = "https://api.sendgrid.com"
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+
+
+def init(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(help="Where to create the project (default: here).")
+    ] = Path("."),
+    publisher_name: Annotated[str, typer.Option("--name", help="Your publication's name.")] = (
+        "My Newsletter"
+    ),
+    from_address: Annotated[
+        str, typer.Option("--from", help="The sender address.")
+    ] = "newsletter@example.org",
+    postal_address: Annotated[str, typer.Option(help="Your postal address.")] = "",
+    base_url: Annotated[str, typer.Option(help="The web app's public URL.")] = (
+        "http://localhost:8000"
+    ),
+    timezone: Annotated[str, typer.Option(help="Default timezone.")] = "UTC",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing mailer.toml.")] = False,
+) -> None:
+    """Write a commented mailer.toml and create the database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_FILENAME
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists already (pass --force to overwrite it)")
+    text = CONFIG_TEMPLATE.format(
+        base_url=_toml_text(base_url),
+        secret_key=secrets.token_urlsafe(32),
+        publisher_name=_toml_text(publisher_name),
+        from_address=_toml_text(from_address),
+        postal_address=_toml_text(postal_address),
+        timezone=_toml_text(timezone),
+    )
+    path.write_text(text, encoding="utf-8")
+    cli = state(ctx)
+    project = CliState(config=path)
+    try:
+        settings = project.settings
+        project.database  # noqa: B018 - opening creates and migrates it
+    except ConfigError:
+        path.unlink()
+        raise
+    finally:
+        project.close()
+    cli.config = path
+    console.print(f"wrote {path}")
+    console.print(f"database ready: {settings.database_url.split('://', 1)[0]} database")
+    console.print("next: mailer lists create NAME, then mailer subscribers import FILE --list NAME")
+
+
+def _toml_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,28 @@
+"""The database: SQLAlchemy 2 models and Alembic migrations.
+
+SQLite (WAL, foreign keys on) is the embedded default; PostgreSQL through psycopg 3 is
+supported. Every command that opens the database brings it to the newest migration first.
+"""
+
+from mailer.storage.database import Database, open_database
+from mailer.storage.models import (
+    Base,
+    MailingList,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+
+__all__ = [
+    "Base",
+    "Database",
+    "MailingList",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+    "open_database",
+]

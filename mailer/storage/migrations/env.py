@@ -1,0 +1,21 @@
+"""Alembic's environment: migrations run on the connection mailer hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from mailer.storage.models import Base
+
+connection = context.config.attributes.get("connection")
+if not isinstance(connection, Connection):
+    raise RuntimeError("mailer migrations run through mailer.storage.database.upgrade()")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # SQLite changes a table by copying it; batch mode does that for us.
+    render_as_batch=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

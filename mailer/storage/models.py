@@ -1,0 +1,128 @@
+"""The tables. Addresses are stored once (``subscribers``); each list membership is a
+``subscriptions`` row with its status and when and how it last changed; ``suppressions``
+holds hashed addresses that must never be mailed, whatever list they are on."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mailer.storage.types import JSONType, UTCDateTime, utcnow
+
+__all__ = [
+    "Base",
+    "MailingList",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+    }
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class SubscriptionStatus(enum.StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class SuppressionReason(enum.StrEnum):
+    UNSUBSCRIBED = "unsubscribed"  # left every list
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    FORGOTTEN = "forgotten"  # personal data erased on request
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    double_opt_in: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="list", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def first_name(self) -> str:
+        """The given name: the attribute if imported as one, else the name's first word."""
+        given = self.attributes.get("first_name")
+        if isinstance(given, str) and given:
+            return given
+        return self.name.split(" ", 1)[0] if self.name else ""
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "list_id"),
+        Index("ix_subscriptions_list_status", "list_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus))
+    # When and through what (cli, import, web, api, webhook, ...) the status last changed.
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_source: Mapped[str] = mapped_column(String(32), default="cli")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    list: Mapped[MailingList] = relationship(back_populates="subscriptions")
+
+
+class Suppression(Base):
+    """An address that must not be mailed, kept as the SHA-256 of its key so that a
+    forgotten person's address is not stored in the clear."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Lists, subscribers, subscriptions and the suppression list; CSV import and export."""

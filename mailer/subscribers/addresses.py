@@ -1,0 +1,69 @@
+"""Email addresses: validated by email-validator (syntax only) and normalised.
+
+An address is stored once: trimmed, its domain lower-cased and IDNA-encoded, its local
+part kept as given. Two addresses are the same subscriber when their *keys* match: the
+key is the normalised address with the local part lower-cased too, because in practice
+every large mailbox provider treats local parts case-insensitively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from email_validator import EmailNotValidError, validate_email
+
+from mailer.exceptions import InvalidAddress
+
+__all__ = ["Address", "address_hash", "normalize_address"]
+
+# A local part of plain ASCII atoms separated by single dots (RFC 5322 dot-atom) is valid
+# for email-validator whatever its letters, as long as it is at most 64 characters; only
+# such local parts take the fast way below, everything else gets the full validation.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_MAX_LOCAL = 64
+_MAX_ADDRESS = 254
+
+
+class Address(NamedTuple):
+    email: str  # as stored and sent to: local part as given, ASCII (IDNA) domain
+    key: str  # what identity is matched on: the same, lower-cased
+
+
+def normalize_address(raw: str) -> Address:
+    """Validate ``raw`` and return its stored form and key; raises InvalidAddress."""
+    text = raw.strip()
+    local, at, domain = text.rpartition("@")
+    if at and _DOT_ATOM.fullmatch(local) and len(local) <= _MAX_LOCAL:
+        ascii_domain = _domain(domain)
+        if ascii_domain is not None:
+            email = f"{local}@{ascii_domain}"
+            if len(email) <= _MAX_ADDRESS:
+                return Address(email, email.lower())
+    return _full(text, raw)
+
+
+def _full(text: str, raw: str) -> Address:
+    try:
+        valid = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as err:
+        raise InvalidAddress(raw, str(err)) from None
+    email = f"{valid.local_part}@{valid.ascii_domain}"
+    return Address(email, email.lower())
+
+
+@lru_cache(maxsize=65536)
+def _domain(domain: str) -> str | None:
+    """The ASCII form of a domain that email-validator accepts, else None (the full
+    validation then gives the precise reason). Cached: lists repeat their domains."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        return None
+
+
+def address_hash(key: str) -> str:
+    """The hash kept on the suppression list in place of a forgotten address."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()

@@ -1,0 +1,403 @@
+"""Importing a CSV file of subscribers into a list, in committed batches.
+
+The merge policy, also in the README:
+
+- Rows for the same address within the file are merged: later non-empty values win,
+  attributes merge key by key, tags add up. Only the first counts; the others count as
+  duplicates.
+- A stored subscriber is updated the same way: the file's non-empty name and timezone
+  replace the stored ones, its attributes are merged in, its tags added. Nothing stored
+  is erased by an import.
+- A new member of the list is confirmed, except on a double opt-in list without
+  ``--confirmed``, where it waits for confirmation. ``--confirmed`` also confirms members
+  who were waiting.
+- An address that unsubscribed from the list, or is on the suppression list (it left
+  every list, bounced, complained or asked to be forgotten), is skipped unless
+  ``--resubscribe`` says the people in the file asked to be subscribed again.
+- A row the source tool marks as gone (Mailchimp's unsubscribed or cleaned exports,
+  listmonk's blocklisted) is stored as unsubscribed; bounced and blocklisted addresses are
+  also suppressed.
+
+Every batch is committed on its own, and running the same import again changes nothing,
+so an import that stopped part way is completed by running it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from mailer.exceptions import FileInputError, PartialImport
+from mailer.storage.database import Database
+from mailer.storage.models import (
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from mailer.storage.types import utcnow
+from mailer.subscribers.addresses import address_hash
+from mailer.subscribers.csv_rows import Rejected, Row, check_encoding, read_rows
+from mailer.subscribers.lists import get_list
+from mailer.subscribers.subscriptions import initial_status
+
+__all__ = ["ImportSummary", "import_file", "rejected_path"]
+
+BATCH_SIZE = 2000
+_LEFT_SUPPRESSION = {
+    "bounced": SuppressionReason.HARD_BOUNCE,
+    "blocklisted": SuppressionReason.UNSUBSCRIBED,
+}
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    list: str
+    dry_run: bool = False
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    rejected_file: str | None = None
+    committed_through_line: int = 0
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rejected_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejected.csv")
+
+
+def import_file(
+    database: Database,
+    path: Path,
+    list_name: str,
+    *,
+    confirmed: bool = False,
+    resubscribe: bool = False,
+    dry_run: bool = False,
+    encoding: str = "utf-8-sig",
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Import ``path`` into the list; see the module's docstring for the policy.
+
+    ``progress`` is called with the number of bytes read so far after every batch.
+    Rejected rows are written with their line and reason next to the input.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileInputError(path, "no such file" if not path.exists() else "not a file")
+    check_encoding(path, encoding)
+    with database.session() as session:
+        mailing_list = get_list(session, list_name)
+        status = initial_status(mailing_list, confirmed=confirmed)
+        list_id = mailing_list.id
+    summary = ImportSummary(file=str(path), list=list_name, dry_run=dry_run)
+    merger = _Merger(list_id, status, confirmed, resubscribe, now or utcnow(), summary)
+    seen: set[int] = set()
+    batch: dict[str, Row] = {}
+    rejects = _RejectWriter(rejected_path(path), dry_run)
+    line = 0
+    try:
+        with path.open("rb") as raw, io.TextIOWrapper(raw, encoding, newline="") as handle:
+            for item in read_rows(handle, path):
+                line = item.line
+                summary.read += 1
+                if isinstance(item, Rejected):
+                    summary.rejected += 1
+                    rejects.write(item, handle)
+                    continue
+                key = item.address.key
+                earlier = batch.get(key)
+                if earlier is not None:
+                    earlier.merge(item)
+                    summary.duplicates += 1
+                    continue
+                # Remembering a hash, not the address, keeps memory flat on large files;
+                # a collision only miscounts, since the row is merged with the stored one.
+                fingerprint = hash(key)
+                if fingerprint in seen:
+                    item.duplicate = True
+                    summary.duplicates += 1
+                seen.add(fingerprint)
+                batch[key] = item
+                if len(batch) >= batch_size:
+                    merger.flush(database, batch, dry_run)
+                    summary.committed_through_line = line
+                    batch = {}
+                    if progress is not None:
+                        progress(raw.tell())
+            merger.flush(database, batch, dry_run)
+            summary.committed_through_line = line
+            if progress is not None:
+                progress(raw.tell())
+    except KeyboardInterrupt:
+        raise PartialImport(summary, summary.committed_through_line + 1, "interrupted") from None
+    except FileInputError:
+        raise
+    except Exception as err:
+        raise PartialImport(summary, summary.committed_through_line + 1, str(err)) from err
+    finally:
+        rejects.close()
+    summary.rejected_file = str(rejects.path) if rejects.count else None
+    return summary
+
+
+class _RejectWriter:
+    """Rejected rows, with line and reason, in a CSV next to the input. A stale file
+    from an earlier run is removed so that what is there is always this run's."""
+
+    def __init__(self, path: Path, dry_run: bool):
+        self.path = path
+        self.dry_run = dry_run
+        self.count = 0
+        self._file: Any = None
+        self._writer: Any = None
+        if not dry_run:
+            path.unlink(missing_ok=True)
+
+    def write(self, rejected: Rejected, source: Any) -> None:
+        self.count += 1
+        if self.dry_run:
+            return
+        if self._writer is None:
+            self._file = self.path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["line", "reason", "row"])
+        self._writer.writerow([rejected.line, rejected.reason, *rejected.cells])
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+@dataclass
+class _Merger:
+    """Applies one batch of rows to the database in one transaction."""
+
+    list_id: int
+    status: SubscriptionStatus
+    confirmed: bool
+    resubscribe: bool
+    now: datetime
+    summary: ImportSummary
+
+    def flush(self, database: Database, batch: dict[str, Row], dry_run: bool) -> None:
+        if not batch:
+            return
+        with database.engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                self._apply(connection, batch)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+
+    def _apply(self, conn: Connection, batch: dict[str, Row]) -> None:
+        summary, now = self.summary, self.now
+        stored = {
+            r.email_key: r
+            for r in conn.execute(
+                select(
+                    Subscriber.id,
+                    Subscriber.email_key,
+                    Subscriber.name,
+                    Subscriber.attributes,
+                    Subscriber.tags,
+                    Subscriber.timezone,
+                ).where(Subscriber.email_key.in_(list(batch)))
+            )
+        }
+        memberships = {
+            r.subscriber_id: r.status
+            for r in conn.execute(
+                select(Subscription.subscriber_id, Subscription.status).where(
+                    Subscription.list_id == self.list_id,
+                    Subscription.subscriber_id.in_([r.id for r in stored.values()]),
+                )
+            )
+        }
+        hashes = {key: address_hash(key) for key in batch}
+        suppressed = set(
+            conn.scalars(
+                select(Suppression.address_hash).where(
+                    Suppression.address_hash.in_(list(hashes.values()))
+                )
+            )
+        )
+
+        new_people: list[dict[str, Any]] = []
+        changed_people: list[dict[str, Any]] = []
+        new_members: list[tuple[str, SubscriptionStatus]] = []  # by key: ids come later
+        status_changes: list[dict[str, Any]] = []
+        lifted: list[str] = []
+        new_suppressions: list[dict[str, Any]] = []
+
+        for key, row in batch.items():
+            count = not row.duplicate
+            hashed = hashes[key]
+            if row.left is None and hashed in suppressed and not self.resubscribe:
+                if count:
+                    summary.skip("suppressed")
+                continue
+            person = stored.get(key)
+            current = memberships.get(person.id) if person is not None else None
+            if (
+                row.left is None
+                and current is SubscriptionStatus.UNSUBSCRIBED
+                and not self.resubscribe
+            ):
+                if count:
+                    summary.skip("unsubscribed")
+                continue
+            if row.left is None and hashed in suppressed:
+                lifted.append(hashed)
+
+            changed = False
+            if person is None:
+                new_people.append(
+                    {
+                        "email": row.address.email,
+                        "email_key": key,
+                        "name": row.name or "",
+                        "attributes": row.attributes,
+                        "tags": row.tags,
+                        "timezone": row.timezone,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            else:
+                values = _merged(person, row)
+                if values:
+                    changed = True
+                    changed_people.append({"b_id": person.id, "updated_at": now, **values})
+
+            wanted = SubscriptionStatus.UNSUBSCRIBED if row.left else self.status
+            if row.left in _LEFT_SUPPRESSION and hashed not in suppressed:
+                suppressed.add(hashed)
+                new_suppressions.append(
+                    {
+                        "address_hash": hashed,
+                        "reason": _LEFT_SUPPRESSION[row.left],
+                        "source": "import",
+                        "created_at": now,
+                    }
+                )
+            outcome = "unchanged"
+            if current is None:
+                new_members.append((key, wanted))
+                outcome = "imported"
+            elif current is not wanted and (
+                row.left
+                or current is SubscriptionStatus.UNSUBSCRIBED
+                or (current is SubscriptionStatus.UNCONFIRMED and self.confirmed)
+            ):
+                status_changes.append({"b_id": person.id if person else 0, "status": wanted})
+                outcome = "updated"
+            elif changed:
+                outcome = "updated"
+            if count:
+                if row.left:
+                    summary.skip(row.left)
+                elif outcome == "imported":
+                    summary.imported += 1
+                elif outcome == "updated":
+                    summary.updated += 1
+                else:
+                    summary.unchanged += 1
+
+        ids = {key: person.id for key, person in stored.items()}
+        if new_people:
+            inserted = conn.execute(
+                insert(Subscriber).returning(
+                    Subscriber.id, Subscriber.email_key, sort_by_parameter_order=True
+                ),
+                new_people,
+            )
+            ids.update({r.email_key: r.id for r in inserted})
+        if changed_people:
+            # Rows differ in which fields changed: group them by that so one
+            # executemany per shape updates them.
+            by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for values in changed_people:
+                by_shape.setdefault(tuple(sorted(values)), []).append(values)
+            for shape, rows in by_shape.items():
+                columns: dict[str, Any] = {k: bindparam(k) for k in shape if k != "b_id"}
+                conn.execute(
+                    update(Subscriber).where(Subscriber.id == bindparam("b_id")).values(columns),
+                    rows,
+                )
+        if new_members:
+            conn.execute(
+                insert(Subscription),
+                [
+                    {
+                        "subscriber_id": ids[key],
+                        "list_id": self.list_id,
+                        "status": status,
+                        "status_changed_at": now,
+                        "status_source": "import",
+                        "created_at": now,
+                    }
+                    for key, status in new_members
+                ],
+            )
+        if status_changes:
+            conn.execute(
+                update(Subscription)
+                .where(
+                    Subscription.subscriber_id == bindparam("b_id"),
+                    Subscription.list_id == self.list_id,
+                )
+                .values(
+                    status=bindparam("status"),
+                    status_changed_at=now,
+                    status_source="import",
+                ),
+                status_changes,
+            )
+        if lifted:
+            conn.execute(delete(Suppression).where(Suppression.address_hash.in_(lifted)))
+        if new_suppressions:
+            conn.execute(insert(Suppression), new_suppressions)
+
+
+def _merged(person: Any, row: Row) -> dict[str, Any]:
+    """The columns of a stored subscriber that this row changes, with their new values."""
+    values: dict[str, Any] = {}
+    if row.name and row.name != person.name:
+        values["name"] = row.name
+    if row.timezone and row.timezone != person.timezone:
+        values["timezone"] = row.timezone
+    if row.attributes:
+        attributes = {**person.attributes, **row.attributes}
+        if attributes != person.attributes:
+            values["attributes"] = attributes
+    if row.tags:
+        tags = sorted({*person.tags, *row.tags})
+        if tags != sorted(person.tags):
+            values["tags"] = tags
+    return values

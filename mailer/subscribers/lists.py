@@ -1,0 +1,84 @@
+"""Mailing lists: create, find, count, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailer.exceptions import AlreadyExists, InputError, NotFound
+from mailer.storage.models import MailingList, Subscription, SubscriptionStatus
+
+__all__ = ["ListCounts", "create_list", "delete_list", "get_list", "list_counts"]
+
+
+@dataclass(frozen=True)
+class ListCounts:
+    list: MailingList
+    unconfirmed: int = 0
+    confirmed: int = 0
+    unsubscribed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.unconfirmed + self.confirmed + self.unsubscribed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.list.name,
+            "description": self.list.description,
+            "double_opt_in": self.list.double_opt_in,
+            "created_at": self.list.created_at.isoformat(),
+            "confirmed": self.confirmed,
+            "unconfirmed": self.unconfirmed,
+            "unsubscribed": self.unsubscribed,
+        }
+
+
+def create_list(
+    session: Session, name: str, *, description: str = "", double_opt_in: bool = False
+) -> MailingList:
+    name = name.strip()
+    if not name or len(name) > 200 or any(ch in name for ch in "\r\n\t"):
+        raise InputError(f"list name {name!r} must be 1 to 200 characters on one line")
+    if session.scalar(select(MailingList.id).where(MailingList.name == name)) is not None:
+        raise AlreadyExists("list", name)
+    mailing_list = MailingList(name=name, description=description, double_opt_in=double_opt_in)
+    session.add(mailing_list)
+    session.flush()
+    return mailing_list
+
+
+def get_list(session: Session, name: str) -> MailingList:
+    found = session.scalar(select(MailingList).where(MailingList.name == name))
+    if found is None:
+        known = session.scalars(select(MailingList.name).order_by(MailingList.name)).all()
+        hint = "known lists: " + ", ".join(known) if known else "there are no lists yet"
+        raise NotFound("list", name, hint)
+    return found
+
+
+def list_counts(session: Session, lists: Sequence[MailingList] | None = None) -> list[ListCounts]:
+    """Every list (or those given) with its number of subscriptions per status."""
+    if lists is None:
+        lists = session.scalars(select(MailingList).order_by(MailingList.name)).all()
+    rows = session.execute(
+        select(Subscription.list_id, Subscription.status, func.count())
+        .where(Subscription.list_id.in_([m.id for m in lists]))
+        .group_by(Subscription.list_id, Subscription.status)
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for list_id, status, count in rows:
+        counts.setdefault(list_id, {})[SubscriptionStatus(status).value] = count
+    return [ListCounts(m, **counts.get(m.id, {})) for m in lists]
+
+
+def delete_list(session: Session, name: str) -> int:
+    """Delete a list and its subscriptions (not the subscribers); returns how many
+    subscriptions went with it."""
+    mailing_list = get_list(session, name)
+    (counts,) = list_counts(session, [mailing_list])
+    session.delete(mailing_list)
+    return counts.total
