@@ -1,0 +1,1 @@
+"""Delivery: campaigns, the send ledger, and the backends that hand mail over."""

@@ -1,0 +1,64 @@
+"""What the delivery backends send: one shared content per batch and its recipients.
+
+The content carries tokens (see :mod:`mailer.rendering.substitution`) that each
+recipient's ``substitutions`` fill; SendGrid fills them on its side, so the HTML travels
+once per request, while SMTP and the outbox fill them here for every message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
+
+
+@dataclass(frozen=True)
+class Content:
+    """What every recipient of a batch gets, tokens included."""
+
+    subject: str
+    html: str
+    text: str
+    from_address: str
+    from_name: str = ""
+    reply_to: str = ""
+    # Headers the same for every recipient (List-Id, Precedence, ...).
+    headers: dict[str, str] = field(default_factory=dict)
+    # The campaign's own id (a SendGrid category; a header for SMTP).
+    campaign: str = ""
+    is_test: bool = False
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One message of a batch: our own delivery id travels with it (SendGrid's
+    ``custom_args``, an ``X-Mailer-Delivery`` header) so that events map back to it."""
+
+    delivery_id: str
+    email: str
+    name: str = ""
+    substitutions: dict[str, str] = field(default_factory=dict)
+    # Headers that differ per recipient (List-Unsubscribe, Message-ID, ...).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Batch:
+    content: Content
+    recipients: list[Recipient]
+
+
+class Outcome(StrEnum):
+    SENT = "sent"  # accepted by the server or provider
+    FAILED = "failed"  # refused for good (5xx, invalid); a bounce when ``bounce`` is set
+    RETRY = "retry"  # refused for now (4xx, throttled); try again later
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    delivery_id: str
+    outcome: Outcome
+    provider_message_id: str = ""
+    error: str = ""
+    bounce: bool = False

@@ -1,0 +1,1 @@
+"""Rendering: articles to email-safe HTML and plain text, with calls-to-action."""

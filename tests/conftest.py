@@ -1,0 +1,107 @@
+"""Shared fixtures.
+
+``database_url`` is a fresh SQLite file, and also a fresh PostgreSQL schema when
+``MAILER_TEST_DATABASE_URL`` is set: every test that asks for it runs on both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from mailer.cli import app
+from mailer.cli.project import CONFIG_TEMPLATE
+from mailer.config import Settings, load_settings
+from mailer.storage import Database, open_database
+
+PG_URL = os.environ.get("MAILER_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        assert PG_URL is not None
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'var' / 'mailer.db'}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
+    yield database
+    database.close()
+
+
+def write_config(folder: Path, database_url: str, **extra: str) -> Path:
+    """A mailer.toml like ``mailer init`` writes, on the given database."""
+    text_ = CONFIG_TEMPLATE.format(
+        base_url="https://news.example.org",
+        secret_key="test-secret-key-0123456789abcdef",
+        publisher_name="The Example Times",
+        from_address="newsletter@example.org",
+        postal_address="1 Example Street, Springfield",
+        timezone="Europe/Berlin",
+    )
+    text_ += f'database_url = "{database_url}"\n'
+    for key, value in extra.items():
+        text_ += f"{key} = {value}\n"
+    path = folder / "mailer.toml"
+    path.write_text(text_, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, database_url: str) -> Path:
+    return write_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def settings(config_path: Path) -> Settings:
+    return load_settings(config_path)
+
+
+@dataclass
+class Cli:
+    """Runs ``mailer`` in-process against the test project."""
+
+    config: Path
+
+    def __call__(self, *args: str, input: str | None = None, ok: bool = True) -> CliResult:
+        result = CliRunner().invoke(app, ["--config", str(self.config), *args], input=input)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        outcome = CliResult(result.exit_code, result.stdout, result.stderr)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"mailer {' '.join(args)} exited {result.exit_code}:\n{outcome}")
+        return outcome
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+
+
+@pytest.fixture
+def cli(config_path: Path) -> Cli:
+    return Cli(config_path)
