@@ -58,9 +58,16 @@ def write_config(folder: Path, database_url: str, **extra: str) -> Path:
         postal_address="1 Example Street, Springfield",
         timezone="Europe/Berlin",
     )
-    text_ += f'database_url = "{database_url}"\n'
-    for key, value in extra.items():
-        text_ += f"{key} = {value}\n"
+    # Top-level keys go before any table; a key the template sets is replaced.
+    lines = text_.splitlines()
+    for key, value in {"database_url": f'"{database_url}"', **extra}.items():
+        line = f"{key} = {value}"
+        at = next((i for i, old in enumerate(lines) if old.startswith(f"{key} =")), None)
+        if at is None:
+            lines.insert(0, line)
+        else:
+            lines[at] = line
+    text_ = "\n".join(lines) + "\n"
     path = folder / "mailer.toml"
     path.write_text(text_, encoding="utf-8")
     return path

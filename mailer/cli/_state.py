@@ -15,8 +15,8 @@ from mailer.storage import Database, open_database
 
 __all__ = ["CliState", "console", "err_console", "print_json", "state"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass

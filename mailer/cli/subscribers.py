@@ -264,7 +264,9 @@ def _print_summary(summary: ImportSummary, json_output: bool) -> None:
     if json_output:
         print_json(summary.as_dict())
         return
-    table = Table(title=("dry run: nothing stored" if summary.dry_run else None), show_header=False)
+    if summary.dry_run:
+        console.print("dry run: nothing stored")
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for label, value in (

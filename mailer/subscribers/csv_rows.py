@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,7 +38,9 @@ LAST_COLUMNS = ("last name", "last_name", "lastname", "lname", "surname", "famil
 TAG_COLUMNS = ("tags", "tag")
 ZONE_COLUMNS = ("timezone", "time zone", "tz")
 # Columns that describe the exporting tool's own rows, not the person.
-DROPPED_COLUMNS = frozenset({"uuid", "id", "created_at", "updated_at", "leid", "euid"})
+DROPPED_COLUMNS = frozenset(
+    {"uuid", "id", "created_at", "updated_at", "subscribed_at", "leid", "euid"}
+)
 MAX_FIELD = 1 << 20
 
 csv.field_size_limit(MAX_FIELD)
@@ -77,17 +80,20 @@ class Rejected:
 
 @dataclass(frozen=True)
 class _Layout:
+    """Where each field is in a row; a field the file lacks has the index ``width``."""
+
     header: list[str] | None
+    width: int
     email: int
-    name: int | None = None
-    first: int | None = None
-    last: int | None = None
-    tags: int | None = None
-    timezone: int | None = None
-    attributes_json: int | None = None
-    status: int | None = None
-    unsub: int | None = None
-    cleaned: int | None = None
+    name: int
+    first: int
+    last: int
+    tags: int
+    timezone: int
+    attributes_json: int
+    status: int
+    unsub: int
+    cleaned: int
     extra: tuple[tuple[int, str], ...] = ()
 
 
@@ -176,6 +182,7 @@ def _layout(first: list[str], path: Path) -> _Layout:
                 return lowered.index(name)
         return None
 
+    width = len(first)
     email = find(EMAIL_COLUMNS)
     if email is None:
         if first and "@" in first[0]:
@@ -184,7 +191,8 @@ def _layout(first: list[str], path: Path) -> _Layout:
             except InvalidAddress:
                 pass
             else:
-                return _Layout(header=None, email=0, name=1 if len(first) > 1 else None)
+                # No header: email[,name]; every other field is absent (index 2).
+                return _Layout(None, 2, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2)
         shown = ", ".join(repr(c) for c in first[:8]) or "nothing"
         raise FileInputError(
             path,
@@ -192,51 +200,46 @@ def _layout(first: list[str], path: Path) -> _Layout:
             "(or 'Email Address'), or give a file whose lines are email[,name]",
             line=1,
         )
-    layout = _Layout(
-        header=first,
-        email=email,
-        name=find(NAME_COLUMNS),
-        first=find(FIRST_COLUMNS),
-        last=find(LAST_COLUMNS),
-        tags=find(TAG_COLUMNS),
-        timezone=find(ZONE_COLUMNS),
-        attributes_json=find(("attributes",)),
-        status=find(("status",)),
-        unsub=find(("unsub_time",)),
-        cleaned=find(("clean_time",)),
-    )
-    used = {
-        i
-        for i in (
-            layout.email,
-            layout.name,
-            layout.first,
-            layout.last,
-            layout.tags,
-            layout.timezone,
-            layout.attributes_json,
-            layout.status,
-            layout.unsub,
-            layout.cleaned,
-        )
-        if i is not None
+    found = {
+        "name": find(NAME_COLUMNS),
+        "first": find(FIRST_COLUMNS),
+        "last": find(LAST_COLUMNS),
+        "tags": find(TAG_COLUMNS),
+        "timezone": find(ZONE_COLUMNS),
+        "attributes_json": find(("attributes",)),
+        "status": find(("status",)),
+        "unsub": find(("unsub_time",)),
+        "cleaned": find(("clean_time",)),
     }
+    used = {email, *(i for i in found.values() if i is not None)}
     extra = tuple(
         (i, _key(column))
         for i, column in enumerate(first)
         if i not in used and _key(column) and _key(column) not in DROPPED_COLUMNS
     )
-    return _Layout(**{**layout.__dict__, "extra": extra})
+    fields = {key: width if index is None else index for key, index in found.items()}
+    return _Layout(header=first, width=width, email=email, extra=extra, **fields)
 
 
-def _cell(cells: list[str], index: int | None) -> str:
-    if index is None or index >= len(cells):
-        return ""
-    return cells[index].strip()
+_FIELDS = (
+    "name",
+    "first",
+    "last",
+    "tags",
+    "timezone",
+    "attributes_json",
+    "status",
+    "unsub",
+    "cleaned",
+)
 
 
 def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
-    raw = _cell(cells, layout.email)
+    # Columns the layout lacks point one past the header; padding the row to that
+    # width makes every lookup a plain index (this runs a million times an import).
+    width = layout.width
+    padded = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells
+    raw = padded[layout.email].strip()
     if not raw:
         return Rejected(line, "no email address", cells)
     try:
@@ -244,48 +247,49 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     except InvalidAddress as err:
         return Rejected(line, err.reason, cells)
     row = Row(line, address)
-    first, last = _cell(cells, layout.first), _cell(cells, layout.last)
-    name = _cell(cells, layout.name) or " ".join(part for part in (first, last) if part)
+    first, last = padded[layout.first].strip(), padded[layout.last].strip()
+    name = padded[layout.name].strip() or f"{first} {last}".strip()
     if name:
         row.name = name
     if first and first != name.split(" ", 1)[0]:
         row.attributes["first_name"] = first
-    if layout.attributes_json is not None:
-        text = _cell(cells, layout.attributes_json)
-        if text:
-            try:
-                parsed = json.loads(text)
-            except ValueError as err:
-                return Rejected(line, f"attributes is not valid JSON: {err}", cells)
-            if not isinstance(parsed, dict):
-                return Rejected(line, "attributes must be a JSON object", cells)
-            row.attributes.update(parsed)
+    text = padded[layout.attributes_json].strip()
+    if text:
+        try:
+            parsed = json.loads(text)
+        except ValueError as err:
+            return Rejected(line, f"attributes is not valid JSON: {err}", cells)
+        if not isinstance(parsed, dict):
+            return Rejected(line, "attributes must be a JSON object", cells)
+        row.attributes.update(parsed)
     for index, key in layout.extra:
-        value = _cell(cells, index)
+        value = padded[index].strip()
         if value:
             row.attributes[key] = value
-    tags = _cell(cells, layout.tags)
+    tags = padded[layout.tags].strip()
     if tags:
-        row.tags = _tags(tags)
-    zone = _cell(cells, layout.timezone)
+        row.tags = list(_tags(tags))
+    zone = padded[layout.timezone].strip()
     if zone and _known_zone(zone):
         row.timezone = zone
-    status = _cell(cells, layout.status).lower()
+    status = padded[layout.status].strip().lower()
     if status == "blocklisted":
         row.left = "blocklisted"
-    elif _cell(cells, layout.cleaned):
+    elif padded[layout.cleaned].strip():
         row.left = "bounced"
-    elif _cell(cells, layout.unsub) or status == "unsubscribed":
+    elif padded[layout.unsub].strip() or status == "unsubscribed":
         row.left = "unsubscribed"
     return row
 
 
-def _tags(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _tags(text: str) -> tuple[str, ...]:
     # Mailchimp writes tags as quoted, comma-separated values: "Donor","2024 Gala".
     parsed = next(csv.reader([text], skipinitialspace=True), [])
-    return sorted({tag.strip() for tag in parsed if tag.strip()})
+    return tuple(sorted({tag.strip() for tag in parsed if tag.strip()}))
 
 
+@lru_cache(maxsize=1024)
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)

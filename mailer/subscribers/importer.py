@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from mailer.exceptions import FileInputError, PartialImport
+from mailer.storage.bulk import bulk_insert, in_values
 from mailer.storage.database import Database
 from mailer.storage.models import (
     Subscriber,
@@ -205,6 +206,9 @@ class _Merger:
             return
         with database.engine.connect() as connection:
             transaction = connection.begin()
+            if connection.dialect.name == "sqlite":
+                # The address index of a large list outgrows SQLite's default 2 MB cache.
+                connection.exec_driver_sql("PRAGMA cache_size=-32768")
             try:
                 self._apply(connection, batch)
             except BaseException:
@@ -227,7 +231,7 @@ class _Merger:
                     Subscriber.attributes,
                     Subscriber.tags,
                     Subscriber.timezone,
-                ).where(Subscriber.email_key.in_(list(batch)))
+                ).where(in_values(conn, Subscriber.email_key, list(batch)))
             )
         }
         memberships = {
@@ -235,7 +239,7 @@ class _Merger:
             for r in conn.execute(
                 select(Subscription.subscriber_id, Subscription.status).where(
                     Subscription.list_id == self.list_id,
-                    Subscription.subscriber_id.in_([r.id for r in stored.values()]),
+                    in_values(conn, Subscription.subscriber_id, [r.id for r in stored.values()]),
                 )
             )
         }
@@ -243,7 +247,7 @@ class _Merger:
         suppressed = set(
             conn.scalars(
                 select(Suppression.address_hash).where(
-                    Suppression.address_hash.in_(list(hashes.values()))
+                    in_values(conn, Suppression.address_hash, list(hashes.values()))
                 )
             )
         )
@@ -285,8 +289,6 @@ class _Merger:
                         "attributes": row.attributes,
                         "tags": row.tags,
                         "timezone": row.timezone,
-                        "created_at": now,
-                        "updated_at": now,
                     }
                 )
             else:
@@ -331,13 +333,15 @@ class _Merger:
 
         ids = {key: person.id for key, person in stored.items()}
         if new_people:
-            inserted = conn.execute(
-                insert(Subscriber).returning(
-                    Subscriber.id, Subscriber.email_key, sort_by_parameter_order=True
-                ),
-                new_people,
+            # A plain executemany and one select of the new ids: on SQLite, RETURNING
+            # with parameter order falls back to one statement per row.
+            bulk_insert(conn, Subscriber, new_people, {"created_at": now, "updated_at": now})
+            fresh = conn.execute(
+                select(Subscriber.email_key, Subscriber.id).where(
+                    in_values(conn, Subscriber.email_key, [p["email_key"] for p in new_people])
+                )
             )
-            ids.update({r.email_key: r.id for r in inserted})
+            ids.update({key: id_ for key, id_ in fresh})  # noqa: C416 - rows, not pairs
         if changed_people:
             # Rows differ in which fields changed: group them by that so one
             # executemany per shape updates them.
@@ -351,19 +355,16 @@ class _Merger:
                     rows,
                 )
         if new_members:
-            conn.execute(
-                insert(Subscription),
-                [
-                    {
-                        "subscriber_id": ids[key],
-                        "list_id": self.list_id,
-                        "status": status,
-                        "status_changed_at": now,
-                        "status_source": "import",
-                        "created_at": now,
-                    }
-                    for key, status in new_members
-                ],
+            bulk_insert(
+                conn,
+                Subscription,
+                [{"subscriber_id": ids[key], "status": status} for key, status in new_members],
+                {
+                    "list_id": self.list_id,
+                    "status_changed_at": now,
+                    "status_source": "import",
+                    "created_at": now,
+                },
             )
         if status_changes:
             conn.execute(

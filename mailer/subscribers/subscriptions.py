@@ -191,7 +191,7 @@ def iter_subscriptions(
     )
     if status is not None:
         query = query.where(Subscription.status == status)
-    yield from session.execute(query).tuples()
+    yield from session.execute(query)
 
 
 def unsubscribe(

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from mailer.storage import Database, MailingList, open_database
+from mailer.storage.database import create_database_engine, current_revision, head_revision
+from tests.conftest import Cli
+
+
+def test_opening_applies_every_migration(db: Database) -> None:
+    assert current_revision(db.engine) == head_revision()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"lists", "subscribers", "subscriptions", "suppressions"} <= tables
+
+
+def test_opening_again_changes_nothing(database_url: str) -> None:
+    open_database(database_url).close()
+    again = open_database(database_url)
+    assert current_revision(again.engine) == head_revision()
+    again.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
+    db = open_database(f"sqlite:///{tmp_path}/x/mailer.db")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.close()
+
+
+def test_times_come_back_aware_and_in_utc(db: Database) -> None:
+    berlin = timezone(timedelta(hours=1))
+    created = datetime(2026, 3, 1, 10, 30, tzinfo=berlin)
+    with db.session() as session:
+        session.add(MailingList(name="news", created_at=created))
+    with db.session() as session:
+        stored = session.scalar(select(MailingList.created_at))
+    assert stored == created
+    assert stored is not None and stored.tzinfo == UTC
+
+
+def test_naive_times_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.session() as session:
+        session.add(MailingList(name="news", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+
+
+def test_db_upgrade_command(cli: Cli) -> None:
+    first = cli("db", "upgrade").stdout
+    assert "revision" in first
+    assert "already at revision" in cli("db", "upgrade").stdout
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path: object) -> None:
+    from mailer.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="database_url"):
+        open_database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(ConfigError, match="not a database URL"):
+        create_database_engine("not a url")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailer.exceptions import InvalidAddress
+from mailer.subscribers.addresses import normalize_address
+
+
+@pytest.mark.parametrize(
+    ("raw", "email", "key"),
+    [
+        ("  Ann.Lee@Example.COM ", "Ann.Lee@example.com", "ann.lee@example.com"),
+        ("jörg@BÜCHER.de", "jörg@xn--bcher-kva.de", "jörg@xn--bcher-kva.de"),
+        ("x+tag@sub.example.org", "x+tag@sub.example.org", "x+tag@sub.example.org"),
+    ],
+)
+def test_normalised_form_and_key(raw: str, email: str, key: str) -> None:
+    assert normalize_address(raw) == (email, key)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("no-at-sign", "@-sign"),
+        ("a..b@example.com", "two periods"),
+        ("a@localhost", "period"),
+        ("@example.com", "before the @-sign"),
+        ("a@" + "b" * 64 + ".com", "so many characters"),
+    ],
+)
+def test_invalid_addresses_say_why(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidAddress, match=reason):
+        normalize_address(raw)
+
+
+_local = st.text(
+    alphabet=st.sampled_from("abcXYZ019.+-_'!#~\"@ é"), min_size=0, max_size=70
+)
+_domain = st.text(alphabet=st.sampled_from("abcXYZ019.-_é"), min_size=0, max_size=30)
+
+
+@given(local=_local, domain=_domain)
+def test_the_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    raw = f"{local}@{domain}"
+    try:
+        valid = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        with pytest.raises(InvalidAddress):
+            normalize_address(raw)
+        return
+    got = normalize_address(raw)
+    assert got.email == f"{valid.local_part}@{valid.ascii_domain}"
