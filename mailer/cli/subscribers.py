@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from mailer.cli._state import console, err_console, print_json, state
 from mailer.exceptions import PartialImport
@@ -114,7 +114,8 @@ def ls(
     if json_output:
         print_json(rows)
         return
-    table = Table("email", "name", "status", "tags", "timezone", "since")
+    table = Table("name", "status", "tags", "timezone", "since")
+    table.columns.insert(0, Column("email", no_wrap=True))
     for row in rows:
         table.add_row(
             row["email"],

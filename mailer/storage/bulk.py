@@ -1,16 +1,18 @@
-"""Fast multi-row inserts for imports.
+"""Fast multi-row inserts and IN lists for imports.
 
-SQLAlchemy converts every parameter of every row through its type (datetimes, JSON,
-enums) inside its own loop; for a million-row import that loop costs more than the
-database. Here each column's converter is looked up once, values that are the same for
-every row (the import's timestamp) are converted once, and the rows go to the driver's
-``executemany`` directly. The SQL is still compiled by SQLAlchemy for the dialect.
+SQLAlchemy converts every parameter of every row through its type inside its own loop;
+for a million-row import that loop cost more than the database. Here each column's
+converter is looked up once and applied only where a column has one, values that are the
+same for every row (the import's timestamp) are written into the statement once, and the
+rows go to the driver's ``executemany`` directly. The SQL is still compiled by
+SQLAlchemy for the dialect.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -18,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     String,
     Table,
     any_,
@@ -25,8 +28,8 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     literal_column,
-    Select,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
@@ -40,38 +43,40 @@ def bulk_insert(
     rows: Sequence[Mapping[str, Any]],
     constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert ``rows`` (dicts with the same keys) plus ``constants`` in every row."""
+    """Insert ``rows`` (dicts with the same keys), each with the ``constants`` too."""
     if not rows:
         return
     table = cast(Table, model.__table__)
-    constants = dict(constants or {})
-    names = [*rows[0].keys(), *constants]
     dialect = connection.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    converters: dict[str, Callable[[Any], Any] | None] = {
-        name: table.c[name].type._cached_bind_processor(dialect) for name in names
+    names = list(rows[0].keys())
+    # Values the same in every row are written into the statement once, as literals.
+    fixed: dict[str, Any] = {
+        name: literal_column(
+            str(
+                literal(value, table.c[name].type).compile(
+                    dialect=dialect, compile_kwargs={"literal_binds": True}
+                )
+            )
+        )
+        for name, value in (constants or {}).items()
     }
-    fixed = {
-        name: (convert(value) if (convert := converters[name]) else value)
-        for name, value in constants.items()
-    }
-    order: Sequence[str] = compiled.positiontup or names
-    plan = [(name, fixed.get(name), converters[name], name in fixed) for name in order]
-
-    def convert_row(row: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for name, value, convert, is_fixed in plan:
-            if is_fixed:
-                out.append(value)
-            else:
-                raw = row[name]
-                out.append(convert(raw) if convert is not None and raw is not None else raw)
-        return out
-
-    if compiled.positional:
-        params: list[Any] = [tuple(convert_row(row)) for row in rows]
-    else:
-        params = [dict(zip(order, convert_row(row), strict=True)) for row in rows]
+    compiled = insert(table).inline().values(fixed).compile(dialect=dialect, column_keys=names)
+    order: list[str] = list(compiled.positiontup or names)
+    get = itemgetter(*order)
+    converters = [
+        (at, convert)
+        for at, name in enumerate(order)
+        if (convert := table.c[name].type._cached_bind_processor(dialect)) is not None
+    ]
+    params: list[Any] = []
+    for row in rows:
+        values = list(get(row)) if len(order) > 1 else [get(row)]
+        for at, convert in converters:
+            if values[at] is not None:
+                values[at] = convert(values[at])
+        params.append(
+            tuple(values) if compiled.positional else dict(zip(order, values, strict=True))
+        )
     connection.exec_driver_sql(str(compiled), params)
 
 

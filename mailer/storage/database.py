@@ -8,6 +8,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -57,7 +58,9 @@ def create_database_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as err:
         raise ConfigError(f"not a database URL: {err}", key="database_url") from None
-    options: dict[str, Any] = {}
+    # orjson: attributes and tags are JSON, and a million-row import encodes two values
+    # a row; the standard library's encoder was a fifth of the import's time.
+    options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +75,10 @@ def create_database_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

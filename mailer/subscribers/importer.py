@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, literal, select, update
 
 from mailer.exceptions import FileInputError, PartialImport
 from mailer.storage.bulk import bulk_insert, in_values
@@ -44,10 +44,11 @@ from mailer.storage.models import (
     Suppression,
     SuppressionReason,
 )
-from mailer.storage.types import utcnow
+from mailer.storage.types import UTCDateTime, utcnow
 from mailer.subscribers.addresses import address_hash
 from mailer.subscribers.csv_rows import Rejected, Row, check_encoding, read_rows
 from mailer.subscribers.lists import get_list
+from mailer.subscribers.seen import SeenHashes
 from mailer.subscribers.subscriptions import initial_status
 
 __all__ = ["ImportSummary", "import_file", "rejected_path"]
@@ -112,8 +113,9 @@ def import_file(
         status = initial_status(mailing_list, confirmed=confirmed)
         list_id = mailing_list.id
     summary = ImportSummary(file=str(path), list=list_name, dry_run=dry_run)
-    merger = _Merger(list_id, status, confirmed, resubscribe, now or utcnow(), summary)
-    seen: set[int] = set()
+    merger = _Merger(
+        list_id, status, confirmed, resubscribe, now or utcnow(), summary, SeenHashes(), dry_run
+    )
     batch: dict[str, Row] = {}
     rejects = _RejectWriter(rejected_path(path), dry_run)
     line = 0
@@ -132,21 +134,14 @@ def import_file(
                     earlier.merge(item)
                     summary.duplicates += 1
                     continue
-                # Remembering a hash, not the address, keeps memory flat on large files;
-                # a collision only miscounts, since the row is merged with the stored one.
-                fingerprint = hash(key)
-                if fingerprint in seen:
-                    item.duplicate = True
-                    summary.duplicates += 1
-                seen.add(fingerprint)
                 batch[key] = item
                 if len(batch) >= batch_size:
-                    merger.flush(database, batch, dry_run)
+                    merger.flush(database, batch)
                     summary.committed_through_line = line
                     batch = {}
                     if progress is not None:
                         progress(raw.tell())
-            merger.flush(database, batch, dry_run)
+            merger.flush(database, batch)
             summary.committed_through_line = line
             if progress is not None:
                 progress(raw.tell())
@@ -200,8 +195,12 @@ class _Merger:
     resubscribe: bool
     now: datetime
     summary: ImportSummary
+    # Stored addresses met in earlier batches. One inserted by this import is known by
+    # its creation time; only addresses stored before the import need remembering.
+    seen: SeenHashes
+    dry_run: bool
 
-    def flush(self, database: Database, batch: dict[str, Row], dry_run: bool) -> None:
+    def flush(self, database: Database, batch: dict[str, Row]) -> None:
         if not batch:
             return
         with database.engine.connect() as connection:
@@ -214,7 +213,7 @@ class _Merger:
             except BaseException:
                 transaction.rollback()
                 raise
-            if dry_run:
+            if self.dry_run:
                 transaction.rollback()
             else:
                 transaction.commit()
@@ -231,6 +230,7 @@ class _Merger:
                     Subscriber.attributes,
                     Subscriber.tags,
                     Subscriber.timezone,
+                    Subscriber.created_at,
                 ).where(in_values(conn, Subscriber.email_key, list(batch)))
             )
         }
@@ -254,19 +254,31 @@ class _Merger:
 
         new_people: list[dict[str, Any]] = []
         changed_people: list[dict[str, Any]] = []
-        new_members: list[tuple[str, SubscriptionStatus]] = []  # by key: ids come later
+        new_members: list[tuple[str, SubscriptionStatus]] = []  # by key: ids are not known yet
         status_changes: list[dict[str, Any]] = []
         lifted: list[str] = []
         new_suppressions: list[dict[str, Any]] = []
 
         for key, row in batch.items():
-            count = not row.duplicate
             hashed = hashes[key]
+            person = stored.get(key)
+            # A dry run stores nothing, so there it has to remember every address.
+            if self.dry_run or person is not None or hashed in suppressed:
+                # A collision of the 64-bit hash would only miscount a row as a duplicate:
+                # the row itself is still merged like any other.
+                fingerprint = hash(key)
+                row.duplicate = (
+                    person is not None and person.created_at == now
+                ) or fingerprint in self.seen
+                if row.duplicate:
+                    summary.duplicates += 1
+                else:
+                    self.seen.add(fingerprint)
+            count = not row.duplicate
             if row.left is None and hashed in suppressed and not self.resubscribe:
                 if count:
                     summary.skip("suppressed")
                 continue
-            person = stored.get(key)
             current = memberships.get(person.id) if person is not None else None
             if (
                 row.left is None
@@ -331,17 +343,8 @@ class _Merger:
                 else:
                     summary.unchanged += 1
 
-        ids = {key: person.id for key, person in stored.items()}
         if new_people:
-            # A plain executemany and one select of the new ids: on SQLite, RETURNING
-            # with parameter order falls back to one statement per row.
             bulk_insert(conn, Subscriber, new_people, {"created_at": now, "updated_at": now})
-            fresh = conn.execute(
-                select(Subscriber.email_key, Subscriber.id).where(
-                    in_values(conn, Subscriber.email_key, [p["email_key"] for p in new_people])
-                )
-            )
-            ids.update({key: id_ for key, id_ in fresh})  # noqa: C416 - rows, not pairs
         if changed_people:
             # Rows differ in which fields changed: group them by that so one
             # executemany per shape updates them.
@@ -354,17 +357,30 @@ class _Merger:
                     update(Subscriber).where(Subscriber.id == bindparam("b_id")).values(columns),
                     rows,
                 )
-        if new_members:
-            bulk_insert(
-                conn,
-                Subscription,
-                [{"subscriber_id": ids[key], "status": status} for key, status in new_members],
-                {
-                    "list_id": self.list_id,
-                    "status_changed_at": now,
-                    "status_source": "import",
-                    "created_at": now,
-                },
+        by_status: dict[SubscriptionStatus, list[str]] = {}
+        for key, status in new_members:
+            by_status.setdefault(status, []).append(key)
+        for status, keys in by_status.items():
+            # INSERT ... SELECT finds the new subscribers' ids in the same statement.
+            conn.execute(
+                insert(Subscription).from_select(
+                    [
+                        "subscriber_id",
+                        "list_id",
+                        "status",
+                        "status_changed_at",
+                        "status_source",
+                        "created_at",
+                    ],
+                    select(
+                        Subscriber.id,
+                        literal(self.list_id),
+                        literal(status, Subscription.status.type),
+                        literal(now, UTCDateTime()),
+                        literal("import"),
+                        literal(now, UTCDateTime()),
+                    ).where(in_values(conn, Subscriber.email_key, keys)),
+                )
             )
         if status_changes:
             conn.execute(

@@ -275,10 +275,10 @@ def test_a_failure_part_way_keeps_what_was_committed_and_a_rerun_completes(
     real_flush = importer._Merger.flush
     calls = iter(range(100))
 
-    def failing_flush(self: Any, database: Database, batch: Any, dry_run: bool) -> None:
+    def failing_flush(self: Any, database: Database, batch: Any) -> None:
         if next(calls) == 2:
             raise KeyboardInterrupt
-        real_flush(self, database, batch, dry_run)
+        real_flush(self, database, batch)
 
     monkeypatch.setattr(importer._Merger, "flush", failing_flush)
     with pytest.raises(PartialImport, match="import stopped at line 6 \\(interrupted\\)") as caught:
