@@ -7,6 +7,10 @@ supported. Every command that opens the database brings it to the newest migrati
 from mailer.storage.database import Database, open_database
 from mailer.storage.models import (
     Base,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
     MailingList,
     Subscriber,
     Subscription,
@@ -17,7 +21,11 @@ from mailer.storage.models import (
 
 __all__ = [
     "Base",
+    "Campaign",
+    "CampaignStatus",
     "Database",
+    "Delivery",
+    "DeliveryStatus",
     "MailingList",
     "Subscriber",
     "Subscription",

@@ -8,13 +8,28 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from mailer.storage.types import JSONType, UTCDateTime, utcnow
 
 __all__ = [
     "Base",
+    "Campaign",
+    "CampaignStatus",
+    "Delivery",
+    "DeliveryStatus",
     "MailingList",
     "Subscriber",
     "Subscription",
@@ -126,3 +141,89 @@ class Suppression(Base):
     reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
     source: Mapped[str] = mapped_column(String(32), default="cli")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender, handed over or about to be
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # unsubscribed or suppressed by the time its turn came
+    UNKNOWN = "unknown"  # in flight when the sender died: perhaps sent, perhaps not
+
+
+campaign_lists = Table(
+    "campaign_lists",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("list_id", ForeignKey("lists.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Campaign(Base):
+    """One mailing: the article as it was rendered when the campaign was created, the
+    lists and segment it goes to, and where it stands."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A random id for Message-IDs and provider categories, unique across databases.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default="draft")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(300), default="")
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    segment: Mapped[str] = mapped_column(Text, default="")
+    ctas: Mapped[list[str]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(Text, default="")  # the article's path or URL
+    article: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rendered: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The process sending it (host:pid:random) and when it last showed it was alive.
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    lists: Mapped[list[MailingList]] = relationship(secondary=campaign_lists)
+
+
+class Delivery(Base):
+    """The send ledger: one row per campaign and subscriber, so that nobody gets a
+    campaign twice, whatever crashes or restarts in between."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "subscriber_id"),
+        Index("ix_deliveries_campaign_status", "campaign_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # Forgetting a subscriber deletes their ledger rows too.
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    provider_message_id: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    bounced: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,307 @@
+"""``mailer campaigns``: create, inspect, test, send, pause, resume and cancel."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mailer.cli._state import CliState, console, err_console, print_json, state
+from mailer.delivery import ledger
+from mailer.delivery.backends import get_backend
+from mailer.delivery.campaigns import (
+    campaign_view,
+    create_campaign,
+    list_campaigns,
+    move,
+)
+from mailer.delivery.message import Outcome
+from mailer.delivery.ratelimit import RateLimiter
+from mailer.delivery.sender import CampaignSender, SendOutcome
+from mailer.delivery.sender import Progress as SendProgress
+from mailer.delivery.testsend import send_test
+from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+
+app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+IdArgument = Annotated[int, typer.Argument(help="The campaign's id (mailer campaigns ls).")]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    article: Annotated[
+        str, typer.Option(help="The article: a .md, .html or .txt file, or a feed.")
+    ],
+    list_names: Annotated[list[str], typer.Option("--list", "-l", help="A list (repeatable).")],
+    subject: Annotated[
+        str | None, typer.Option(help="The subject (default: the article's title).")
+    ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(help="Only members matching, e.g. 'tag:donor and attr.country == \"DE\"'."),
+    ] = None,
+    from_address: Annotated[str | None, typer.Option("--from", help="The sender address.")] = None,
+    from_name: Annotated[str | None, typer.Option(help="The sender's name.")] = None,
+    reply_to: Annotated[str | None, typer.Option(help="The Reply-To address.")] = None,
+    cta: Annotated[
+        list[str] | None, typer.Option(help="A call-to-action by name (repeatable; 'none').")
+    ] = None,
+    template: Annotated[
+        str | None, typer.Option(help="Another template than article.html.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Render an article and store it as a new draft campaign; prints its id."""
+    cli = state(ctx)
+    with cli.database.session() as session:
+        campaign = create_campaign(
+            session,
+            cli.settings,
+            article=article,
+            lists=list_names,
+            subject=subject,
+            segment=segment,
+            from_address=from_address,
+            from_name=from_name,
+            reply_to=reply_to,
+            ctas=cta,
+            template=template,
+        )
+        view = campaign_view(session, campaign.id)
+    if json_output:
+        print_json(view.as_dict())
+    else:
+        typer.echo(view.campaign.id)
+
+
+@app.command("ls")
+def ls(
+    ctx: typer.Context,
+    status: Annotated[
+        CampaignStatus | None, typer.Option(help="Only campaigns in this state.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every campaign with its state and delivery counts."""
+    with state(ctx).database.session() as session:
+        views = list_campaigns(session, status=status)
+    if json_output:
+        print_json([v.as_dict() for v in views])
+        return
+    if not views:
+        console.print("no campaigns yet: mailer campaigns create --article FILE --list NAME")
+        return
+    table = Table("id", "status", "subject", "lists", "sent", "failed", "pending", "created")
+    for v in views:
+        table.add_row(
+            str(v.campaign.id),
+            v.campaign.status.value,
+            v.campaign.subject,
+            ", ".join(m.name for m in v.campaign.lists),
+            str(v.counts.get("sent", 0)),
+            str(v.counts.get("failed", 0)),
+            str(v.counts.get("pending", 0) + v.counts.get("sending", 0)),
+            v.campaign.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, campaign_id: IdArgument, json_output: JsonOption = False) -> None:
+    """A campaign's state, its deliveries by state, and the errors seen."""
+    from sqlalchemy import func, select
+
+    with state(ctx).database.session() as session:
+        view = campaign_view(session, campaign_id)
+        errors = session.execute(
+            select(Delivery.status, Delivery.error, func.count())
+            .where(Delivery.campaign_id == campaign_id, Delivery.error != "")
+            .group_by(Delivery.status, Delivery.error)
+            .order_by(func.count().desc())
+            .limit(10)
+        ).all()
+    data = view.as_dict()
+    data["errors"] = [
+        {"status": DeliveryStatus(s).value, "error": e, "count": n} for s, e, n in errors
+    ]
+    if json_output:
+        print_json(data)
+        return
+    grid = Table.grid(padding=(0, 2))
+    for key in ("id", "subject", "status", "status_reason", "lists", "segment", "from", "source",
+                "created_at", "started_at", "finished_at"):  # fmt: skip
+        value = data[key]
+        if value:
+            grid.add_row(
+                key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value)
+            )
+    console.print(grid)
+    table = Table("delivery", "count")
+    for status_name, count in data["deliveries"].items():
+        table.add_row(status_name, str(count))
+    console.print(table)
+    if data["deliveries"]["unknown"]:
+        console.print(
+            f"{data['deliveries']['unknown']} were in flight when a sender stopped and may or may "
+            f"not have arrived: mailer campaigns resend-unknown {campaign_id} sends them again"
+        )
+    if errors:
+        table = Table("status", "error", "count")
+        for item in data["errors"]:
+            table.add_row(item["status"], item["error"], str(item["count"]))
+        console.print(table)
+
+
+@app.command("test")
+def test(
+    ctx: typer.Context,
+    campaign_id: IdArgument,
+    to: Annotated[list[str], typer.Option("--to", help="An address (repeatable).")],
+) -> None:
+    """Send the real email to a few addresses, with [TEST] before the subject."""
+    cli = state(ctx)
+    results = send_test(cli.database, cli.settings, get_backend(cli.settings), campaign_id, to)
+    for address, result in zip(to, results, strict=True):
+        if result.outcome is Outcome.SENT:
+            console.print(f"sent a test to {address.strip()}")
+        else:
+            err_console.print(
+                f"[red]not sent to {address.strip()}:[/red] {result.error}", markup=True
+            )
+    if any(r.outcome is not Outcome.SENT for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("send")
+def send(ctx: typer.Context, campaign_id: IdArgument) -> None:
+    """Send a draft or scheduled campaign now. Ctrl-C pauses it cleanly."""
+    _run(state(ctx), campaign_id, resume=False)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, campaign_id: IdArgument) -> None:
+    """Go on sending a paused or failed campaign, or one whose sender died."""
+    _run(state(ctx), campaign_id, resume=True)
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, campaign_id: IdArgument) -> None:
+    """Pause a campaign being sent (its sender stops after the batch in hand)."""
+    with state(ctx).database.session() as session:
+        move(session, campaign_id, "pause", reason="paused by hand")
+    console.print(f"campaign {campaign_id} paused; mailer campaigns resume {campaign_id} goes on")
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    campaign_id: IdArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Cancel a campaign for good: nothing more of it is sent."""
+    if not yes:
+        typer.confirm(f"cancel campaign {campaign_id}? It cannot be sent afterwards", abort=True)
+    database = state(ctx).database
+    with database.session() as session:
+        move(session, campaign_id, "cancel", reason="cancelled by hand")
+    with database.engine.begin() as conn:
+        skipped = ledger.skip_pending(conn, campaign_id, "campaign cancelled")
+    console.print(f"campaign {campaign_id} cancelled; {skipped} pending messages will not be sent")
+
+
+@app.command("resend-unknown")
+def resend_unknown(ctx: typer.Context, campaign_id: IdArgument) -> None:
+    """Queue again the messages that were in flight when a sender died. Some of them
+    may have arrived: their readers then get the campaign twice."""
+    database = state(ctx).database
+    with database.session() as session:
+        view = campaign_view(session, campaign_id)
+        if view.campaign.status is CampaignStatus.SENT:
+            move(session, campaign_id, "reopen", reason="unknown messages queued again")
+    with database.engine.begin() as conn:
+        queued = ledger.resend_unknown(conn, campaign_id)
+    console.print(
+        f"{queued} messages queued again; mailer campaigns resume {campaign_id} sends them"
+    )
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C (or SIGTERM) asks the sender to stop after the batch in hand;
+    a second one stops at once (what was in flight then shows as unknown)."""
+
+    def ask(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err_console.print("stopping after this batch (Ctrl-C again to stop at once)")
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(cli: CliState, campaign_id: int, *, resume: bool) -> None:
+    settings = cli.settings
+    stop = threading.Event()
+    columns: list[Any] = [
+        TextColumn(f"[bold]campaign {campaign_id}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}"),
+    ]
+    with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("send", total=None, rate="", detail="")
+
+        def show(progress: SendProgress) -> None:
+            speed = bar.tasks[task].speed
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(progress.outcomes.items()))
+            bar.update(
+                task,
+                total=progress.total,
+                completed=progress.done,
+                rate=f"{speed:,.0f}/s" if speed else "",
+                detail=detail,
+            )
+
+        sender = CampaignSender(
+            cli.database,
+            settings,
+            get_backend(settings),
+            limiter=RateLimiter.from_settings(settings),
+            stop=stop,
+            on_progress=show,
+        )
+        with _stop_on_signals(stop):
+            outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+    _report(cli, outcome)
+
+
+def _report(cli: CliState, outcome: SendOutcome) -> None:
+    with cli.database.session() as session:
+        view = campaign_view(session, outcome.campaign_id)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()) if v)
+    console.print(
+        f"campaign {outcome.campaign_id} is {outcome.status.value}: {counts or 'nothing to send'}"
+    )
+    if outcome.status is CampaignStatus.PAUSED:
+        console.print(
+            f"paused ({outcome.reason}); mailer campaigns resume {outcome.campaign_id} goes on"
+        )
+    elif outcome.status is CampaignStatus.FAILED:
+        err_console.print(f"[red]failed:[/red] {outcome.reason}", markup=True)
+        raise typer.Exit(1)

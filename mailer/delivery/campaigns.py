@@ -1,0 +1,234 @@
+"""Campaigns: one article rendered once, sent to the confirmed members of some lists.
+
+A campaign moves only along these lines, each move one guarded update so that two
+processes cannot both make it::
+
+    draft ──────────► sending ──► sent
+      │    ▲           │  ▲  │
+      ▼    │           ▼  │  └──► failed ──► (resume) sending
+    scheduled         paused ◄── sent (reopen: unknown rows queued again)
+      (every state but sent and cancelled can be cancelled)
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from mailer.config import Settings
+from mailer.exceptions import InputError, NotFound, StateError
+from mailer.storage.models import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
+from mailer.storage.types import utcnow
+from mailer.subscribers.addresses import normalize_address
+from mailer.subscribers.lists import get_list
+from mailer.subscribers.segments import parse_segment
+
+__all__ = [
+    "MOVES",
+    "CampaignView",
+    "archive_url",
+    "campaign_view",
+    "create_campaign",
+    "delivery_counts",
+    "get_campaign",
+    "list_campaigns",
+    "list_ids",
+    "move",
+]
+
+S = CampaignStatus
+
+#: Each action: the states it may start from, and the state it leads to.
+MOVES: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
+    "schedule": (frozenset({S.DRAFT, S.SCHEDULED}), S.SCHEDULED),
+    "unschedule": (frozenset({S.SCHEDULED}), S.DRAFT),
+    "send": (frozenset({S.DRAFT, S.SCHEDULED}), S.SENDING),
+    "pause": (frozenset({S.SENDING}), S.PAUSED),
+    "resume": (frozenset({S.PAUSED, S.FAILED, S.SENDING}), S.SENDING),
+    "finish": (frozenset({S.SENDING}), S.SENT),
+    "fail": (frozenset({S.SENDING}), S.FAILED),
+    "cancel": (frozenset({S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED, S.FAILED}), S.CANCELLED),
+    # A sent campaign with rows queued again (resend-unknown) waits to be resumed.
+    "reopen": (frozenset({S.SENT}), S.PAUSED),
+}
+
+
+def archive_url(settings: Settings, campaign_id: int) -> str:
+    """The campaign's copy on the web (the view-in-browser link)."""
+    return f"{settings.base_url}/archive/{campaign_id}"
+
+
+def create_campaign(
+    session: Session,
+    settings: Settings,
+    *,
+    article: str,
+    lists: Sequence[str],
+    subject: str | None = None,
+    segment: str | None = None,
+    from_address: str | None = None,
+    from_name: str | None = None,
+    reply_to: str | None = None,
+    ctas: Sequence[str] | None = None,
+    template: str | None = None,
+    now: datetime | None = None,
+) -> Campaign:
+    """Render ``article`` and store it with the campaign, so that a later edit of the
+    file changes nothing that is sent."""
+    from mailer.articles import load_article
+    from mailer.rendering import render_email
+
+    if not lists:
+        raise InputError("a campaign needs at least one list (--list NAME)")
+    mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
+    if segment:
+        parse_segment(segment)
+    sender = from_address or settings.from_address
+    if not sender:
+        raise InputError("no sender: pass --from or set from_address in mailer.toml")
+    normalize_address(sender)
+    if reply_to:
+        normalize_address(reply_to)
+    loaded = load_article(article)
+    campaign = Campaign(
+        uid=secrets.token_hex(8),
+        subject=subject or loaded.title,
+        status=S.DRAFT,
+        from_address=sender,
+        from_name=settings.publisher_name if from_name is None else from_name,
+        reply_to=reply_to if reply_to is not None else settings.reply_to,
+        segment=segment or "",
+        ctas=list(ctas or []),
+        source=str(article),
+        article=loaded.to_dict(),
+        created_at=now or utcnow(),
+        lists=mailing_lists,
+    )
+    session.add(campaign)
+    session.flush()  # the id goes into the view-in-browser link
+    rendered = render_email(
+        loaded,
+        settings,
+        subject=subject,
+        ctas=list(ctas) if ctas else None,
+        list_name=" and ".join(m.name for m in mailing_lists),
+        template=template,
+        archive_url=archive_url(settings, campaign.id),
+        campaign=f"campaign-{campaign.id}",
+    )
+    campaign.rendered = rendered.to_dict()
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id).options(selectinload(Campaign.lists))
+    )
+    if campaign is None:
+        raise NotFound("campaign", str(campaign_id), "mailer campaigns ls lists them")
+    return campaign
+
+
+def move(
+    session: Session,
+    campaign_id: int,
+    action: str,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+    **values: Any,
+) -> Campaign:
+    """Make ``action``'s move in one guarded update; StateError says why it cannot be."""
+    sources, target = MOVES[action]
+    now = now or utcnow()
+    extra: dict[str, Any] = {"status": target, "status_reason": reason, **values}
+    if target is S.SENDING:
+        extra.setdefault("started_at", func.coalesce(Campaign.started_at, now))
+    if target in (S.SENT, S.CANCELLED, S.FAILED):
+        extra.setdefault("finished_at", now)
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(sources))
+        .values(**extra)
+        .execution_options(synchronize_session=False)
+    )
+    campaign = get_campaign(session, campaign_id)
+    session.refresh(campaign)
+    if getattr(result, "rowcount", 0) != 1:
+        allowed = ", ".join(sorted(s.value for s in sources))
+        raise StateError(
+            f"campaign {campaign_id} is {campaign.status.value}: {action} works only on a "
+            f"campaign that is {allowed}"
+        )
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """A campaign with its delivery counts, as listings show it."""
+
+    campaign: Campaign
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.campaign
+        return {
+            "id": c.id,
+            "subject": c.subject,
+            "status": c.status.value,
+            "status_reason": c.status_reason,
+            "lists": [m.name for m in c.lists],
+            "segment": c.segment,
+            "from": c.from_address,
+            "source": c.source,
+            "created_at": c.created_at.isoformat(),
+            "scheduled_at": c.scheduled_at.isoformat() if c.scheduled_at else None,
+            "started_at": c.started_at.isoformat() if c.started_at else None,
+            "finished_at": c.finished_at.isoformat() if c.finished_at else None,
+            "deliveries": {s.value: self.counts.get(s.value, 0) for s in DeliveryStatus},
+        }
+
+
+def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    rows = session.execute(
+        select(Delivery.campaign_id, Delivery.status, func.count())
+        .where(Delivery.campaign_id.in_(list(campaign_ids)))
+        .group_by(Delivery.campaign_id, Delivery.status)
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for campaign_id, status, count in rows:
+        counts.setdefault(campaign_id, {})[DeliveryStatus(status).value] = count
+    return counts
+
+
+def list_campaigns(session: Session, *, status: CampaignStatus | None = None) -> list[CampaignView]:
+    query = select(Campaign).options(selectinload(Campaign.lists)).order_by(Campaign.id)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    campaigns = session.scalars(query).all()
+    counts = delivery_counts(session, [c.id for c in campaigns])
+    return [CampaignView(c, counts.get(c.id, {})) for c in campaigns]
+
+
+def campaign_view(session: Session, campaign_id: int) -> CampaignView:
+    campaign = get_campaign(session, campaign_id)
+    return CampaignView(campaign, delivery_counts(session, [campaign_id]).get(campaign_id, {}))
+
+
+def list_ids(campaign: Campaign) -> list[int]:
+    return sorted(m.id for m in campaign.lists)

@@ -1,0 +1,183 @@
+"""The seam between deciding what to send and sending it.
+
+The sender claims rows of the ledger and hands each batch, as a :class:`BatchJob` of
+plain data, to a :class:`Dispatcher`. :class:`InlineDispatcher` sends it at once, in this
+process, through a :class:`BatchWorker`. A dispatcher that puts jobs on a task queue in
+PostgreSQL, for workers on several machines to run ``BatchWorker.run``, fits here
+without changing the sender or the workers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailer.config import Settings
+from mailer.delivery import ledger
+from mailer.delivery.base import Backend
+from mailer.delivery.campaigns import get_campaign
+from mailer.delivery.headers import list_headers
+from mailer.delivery.ledger import Claimed
+from mailer.delivery.links import list_id, preferences_url, unsubscribe_mailto, unsubscribe_url
+from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
+from mailer.exceptions import BackendError, MailerError
+from mailer.rendering import RenderedEmail
+from mailer.storage.database import Database
+from mailer.storage.types import utcnow
+
+__all__ = ["BatchJob", "BatchReport", "BatchWorker", "Dispatcher", "InlineDispatcher"]
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One batch to send: claimed ledger rows of one campaign."""
+
+    campaign_id: int
+    rows: tuple[Claimed, ...]
+
+
+@dataclass
+class BatchReport:
+    """What became of a batch: counts per outcome, and the errors seen."""
+
+    outcomes: dict[Outcome, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class Dispatcher(ABC):
+    @abstractmethod
+    def dispatch(self, job: BatchJob) -> BatchReport:
+        """Send ``job``; raises BackendError if no message of it could be handed over."""
+
+
+class InlineDispatcher(Dispatcher):
+    def __init__(self, worker: BatchWorker):
+        self.worker = worker
+
+    def dispatch(self, job: BatchJob) -> BatchReport:
+        return self.worker.run(job)
+
+
+@dataclass
+class _CampaignParts:
+    content: Content
+    rendered: RenderedEmail
+    lists: dict[int, str]
+    sender: str
+
+
+class BatchWorker:
+    """Builds one batch's messages, hands them to the backend and writes the outcome
+    into the ledger."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        backend: Backend,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        test: bool = False,
+    ):
+        self.database = database
+        self.settings = settings
+        self.backend = backend
+        self.clock = clock
+        self.test = test
+        self._parts: dict[int, _CampaignParts] = {}
+
+    def parts(self, campaign_id: int) -> _CampaignParts:
+        if campaign_id not in self._parts:
+            with self.database.session() as session:
+                campaign = get_campaign(session, campaign_id)
+                rendered = RenderedEmail.from_dict(campaign.rendered)
+                subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
+                content = Content(
+                    subject=subject,
+                    html=rendered.html,
+                    text=rendered.text,
+                    from_address=campaign.from_address,
+                    from_name=campaign.from_name,
+                    reply_to=campaign.reply_to,
+                    campaign=campaign.uid,
+                    is_test=self.test,
+                )
+                self._parts[campaign_id] = _CampaignParts(
+                    content,
+                    rendered,
+                    {m.id: m.name for m in campaign.lists},
+                    campaign.from_address,
+                )
+        return self._parts[campaign_id]
+
+    def recipient(self, campaign_id: int, row: Claimed, uid: str) -> Recipient:
+        parts = self.parts(campaign_id)
+        unsubscribe = unsubscribe_url(self.settings, row.subscriber_id, row.list_id, campaign_id)
+        context = {
+            "subscriber": {
+                "email": row.email,
+                "name": row.name,
+                "attributes": row.attributes,
+                "tags": row.tags,
+                "timezone": row.timezone,
+            },
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": preferences_url(self.settings, row.subscriber_id, row.list_id),
+        }
+        list_name = parts.lists.get(row.list_id, "")
+        return Recipient(
+            delivery_id=f"{uid}.{row.delivery_id}",
+            email=row.email,
+            name=row.name,
+            substitutions=parts.rendered.substitutions(context),
+            headers=list_headers(
+                list_id(list_name, parts.sender),
+                unsubscribe,
+                unsubscribe_mailto(parts.sender, unsubscribe),
+                list_name=list_name,
+            ),
+        )
+
+    def run(self, job: BatchJob) -> BatchReport:
+        parts = self.parts(job.campaign_id)
+        uid = parts.content.campaign
+        recipients: list[Recipient] = []
+        unbuilt: list[tuple[Claimed, RecipientResult]] = []
+        for row in job.rows:
+            try:
+                recipients.append(self.recipient(job.campaign_id, row, uid))
+            except MailerError as err:
+                # One recipient's data cannot make a message (a line break in a name, an
+                # attribute an expression cannot use): that one fails, the rest go on.
+                unbuilt.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
+        if unbuilt:
+            with self.database.engine.begin() as conn:
+                ledger.record(conn, unbuilt, self.clock())
+        by_id = {f"{uid}.{row.delivery_id}": row for row in job.rows}
+        if not recipients:
+            return BatchReport({Outcome.FAILED: len(unbuilt)}, [e.error for _, e in unbuilt])
+        try:
+            results = self.backend.send_batch(Batch(parts.content, recipients))
+        except BackendError as err:
+            handed = [(by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id]
+            done = {row.delivery_id for row, _ in handed}
+            with self.database.engine.begin() as conn:
+                ledger.record(conn, handed, self.clock())
+                rest = [row for row in job.rows if row.delivery_id not in done]
+                if err.retryable:
+                    failure = [
+                        (row, RecipientResult("", Outcome.RETRY, error=str(err))) for row in rest
+                    ]
+                    ledger.record(conn, failure, self.clock())
+                else:
+                    ledger.release(conn, rest)
+            raise
+        pairs = [(by_id[r.delivery_id], r) for r in results]
+        with self.database.engine.begin() as conn:
+            outcomes = ledger.record(conn, pairs, self.clock())
+        if unbuilt:
+            outcomes[Outcome.FAILED] = outcomes.get(Outcome.FAILED, 0) + len(unbuilt)
+        errors = [r.error for r in results if r.outcome is not Outcome.SENT and r.error]
+        return BatchReport(outcomes, [*(e.error for _, e in unbuilt), *errors])

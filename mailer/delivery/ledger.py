@@ -1,0 +1,391 @@
+"""The send ledger: one row per campaign and subscriber.
+
+A row goes ``pending`` → ``sending`` (claimed, in a committed transaction, before anything
+is handed over) → ``sent`` / ``failed`` / back to ``pending`` for a retry. A row still
+``sending`` when its sender died may or may not have gone out: it becomes ``unknown``
+and is sent again only when someone says so (``mailer campaigns resend-unknown``). So a
+subscriber gets a campaign at most once, whatever crashes in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
+
+from mailer.delivery.message import Outcome, RecipientResult
+from mailer.storage.bulk import in_values
+from mailer.storage.models import (
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from mailer.storage.types import UTCDateTime
+from mailer.subscribers.addresses import address_hash
+from mailer.subscribers.segments import Segment
+
+__all__ = [
+    "RETRY_DELAYS",
+    "Claimed",
+    "claim",
+    "materialize",
+    "record",
+    "recover",
+    "release",
+    "resend_unknown",
+    "skip_pending",
+]
+
+D = DeliveryStatus
+#: How long a recipient refused for now (4xx, throttled) waits before each retry; after
+#: the last one it counts as failed.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A ledger row claimed for sending, with what its message needs."""
+
+    delivery_id: int
+    subscriber_id: int
+    list_id: int
+    attempts: int
+    email: str
+    name: str
+    attributes: dict[str, Any]
+    tags: list[str]
+    timezone: str | None
+
+
+def materialize(
+    conn: Connection,
+    campaign_id: int,
+    list_ids: Sequence[int],
+    now: datetime,
+    segment: Segment | None = None,
+) -> int:
+    """Add a pending row for every confirmed member of the lists not in the ledger yet
+    (a subscriber on several of the lists gets one row, through the first list).
+    Returns how many rows were added."""
+    added = 0
+    for list_id in sorted(list_ids):
+        already = exists().where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.subscriber_id == Subscription.subscriber_id,
+        )
+        members = select(Subscription.subscriber_id).where(
+            Subscription.list_id == list_id,
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+            ~already,
+        )
+        if segment is None:
+            result = conn.execute(
+                insert(Delivery).from_select(
+                    [
+                        "campaign_id",
+                        "subscriber_id",
+                        "list_id",
+                        "status",
+                        "attempts",
+                        "provider_message_id",
+                        "error",
+                        "bounced",
+                        "created_at",
+                    ],
+                    select(
+                        literal(campaign_id),
+                        Subscription.subscriber_id,
+                        literal(list_id),
+                        literal(D.PENDING, Delivery.status.type),
+                        literal(0),
+                        literal(""),
+                        literal(""),
+                        literal(False),
+                        literal(now, UTCDateTime()),
+                    ).where(members.whereclause),  # type: ignore[arg-type]
+                )
+            )
+            added += max(getattr(result, "rowcount", 0), 0)
+            continue
+        chosen: list[dict[str, Any]] = []
+        rows = conn.execute(
+            select(Subscriber)
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(members.whereclause)  # type: ignore[arg-type]
+            .execution_options(yield_per=2000)
+        )
+        for row in rows:
+            if segment.matches(row):
+                chosen.append({"subscriber_id": row.id})
+            if len(chosen) >= 2000:
+                added += _insert_pending(conn, campaign_id, list_id, chosen, now)
+                chosen = []
+        added += _insert_pending(conn, campaign_id, list_id, chosen, now)
+    return added
+
+
+def _insert_pending(
+    conn: Connection, campaign_id: int, list_id: int, rows: list[dict[str, Any]], now: datetime
+) -> int:
+    if not rows:
+        return 0
+    conn.execute(
+        insert(Delivery).values(
+            campaign_id=campaign_id,
+            list_id=list_id,
+            status=D.PENDING,
+            attempts=0,
+            provider_message_id="",
+            error="",
+            bounced=False,
+            created_at=now,
+        ),
+        rows,
+    )
+    return len(rows)
+
+
+def claim(
+    conn: Connection, campaign_id: int, limit: int, now: datetime
+) -> tuple[list[Claimed], int]:
+    """Claim up to ``limit`` pending rows due now, in ledger order. Members who left the
+    list or were suppressed since the campaign started are marked skipped instead.
+    Returns the claimed rows and how many were skipped; the caller commits."""
+    membership = aliased(Subscription)
+    query = (
+        select(
+            Delivery.id,
+            Delivery.subscriber_id,
+            Delivery.list_id,
+            Delivery.attempts,
+            Subscriber.email,
+            Subscriber.email_key,
+            Subscriber.name,
+            Subscriber.attributes,
+            Subscriber.tags,
+            Subscriber.timezone,
+            membership.status,
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(
+            membership,
+            and_(
+                membership.subscriber_id == Delivery.subscriber_id,
+                membership.list_id == Delivery.list_id,
+            ),
+        )
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status == D.PENDING,
+            (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        # Several senders (or machines) may claim from one campaign at once.
+        query = query.with_for_update(of=Delivery, skip_locked=True)
+    rows = conn.execute(query).all()
+    hashes = {row.id: address_hash(row.email_key) for row in rows}
+    suppressed = (
+        set(
+            conn.scalars(
+                select(Suppression.address_hash).where(
+                    in_values(conn, Suppression.address_hash, list(set(hashes.values())))
+                )
+            )
+        )
+        if rows
+        else set()
+    )
+    claimed: list[Claimed] = []
+    skipped: list[dict[str, Any]] = []
+    for row in rows:
+        if hashes[row.id] in suppressed:
+            skipped.append({"b_id": row.id, "b_error": "suppressed"})
+        elif row.status != SubscriptionStatus.CONFIRMED:
+            left = "unsubscribed" if row.status is not None else "removed from the list"
+            skipped.append({"b_id": row.id, "b_error": left})
+        else:
+            claimed.append(
+                Claimed(
+                    row.id,
+                    row.subscriber_id,
+                    row.list_id,
+                    row.attempts + 1,
+                    row.email,
+                    row.name,
+                    row.attributes,
+                    row.tags,
+                    row.timezone,
+                )
+            )
+    if skipped:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"), Delivery.status == D.PENDING)
+            .values(status=D.SKIPPED, error=bindparam("b_error"))
+            .execution_options(synchronize_session=False),
+            skipped,
+        )
+    if claimed:
+        conn.execute(
+            update(Delivery)
+            .where(
+                in_values(conn, Delivery.id, [c.delivery_id for c in claimed]),
+                Delivery.status == D.PENDING,
+            )
+            .values(status=D.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return claimed, len(skipped)
+
+
+def record(
+    conn: Connection,
+    results: Iterable[tuple[Claimed, RecipientResult]],
+    now: datetime,
+) -> dict[Outcome, int]:
+    """Write what the backend said of each claimed row; the caller commits. A permanent
+    refusal counted as a bounce also suppresses the address."""
+    sent: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    retried: list[dict[str, Any]] = []
+    bounced: list[int] = []
+    for claimed, result in results:
+        if result.outcome is Outcome.SENT:
+            sent.append({"b_id": claimed.delivery_id, "b_pid": result.provider_message_id[:200]})
+        elif result.outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
+            retried.append(
+                {
+                    "b_id": claimed.delivery_id,
+                    "b_error": result.error,
+                    "b_next": now + RETRY_DELAYS[claimed.attempts - 1],
+                }
+            )
+        else:
+            error = result.error
+            if result.outcome is Outcome.RETRY:
+                error = f"gave up after {claimed.attempts} attempts: {error}"
+            failed.append(
+                {"b_id": claimed.delivery_id, "b_error": error, "b_bounce": result.bounce}
+            )
+            if result.bounce:
+                bounced.append(claimed.subscriber_id)
+    if sent:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"))
+            .values(status=D.SENT, sent_at=now, provider_message_id=bindparam("b_pid"), error="")
+            .execution_options(synchronize_session=False),
+            sent,
+        )
+    if retried:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"))
+            .values(
+                status=D.PENDING, error=bindparam("b_error"), next_attempt_at=bindparam("b_next")
+            )
+            .execution_options(synchronize_session=False),
+            retried,
+        )
+    if failed:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"))
+            .values(status=D.FAILED, error=bindparam("b_error"), bounced=bindparam("b_bounce"))
+            .execution_options(synchronize_session=False),
+            failed,
+        )
+    if bounced:
+        _suppress_bounces(conn, bounced, now)
+    return {Outcome.SENT: len(sent), Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
+
+
+def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime) -> None:
+    keys = conn.scalars(select(Subscriber.email_key).where(Subscriber.id.in_(subscriber_ids)))
+    hashes = {address_hash(key) for key in keys}
+    known = set(
+        conn.scalars(select(Suppression.address_hash).where(Suppression.address_hash.in_(hashes)))
+    )
+    fresh = [
+        {
+            "address_hash": h,
+            "reason": SuppressionReason.HARD_BOUNCE,
+            "source": "bounce",
+            "created_at": now,
+        }
+        for h in sorted(hashes - known)
+    ]
+    if fresh:
+        conn.execute(insert(Suppression), fresh)
+
+
+def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
+    """Put claimed rows back as pending: nothing of theirs was handed over (the whole
+    batch failed before the backend took any)."""
+    if claimed:
+        conn.execute(
+            update(Delivery)
+            .where(in_values(conn, Delivery.id, [c.delivery_id for c in claimed]))
+            .values(status=D.PENDING, attempts=Delivery.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def recover(conn: Connection, campaign_id: int) -> int:
+    """Rows a dead sender left ``sending`` become ``unknown``; returns how many."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.SENDING)
+        .values(status=D.UNKNOWN, error="in flight when the sender stopped")
+        .execution_options(synchronize_session=False)
+    )
+    return max(getattr(result, "rowcount", 0), 0)
+
+
+def resend_unknown(conn: Connection, campaign_id: int) -> int:
+    """Queue the ``unknown`` rows again (some of them may then arrive twice)."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.UNKNOWN)
+        .values(status=D.PENDING, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return max(getattr(result, "rowcount", 0), 0)
+
+
+def skip_pending(conn: Connection, campaign_id: int, reason: str) -> int:
+    """Mark every pending row skipped (the campaign was cancelled)."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.PENDING)
+        .values(status=D.SKIPPED, error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return max(getattr(result, "rowcount", 0), 0)
+
+
+def outstanding(conn: Connection, campaign_id: int) -> tuple[int, int, datetime | None]:
+    """Rows still pending, rows being sent, and when the next retry is due."""
+    pending, sending, due = conn.execute(
+        select(
+            func.count().filter(Delivery.status == D.PENDING),
+            func.count().filter(Delivery.status == D.SENDING),
+            func.min(Delivery.next_attempt_at).filter(Delivery.status == D.PENDING),
+        ).where(Delivery.campaign_id == campaign_id)
+    ).one()
+    if isinstance(due, datetime) and due.tzinfo is None:
+        from datetime import UTC
+
+        due = due.replace(tzinfo=UTC)
+    return int(pending), int(sending), due

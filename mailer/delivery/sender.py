@@ -1,0 +1,254 @@
+"""Sending a campaign: claim a batch from the ledger, dispatch it, repeat until done.
+
+The loop stops cleanly between batches when asked (Ctrl-C, SIGTERM, ``campaigns pause``
+from another shell), pauses the campaign by itself when too many recent messages failed,
+and marks it sent only when no row is pending or in flight. A sender keeps a heartbeat on
+the campaign, so that a second sender does not take over a campaign that is alive.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, select, update
+
+from mailer.config import Settings
+from mailer.delivery import ledger
+from mailer.delivery.base import Backend
+from mailer.delivery.campaigns import delivery_counts, get_campaign, list_ids, move
+from mailer.delivery.dispatch import BatchJob, BatchWorker, Dispatcher, InlineDispatcher
+from mailer.delivery.message import Outcome
+from mailer.delivery.ratelimit import RateLimiter
+from mailer.exceptions import BackendError, StateError
+from mailer.storage.database import Database
+from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.types import utcnow
+from mailer.subscribers.segments import parse_segment
+
+__all__ = ["CampaignSender", "Progress", "SendOutcome", "worker_name"]
+
+#: A sender that has not shown a sign of life for this long is taken for dead.
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _alive_here(worker: str) -> bool | None:
+    """Whether the sender named ``worker`` still runs, if it ran on this machine."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Progress:
+    """Where a send stands, for progress bars and logs."""
+
+    campaign_id: int
+    total: int
+    done: int
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class SendOutcome:
+    campaign_id: int
+    status: CampaignStatus
+    reason: str
+    counts: Counter[str]
+
+
+class CampaignSender:
+    """Sends campaigns through one backend. ``clock`` and ``sleep`` are injectable so
+    that tests of retries and rate limits need no waiting."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        backend: Backend,
+        *,
+        batch_size: int = 500,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
+        dispatcher: Dispatcher | None = None,
+        stop: threading.Event | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        error_threshold: float = 0.5,
+        error_window: int = 200,
+    ):
+        self.database = database
+        self.settings = settings
+        self.backend = backend
+        self.batch_size = batch_size
+        self.clock = clock
+        self.sleep = sleep
+        self.limiter = limiter
+        self.dispatcher = dispatcher or InlineDispatcher(
+            BatchWorker(database, settings, backend, clock=clock)
+        )
+        self.stop = stop or threading.Event()
+        self.on_progress = on_progress
+        self.error_threshold = error_threshold
+        self.error_window = error_window
+        self.worker = worker_name()
+
+    def send(self, campaign_id: int) -> SendOutcome:
+        """Start a draft or scheduled campaign: fix its audience, then send."""
+        now = self.clock()
+        with self.database.session() as session:
+            campaign = move(
+                session, campaign_id, "send", now=now, worker=self.worker, heartbeat_at=now
+            )
+            lists = list_ids(campaign)
+            segment = parse_segment(campaign.segment) if campaign.segment else None
+        with self.database.engine.begin() as conn:
+            ledger.materialize(conn, campaign_id, lists, now, segment)
+        return self._run(campaign_id)
+
+    def resume(self, campaign_id: int) -> SendOutcome:
+        """Go on with a paused or failed campaign, or one whose sender died. Rows the
+        dead sender had in flight become unknown; they are not sent again here."""
+        now = self.clock()
+        with self.database.session() as session:
+            campaign = get_campaign(session, campaign_id)
+            if campaign.status is CampaignStatus.SENDING:
+                self._check_abandoned(campaign, now)
+            move(session, campaign_id, "resume", now=now, worker=self.worker, heartbeat_at=now)
+        with self.database.engine.begin() as conn:
+            ledger.recover(conn, campaign_id)
+        return self._run(campaign_id)
+
+    def _check_abandoned(self, campaign: Campaign, now: datetime) -> None:
+        alive = _alive_here(campaign.worker) if campaign.worker else False
+        recent = (
+            campaign.heartbeat_at is not None and now - campaign.heartbeat_at < HEARTBEAT_TIMEOUT
+        )
+        if alive or (alive is None and recent):
+            raise StateError(
+                f"campaign {campaign.id} is being sent by another process ({campaign.worker}); "
+                "pause it first, or wait until it stops"
+            )
+
+    def _run(self, campaign_id: int) -> SendOutcome:
+        counts: Counter[str] = Counter()
+        recent: deque[tuple[bool, str]] = deque(maxlen=self.error_window)
+        total, done = self._totals(campaign_id)
+        with self.backend:
+            while True:
+                if self.stop.is_set():
+                    return self._stop(campaign_id, "pause", "interrupted", counts)
+                now = self.clock()
+                with self.database.engine.begin() as conn:
+                    status = self._heartbeat(conn, campaign_id, now)
+                    if status is not CampaignStatus.SENDING:
+                        return SendOutcome(campaign_id, status, "stopped from elsewhere", counts)
+                    claimed, skipped = ledger.claim(conn, campaign_id, self.batch_size, now)
+                counts["skipped"] += skipped
+                done += skipped
+                if not claimed:
+                    with self.database.engine.begin() as conn:
+                        pending, in_flight, due = ledger.outstanding(conn, campaign_id)
+                    if pending == 0 and in_flight == 0:
+                        return self._stop(campaign_id, "finish", "", counts)
+                    if due is not None and due > now:
+                        self._wait((due - now).total_seconds())
+                    continue
+                if self.limiter is not None:
+                    self.limiter.acquire(len(claimed))
+                try:
+                    report = self.dispatcher.dispatch(BatchJob(campaign_id, tuple(claimed)))
+                except BackendError as err:
+                    if not err.retryable:
+                        return self._stop(campaign_id, "fail", str(err), counts)
+                    counts["retry"] += len(claimed)
+                    recent.extend((False, str(err)) for _ in claimed)
+                    if self._too_many_errors(recent):
+                        return self._stop(campaign_id, "pause", self._why(recent), counts)
+                    self._wait(30)
+                    continue
+                for outcome, count in report.outcomes.items():
+                    counts[outcome.value] += count
+                    if outcome is not Outcome.RETRY:
+                        done += count
+                recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
+                recent.extend((False, error) for error in report.errors)
+                if self.on_progress is not None:
+                    self.on_progress(Progress(campaign_id, total, done, counts.copy()))
+                if self._too_many_errors(recent):
+                    return self._stop(campaign_id, "pause", self._why(recent), counts)
+
+    def _totals(self, campaign_id: int) -> tuple[int, int]:
+        with self.database.session() as session:
+            counts = delivery_counts(session, [campaign_id]).get(campaign_id, {})
+        total = sum(counts.values())
+        return total, total - counts.get("pending", 0) - counts.get("sending", 0)
+
+    def _heartbeat(self, conn: Connection, campaign_id: int, now: datetime) -> CampaignStatus:
+        conn.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+            .values(heartbeat_at=now)
+        )
+        row = conn.execute(
+            select(Campaign.status, Campaign.worker).where(Campaign.id == campaign_id)
+        ).one()
+        if row.worker != self.worker and row.status is CampaignStatus.SENDING:
+            raise StateError(f"campaign {campaign_id} was taken over by {row.worker}")
+        return CampaignStatus(row.status)
+
+    def _wait(self, seconds: float) -> None:
+        # Waits in short steps so that a stop request is honoured within a second.
+        remaining = seconds
+        while remaining > 0 and not self.stop.is_set():
+            step = min(remaining, 1.0)
+            self.sleep(step)
+            remaining -= step
+
+    def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
+        if len(recent) < min(self.error_window, 20):
+            return False
+        failures = sum(1 for ok, _ in recent if not ok)
+        return failures / len(recent) >= self.error_threshold
+
+    def _why(self, recent: deque[tuple[bool, str]]) -> str:
+        failures = [error for ok, error in recent if not ok]
+        common, _ = Counter(failures).most_common(1)[0]
+        return (
+            f"{len(failures)} of the last {len(recent)} messages failed "
+            f"(most often: {common}); fix the cause, then mailer campaigns resume"
+        )
+
+    def _stop(
+        self, campaign_id: int, action: str, reason: str, counts: Counter[str]
+    ) -> SendOutcome:
+        with self.database.session() as session:
+            try:
+                campaign = move(session, campaign_id, action, reason=reason, now=self.clock())
+            except StateError:
+                campaign = get_campaign(session, campaign_id)
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+                .values(worker="")
+            )
+            return SendOutcome(campaign_id, campaign.status, reason, counts)

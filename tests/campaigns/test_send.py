@@ -1,0 +1,315 @@
+"""Sending campaigns through the ledger with the memory backend and an injected clock."""
+
+from __future__ import annotations
+
+import threading
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from mailer.config import Settings
+from mailer.delivery import ledger
+from mailer.delivery.campaigns import campaign_view, create_campaign, move
+from mailer.delivery.memory import MemoryBackend
+from mailer.delivery.message import Batch, Outcome, RecipientResult
+from mailer.delivery.sender import CampaignSender
+from mailer.exceptions import BackendError, StateError
+from mailer.storage import Database, Delivery, DeliveryStatus
+from mailer.storage.models import Campaign
+from mailer.subscribers.lists import create_list
+from mailer.subscribers.privacy import export_data
+from mailer.subscribers.subscriptions import add_subscriber, unsubscribe
+from tests.campaigns.conftest import ARTICLE, Clock, add_people
+
+
+def make_campaign(db: Database, settings: Settings, **options: Any) -> int:
+    options.setdefault("lists", ["weekly"])
+    options.setdefault("article", str(ARTICLE))
+    with db.session() as session:
+        return create_campaign(session, settings, **options).id
+
+
+def counts(db: Database, campaign_id: int) -> dict[str, int]:
+    with db.session() as session:
+        return campaign_view(session, campaign_id).counts
+
+
+def addresses(sent: list[EmailMessage]) -> list[str]:
+    return sorted(m["To"].addresses[0].addr_spec for m in sent)
+
+
+def sender_for(
+    db: Database, settings: Settings, backend: Any, clock: Clock, **options: Any
+) -> CampaignSender:
+    options.setdefault("batch_size", 7)
+    return CampaignSender(db, settings, backend, clock=clock, sleep=clock.sleep, **options)
+
+
+def test_a_campaign_reaches_every_confirmed_reader_once(
+    db: Database, settings: Settings, weekly: list[str], backend: MemoryBackend,
+    sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    with db.session() as session:
+        add_subscriber(session, "late@example.org", "weekly")
+        unsubscribe(session, "late@example.org", "weekly")
+    campaign_id = make_campaign(
+        db, settings, subject="Hello {{ subscriber.first_name or 'friend' }}"
+    )
+    outcome = sender_for(db, settings, backend, clock).send(campaign_id)
+    assert outcome.status.value == "sent"
+    assert addresses(sent) == sorted(weekly)
+    first = next(m for m in sent if "reader000@" in str(m["To"]))
+    assert first["Subject"] == "Hello Reader"
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "<https://news.example.org/unsubscribe/" in first["List-Unsubscribe"]
+    assert "mailto:newsletter@example.org?subject=unsubscribe" in first["List-Unsubscribe"]
+    assert first["List-Id"] == "weekly <weekly.example.org>"
+    assert first["Precedence"] == "bulk"
+    assert first["Message-ID"].endswith("@example.org>")
+    assert first.get_content_type() == "multipart/alternative"
+    html = first.get_body(("html",))
+    assert html is not None
+    assert "https://news.example.org/archive/1" in html.get_content()
+    assert counts(db, campaign_id) == {"sent": 25}
+    with db.session() as session:
+        assert campaign_view(session, campaign_id).campaign.finished_at == clock.now
+
+
+def test_the_stored_article_is_sent_not_the_file(
+    db: Database, settings: Settings, weekly: list[str], backend: MemoryBackend,
+    sent: list[EmailMessage], clock: Clock, tmp_path: Any,
+) -> None:  # fmt: skip
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: First version\ncta: none\n---\n\nThe original text.\n")
+    campaign_id = make_campaign(db, settings, article=str(article))
+    article.write_text("---\ntitle: Edited\ncta: none\n---\n\nEdited text.\n")
+    sender_for(db, settings, backend, clock).send(campaign_id)
+    assert {m["Subject"] for m in sent} == {"First version"}
+
+
+def test_segments_and_several_lists(
+    db: Database, settings: Settings, weekly: list[str], backend: MemoryBackend,
+    sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    with db.session() as session:
+        create_list(session, "alerts")
+        add_subscriber(session, "reader001@example.org", "alerts", tags=["donor"])
+        add_subscriber(
+            session, "donor@example.org", "alerts", tags=["donor"], attributes={"country": "DE"}
+        )
+        add_subscriber(session, "other@example.org", "alerts", attributes={"country": "DE"})
+    campaign_id = make_campaign(
+        db, settings, lists=["weekly", "alerts"], segment='tag:donor or attr.country == "FR"'
+    )
+    sender_for(db, settings, backend, clock).send(campaign_id)
+    assert addresses(sent) == ["donor@example.org", "reader001@example.org"]
+    both = make_campaign(db, settings, lists=["weekly", "alerts"])
+    sent.clear()
+    sender_for(db, settings, backend, clock).send(both)
+    assert len(sent) == 27  # reader001 is on both lists and gets it once
+    assert len(set(addresses(sent))) == 27
+
+
+class Hooked(MemoryBackend):
+    """A memory backend that runs a function after each batch it sends."""
+
+    def __init__(self, sent: list[EmailMessage], after: Any):
+        super().__init__(sent, {})
+        self.after = after
+        self.batches = 0
+
+    def send_batch(self, batch: Batch) -> list[RecipientResult]:
+        results = super().send_batch(batch)
+        self.batches += 1
+        self.after(self.batches)
+        return results
+
+
+def test_unsubscribes_and_bounces_during_a_campaign_are_honoured(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    def after(batches: int) -> None:
+        if batches == 1:
+            with db.session() as session:
+                unsubscribe(session, weekly[20], "weekly")
+                unsubscribe(session, weekly[21])  # every list: suppressed
+
+    campaign_id = make_campaign(db, settings)
+    sender_for(db, settings, Hooked(sent, after), clock).send(campaign_id)
+    assert weekly[20] not in addresses(sent)
+    assert weekly[21] not in addresses(sent)
+    assert counts(db, campaign_id) == {"sent": 23, "skipped": 2}
+
+
+def test_refusals_retry_later_and_bounces_are_suppressed(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    backend = MemoryBackend(sent, {})
+    backend.refuse(weekly[0], 550)
+    backend.refuse(weekly[1], 451)
+    backend.refuse(weekly[2], 451)
+
+    def after(batches: int) -> None:
+        if clock.slept > 0:
+            backend.refused.pop(weekly[1], None)  # the deferral clears up later
+
+    hooked = Hooked(sent, after)
+    hooked.refused = backend.refused
+    campaign_id = make_campaign(db, settings)
+    outcome = sender_for(db, settings, hooked, clock).send(campaign_id)
+    assert outcome.status.value == "sent"
+    assert counts(db, campaign_id) == {"sent": 23, "failed": 2}
+    with db.session() as session:
+        failed = session.scalars(
+            select(Delivery).where(Delivery.status == DeliveryStatus.FAILED).order_by(Delivery.id)
+        ).all()
+        assert [f.bounced for f in failed] == [True, False]
+        assert failed[0].error.startswith("550")
+        assert failed[1].error.startswith("gave up after 4 attempts: 451")
+        assert export_data(session, weekly[0])["suppressed"]["reason"] == "hard_bounce"
+    assert weekly[1] in addresses(sent)
+    assert clock.slept >= sum(d.total_seconds() for d in ledger.RETRY_DELAYS)
+
+
+def test_a_pause_from_elsewhere_stops_after_the_batch_and_resume_finishes(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+
+    def after(batches: int) -> None:
+        if batches == 2:
+            with db.session() as session:
+                move(session, campaign_id, "pause", reason="paused by hand")
+
+    outcome = sender_for(db, settings, Hooked(sent, after), clock).send(campaign_id)
+    assert outcome.status.value == "paused"
+    assert len(sent) == 14
+    with pytest.raises(
+        StateError,
+        match="campaign 1 is paused: send works only on a campaign that is draft, scheduled",
+    ):
+        sender_for(db, settings, MemoryBackend(sent, {}), clock).send(campaign_id)
+    outcome = sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
+    assert outcome.status.value == "sent"
+    assert addresses(sent) == sorted(weekly)
+
+
+def test_a_stop_request_pauses_cleanly(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    stop = threading.Event()
+    campaign_id = make_campaign(db, settings)
+    backend = Hooked(sent, lambda batches: stop.set())
+    outcome = sender_for(db, settings, backend, clock, stop=stop).send(campaign_id)
+    assert (outcome.status.value, outcome.reason) == ("paused", "interrupted")
+    assert counts(db, campaign_id) == {"sent": 7, "pending": 18}
+
+
+def test_too_many_failures_pause_the_campaign_and_say_why(
+    db: Database, settings: Settings, sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    with db.session() as session:
+        create_list(session, "weekly")
+    emails = add_people(db, "weekly", 60)
+    backend = MemoryBackend(sent, {})
+    for email in emails[:40]:
+        backend.refuse(email, 554, "5.7.1 blocked for spam")
+    campaign_id = make_campaign(db, settings)
+    outcome = sender_for(db, settings, backend, clock, batch_size=10).send(campaign_id)
+    assert outcome.status.value == "paused"
+    assert "of the last" in outcome.reason
+    assert "554 5.7.1 blocked for spam" in outcome.reason
+    with db.session() as session:
+        assert campaign_view(session, campaign_id).campaign.status_reason == outcome.reason
+
+
+class Broken(MemoryBackend):
+    def __init__(self, sent: list[EmailMessage], error: BackendError):
+        super().__init__(sent, {})
+        self.error = error
+
+    def send_batch(self, batch: Batch) -> list[RecipientResult]:
+        raise self.error
+
+
+def test_a_backend_that_refuses_everything_fails_the_campaign_and_loses_nothing(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    error = BackendError("SendGrid", "API response 401: bad key", status=401)
+    outcome = sender_for(db, settings, Broken(sent, error), clock).send(campaign_id)
+    assert outcome.status.value == "failed"
+    assert "401" in outcome.reason
+    assert counts(db, campaign_id) == {"pending": 25}
+    outcome = sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
+    assert outcome.status.value == "sent"
+    assert addresses(sent) == sorted(weekly)
+
+
+def test_a_dead_senders_messages_become_unknown_and_are_resent_only_on_request(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    stop = threading.Event()
+    sender_for(db, settings, Hooked(sent, lambda b: stop.set()), clock, stop=stop).send(campaign_id)
+    # As if a sender on another machine died holding a batch and its heartbeat went stale.
+    with db.engine.begin() as conn:
+        claimed, _ = ledger.claim(conn, campaign_id, 5, clock())
+        conn.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(status="sending", worker="elsewhere:1:x", heartbeat_at=clock())
+        )
+    with pytest.raises(StateError, match="being sent by another process"):
+        sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
+    clock.sleep(300)
+    outcome = sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
+    assert outcome.status.value == "sent"
+    assert counts(db, campaign_id) == {"sent": 20, "unknown": 5}
+    unknown = {c.email for c in claimed}
+    assert not unknown & set(addresses(sent))
+
+    with db.engine.begin() as conn:
+        assert ledger.resend_unknown(conn, campaign_id) == 5
+    with db.session() as session:
+        move(session, campaign_id, "reopen")
+    sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
+    assert addresses(sent) == sorted(weekly)
+    assert counts(db, campaign_id) == {"sent": 25}
+
+
+def test_illegal_moves_say_why(db: Database, settings: Settings, weekly: list[str]) -> None:
+    campaign_id = make_campaign(db, settings)
+    with db.session() as session:
+        with pytest.raises(
+            StateError, match="campaign 1 is draft: pause works only on a campaign that is sending"
+        ):
+            move(session, campaign_id, "pause")
+        move(session, campaign_id, "cancel")
+        with pytest.raises(StateError, match="is cancelled: resume works only"):
+            move(session, campaign_id, "resume")
+
+
+def test_results_are_recorded_by_delivery(
+    db: Database, settings: Settings, weekly: list[str], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    with db.session() as session:
+        move(session, campaign_id, "send")
+    with db.engine.begin() as conn:
+        ledger.materialize(conn, campaign_id, [1], clock())
+        claimed, skipped = ledger.claim(conn, campaign_id, 3, clock())
+        assert skipped == 0
+        ledger.record(
+            conn,
+            [(claimed[0], RecipientResult("x", Outcome.SENT, provider_message_id="sg-1"))],
+            clock(),
+        )
+    with db.session() as session:
+        first = session.get(Delivery, claimed[0].delivery_id)
+        assert first is not None
+        assert (first.status, first.provider_message_id, first.attempts) == (
+            DeliveryStatus.SENT, "sg-1", 1,
+        )  # fmt: skip

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mailer.tokens import BadToken, TokenData, sign, verify
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def test_round_trip_and_binding() -> None:
+    data = TokenData("unsubscribe", 42, 7, extra="c3")
+    token = sign(SECRET, data)
+    assert verify(SECRET, token, "unsubscribe") == data
+    with pytest.raises(BadToken, match="not meant for this page"):
+        verify(SECRET, token, "confirm")
+    with pytest.raises(BadToken, match="changed"):
+        verify("another-secret-entirely-0123456", token, "unsubscribe")
+
+
+def test_tampering_and_damage_are_refused() -> None:
+    token = sign(SECRET, TokenData("unsubscribe", 42, 7))
+    payload, signature = token.split(".")
+    forged = sign(SECRET, TokenData("unsubscribe", 43, 7)).split(".")[0]
+    with pytest.raises(BadToken, match="changed"):
+        verify(SECRET, f"{forged}.{signature}", "unsubscribe")
+    with pytest.raises(BadToken, match="damaged"):
+        verify(SECRET, payload, "unsubscribe")
+    with pytest.raises(BadToken):
+        verify(SECRET, token[:-3], "unsubscribe")
+
+
+def test_expiry() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    data = TokenData("confirm", 1, 2, expires=int((now + timedelta(days=7)).timestamp()))
+    token = sign(SECRET, data)
+    assert verify(SECRET, token, "confirm", now=now + timedelta(days=6)) == data
+    with pytest.raises(BadToken, match="expired"):
+        verify(SECRET, token, "confirm", now=now + timedelta(days=8))
