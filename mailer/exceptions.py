@@ -6,11 +6,18 @@
     ├── ConfigError (ValueError)          a missing or invalid setting, named with its source
     ├── InputError (ValueError)           bad input from a user, named with where it is
     │   ├── InvalidAddress                an email address that does not validate
-    │   └── FileInputError                a file that cannot be read, or lacks what it needs
+    │   ├── FileInputError                a file that cannot be read, or lacks what it needs
+    │   └── ArticleError                  an article (file or URL) that cannot be read or used
     ├── PartialImport                     an import interrupted part way (re-running completes it)
     ├── NotFound (LookupError)            a list, subscriber, ... that does not exist
     ├── AlreadyExists                     a name that is taken
-    └── StateError                        an action that the current state does not allow
+    ├── StateError                        an action that the current state does not allow
+    ├── RenderError                       a template that fails, named with template and line
+    └── DeliveryError                     handing mail over to a server or provider failed
+        ├── BackendError                  a whole batch failed; names the backend, status and
+        │                                 response, and says whether to retry (``retryable``)
+        └── InvalidMessage (ValueError)   a message that cannot be built or sent as given
+            └── HeaderInjection           a line break or control character in a header
 
 Errors carry their context (the file, the line, the field) and ``str()`` shows it, so the
 command line prints them as one line without a traceback.
@@ -18,17 +25,28 @@ command line prints them as one line without a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailer.delivery.message import RecipientResult
 
 __all__ = [
     "AlreadyExists",
+    "ArticleError",
+    "BackendError",
     "ConfigError",
+    "DeliveryError",
     "FileInputError",
+    "HeaderInjection",
     "InputError",
     "InvalidAddress",
+    "InvalidMessage",
     "MailerError",
     "NotFound",
     "PartialImport",
+    "RenderError",
     "StateError",
 ]
 
@@ -70,6 +88,17 @@ class FileInputError(InputError):
         super().__init__(f"{where}: {message}")
 
 
+class ArticleError(InputError):
+    """An article cannot be read or lacks what an email needs (a title, any content);
+    ``source`` is the file or URL, ``line`` the line where known."""
+
+    def __init__(self, source: Path | str, message: str, *, line: int | None = None):
+        self.source = str(source)
+        self.line = line
+        where = f"{self.source}:{line}" if line is not None else self.source
+        super().__init__(f"{where}: {message}")
+
+
 class NotFound(MailerError, LookupError):
     """Something named does not exist; ``kind`` and ``name`` say what."""
 
@@ -103,3 +132,58 @@ class PartialImport(MailerError):
             f"import stopped at line {line} ({cause}); rows before it are stored, and "
             "running the same import again completes it"
         )
+
+
+class RenderError(MailerError):
+    """A template or a per-recipient expression fails; ``template`` names it (a template
+    file, or where an expression came from, such as ``subject``) and ``line`` the line."""
+
+    def __init__(self, template: str, message: str, *, line: int | None = None):
+        self.template = template
+        self.line = line
+        where = f"{template}:{line}" if line is not None else template
+        super().__init__(f"{where}: {message}")
+
+
+class DeliveryError(MailerError):
+    """Mail could not be handed over to a server or provider."""
+
+
+class BackendError(DeliveryError):
+    """A backend failed a whole batch (refusals of single recipients are results, not
+    errors). ``retryable`` says whether the same batch may succeed later; ``results``
+    holds the recipients already handed over before the failure, so that they are
+    recorded and not sent twice. ``str()`` names the backend and shows the response:
+    ``SendGrid API response 400: from.email: does not contain a valid address``."""
+
+    def __init__(
+        self,
+        backend: str,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        retryable: bool = False,
+        results: Sequence[RecipientResult] = (),
+    ):
+        self.backend = backend
+        self.status = status
+        self.body = body
+        self.retryable = retryable
+        self.results = list(results)
+        super().__init__(f"{backend} {message}")
+
+
+class InvalidMessage(DeliveryError, ValueError):
+    """A message cannot be built or sent as given (an address that needs SMTPUTF8, a
+    header line over 998 characters, a payload over a provider's limits)."""
+
+
+class HeaderInjection(InvalidMessage):
+    """A header name or value holds a line break or another control character, which
+    would let it add headers of its own; ``header`` names the header."""
+
+    def __init__(self, header: str, value: str):
+        self.header = header
+        self.value = value
+        super().__init__(f"header {header!r} contains a line break or control character: {value!r}")

@@ -9,7 +9,8 @@ import typer
 from typer import _click
 from typer.core import TyperGroup
 
-from mailer.cli import db, lists, project
+from mailer.cli import campaigns, db, lists, project
+from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli._state import CliState, err_console
 from mailer.exceptions import MailerError
@@ -59,9 +60,11 @@ def _options(
 
 
 project.register(app)
+render_cli.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers_cli.app, name="subscribers")
+app.add_typer(campaigns.app, name="campaigns")
 
 
 def main() -> None:

@@ -46,6 +46,30 @@ outbox_dir = "var/outbox"
 # smtp_url = "smtp://user:password@mail.example.org:587?starttls=true"
 # sendgrid_api_key = "SG.xxxxx"
 # sendgrid_host = "https://api.sendgrid.com"
+
+# Every link in a mailing gets UTM parameters: utm_source (default: publisher_name as
+# a slug), utm_medium, utm_campaign (the campaign) and, on calls-to-action, utm_content.
+# utm_source = "example-times"
+# utm_medium = "email"
+
+# Calls-to-action every mailing gets unless its article (front matter "cta: ...", or
+# "cta: none") or its list says otherwise.
+# default_cta = ["donate"]
+
+# A named call-to-action, one [cta.NAME] table each; articles pick them by name.
+# [cta.donate]
+# heading = "Independent news needs you"
+# text = "Our reporting is paid for by readers. A gift of any size keeps it free for all."
+# button_label = "Donate"
+# url = "https://example.org/donate"
+# amounts = [5, 10, 25]             # each a button to url?amount=10 (optional)
+# amount_param = "amount"
+# currency = "$"
+# gifts = ["$5 pays for an hour of fact-checking", "$25 a day in court"]  # optional
+# placement = "bottom"              # "top", "bottom", or after paragraph N: 3
+# button_color = "#b3261e"
+# background_color = "#f6f1e7"
+# text_color = "#1f1f1f"
 """
 
 
