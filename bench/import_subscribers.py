@@ -20,13 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailer.storage import open_database  # noqa: E402
-from mailer.subscribers.importer import import_file  # noqa: E402
-from mailer.subscribers.lists import create_list  # noqa: E402
+from mailer.storage import open_database
+from mailer.subscribers.importer import import_file
+from mailer.subscribers.lists import create_list
 
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Günter", "Hiro", "Ines", "José"]
 LAST = ["Lee", "Smith", "Müller", "Nakamura", "Okafor", "Petrov", "Rossi", "Silva", "Tan"]
-LOCAL = ["lee", "smith", "mueller", "nakamura", "okafor", "petrov", "rossi", "silva"] * 12 + ["müller"]
+LOCAL = ["lee", "smith", "mueller", "nakamura", "okafor", "petrov", "rossi", "silva"] * 12 + [
+    "müller"
+]
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "", "", ""]
 TAGS = ['"Donor"', '"Volunteer"', "", "", ""]
 
@@ -78,14 +80,16 @@ def main() -> None:
         started = time.perf_counter()
         summary = import_file(database, source, "bench")
         elapsed = time.perf_counter() - started
+        rate = summary.read / elapsed
         print(
-            f"{label}: {summary.read:,} rows in {elapsed:.1f} s = {summary.read / elapsed:,.0f} rows/s "
+            f"{label}: {summary.read:,} rows in {elapsed:.1f} s = {rate:,.0f} rows/s "
             f"(imported {summary.imported:,}, unchanged {summary.unchanged:,}, "
             f"rejected {summary.rejected:,})"
         )
     database.close()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"peak RSS: {peak_rss_mb():.0f} MB; CPU time user {cpu.ru_utime:.1f} s, system {cpu.ru_stime:.1f} s")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB; CPU time user {cpu.ru_utime:.1f} s, ", end="")
+    print(f"system {cpu.ru_stime:.1f} s")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,26 @@ folder the file is in, so a project folder can be moved as a whole.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,12 +36,59 @@ from pydantic_settings import (
 
 from mailer.exceptions import ConfigError
 
-__all__ = ["CONFIG_FILENAME", "Settings", "find_config", "load_settings"]
+__all__ = ["CONFIG_FILENAME", "CtaSettings", "Settings", "find_config", "load_settings"]
 
 CONFIG_FILENAME = "mailer.toml"
 ENV_PREFIX = "MAILER_"
 
 Backend = Literal["outbox", "smtp", "sendgrid", "memory"]
+
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_CTA_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+class CtaSettings(BaseModel):
+    """A named call-to-action (``[cta.NAME]`` in mailer.toml), such as a donation box."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heading: str = ""
+    text: str = ""
+    button_label: str
+    url: str
+    # Each amount is a button linking to url?<amount_param>=<amount>.
+    amounts: list[PositiveFloat] = []
+    amount_param: str = "amount"
+    currency: str = "$"
+    # What gifts pay for, one line each ("$10 pays for a day of court reporting").
+    gifts: list[str] = []
+    # "top", "bottom", or after paragraph N of the article (item N of a digest).
+    placement: Literal["top", "bottom"] | PositiveInt = "bottom"
+    button_color: str = "#b3261e"
+    background_color: str = "#f6f1e7"
+    text_color: str = "#1f1f1f"
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+            raise ValueError(f"must be an absolute http:// or https:// URL, not {value!r}")
+        return value
+
+    @field_validator("button_color", "background_color", "text_color")
+    @classmethod
+    def _hex_color(cls, value: str) -> str:
+        # Hex only: named and rgb() colours are not understood by every email client.
+        if not _COLOR.fullmatch(value):
+            raise ValueError(f"must be a hex colour like #b3261e, not {value!r}")
+        return value
+
+    @field_validator("amount_param")
+    @classmethod
+    def _param_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+", value):
+            raise ValueError(f"must be a query parameter name, not {value!r}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -53,6 +114,52 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     sendgrid_api_key: SecretStr | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
+    # SMTP connections kept open and used at once (smtp_url's ?concurrency= wins).
+    smtp_concurrency: int = Field(default=4, ge=1, le=64)
+    # DKIM signing of SMTP mail: all three or none. The key is a PEM file's path
+    # (relative to this file's folder) or the PEM text itself.
+    dkim_private_key: SecretStr | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    # Recipients claimed from the ledger and handed to the backend at a time (SendGrid
+    # takes at most 1,000 in one request).
+    send_batch_size: int = Field(default=500, ge=1, le=1000)
+    # A campaign pauses itself, saying why, when this share of its last 200 messages
+    # failed (a blocked account, a broken template, a dead server).
+    error_threshold: float = Field(default=0.5, gt=0, le=1)
+    # A scheduled campaign the scheduler finds overdue by less than this (it was not
+    # running at the time) is sent late, with a log line; an older one is marked missed.
+    late_send_limit: timedelta = timedelta(hours=12)
+    # Sending pace for the caller's RateLimiter; None means no limit.
+    rate_per_second: float | None = Field(default=None, gt=0)
+    rate_per_hour: int | None = Field(default=None, gt=0)
+    # Calls-to-action by name, the ones every mailing gets unless an article or list says
+    # otherwise, and the UTM parameters of every link (utm_source: publisher_name as a slug).
+    cta: dict[str, CtaSettings] = {}
+    default_cta: list[str] = []
+    utm_source: str = ""
+    utm_medium: str = "email"
+    # The web app (mailer serve). The admin API under /api answers only requests with
+    # "Authorization: Bearer <api_token>"; without an api_token it refuses every one.
+    api_token: SecretStr | None = None
+    # SendGrid's event webhook: the verification key its Mail Settings show (base64),
+    # and how many seconds old a signed request may be before it counts as a replay.
+    sendgrid_webhook_public_key: str | None = None
+    webhook_max_age: int = Field(default=600, ge=10, le=86_400)
+    # How long a confirmation link of a double opt-in list works.
+    confirm_token_days: int = Field(default=7, ge=1, le=365)
+    # Open and click tracking of new campaigns (a campaign can turn it off for itself).
+    tracking: bool = True
+    # Subscribe attempts allowed per hour from one IP address, and for one email address.
+    subscribe_rate_limit: int = Field(default=5, ge=1, le=10_000)
+    # Soft bounces (a full mailbox, a server refusing for now) in a row, with no delivery
+    # in between, after which an address is suppressed like a hard bounce.
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    # The largest request body the web app reads; SendGrid's webhook batches events and
+    # the API's CSV import takes whole files, so each has a limit of its own.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_webhook_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
 
     @classmethod
     def settings_customise_sources(
@@ -100,6 +207,87 @@ class Settings(BaseSettings):
             normalize_address(value)
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from mailer.delivery.smtp_url import parse_smtp_url
+
+            parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (openssl rand -hex 24 makes one)")
+        return value
+
+    @field_validator("sendgrid_webhook_public_key")
+    @classmethod
+    def _webhook_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from mailer.web.sendgrid_events import load_public_key
+
+        # Read now, so that a key pasted wrongly fails at start and not at every event.
+        load_public_key(value)
+        return value.strip()
+
+    @field_validator("sendgrid_host")
+    @classmethod
+    def _sendgrid_host(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("dkim_selector", "dkim_domain")
+    @classmethod
+    def _dkim_name(cls, value: str | None) -> str | None:
+        # Both become DNS labels (selector._domainkey.domain), and the tags of a signature.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", value):
+            raise ValueError(f"must be a DNS name like mail or example.org, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        given = [
+            self.dkim_private_key is not None,
+            bool(self.dkim_selector),
+            bool(self.dkim_domain),
+        ]
+        if any(given) and not all(given):
+            raise ValueError(
+                "DKIM signing needs all of dkim_private_key, dkim_selector and dkim_domain"
+            )
+        if self.dkim_private_key is not None:
+            from mailer.delivery.dkim import load_private_key
+
+            # Read now, so that a missing or broken key fails at start and not mid-send.
+            load_private_key(self.dkim_private_key.get_secret_value(), self.base_dir)
+        return self
+
+    @field_validator("cta")
+    @classmethod
+    def _cta_names(cls, value: dict[str, CtaSettings]) -> dict[str, CtaSettings]:
+        for name in value:
+            if name == "none" or not _CTA_NAME.fullmatch(name):
+                raise ValueError(
+                    f"call-to-action name {name!r} must be lower-case letters, digits, - and _ "
+                    "(and not 'none')"
+                )
+        return value
+
+    @field_validator("default_cta")
+    @classmethod
+    def _default_cta_known(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        configured = info.data.get("cta", {})
+        unknown = [name for name in value if name not in configured]
+        if unknown:
+            known = ", ".join(sorted(configured)) or "none configured"
+            raise ValueError(f"unknown call-to-action {unknown[0]!r} (known: {known})")
+        return value
+
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.base_dir / 'var' / 'mailer.db'}"
@@ -111,6 +299,13 @@ class Settings(BaseSettings):
                 self.database_url = f"sqlite:///{self.base_dir / relative}"
         if not self.outbox_dir.is_absolute():
             self.outbox_dir = self.base_dir / self.outbox_dir
+        if not self.utm_source:
+            # The publisher's name as a slug ("The Example Times" → "the-example-times").
+            ascii_name = unicodedata.normalize("NFKD", self.publisher_name).encode(
+                "ascii", "ignore"
+            )
+            slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.decode().lower()).strip("-")
+            self.utm_source = slug or "newsletter"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -9,7 +9,7 @@ import typer
 from typer import _click
 from typer.core import TyperGroup
 
-from mailer.cli import campaigns, db, lists, project
+from mailer.cli import campaigns, db, lists, project, scheduling
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli._state import CliState, err_console
@@ -65,6 +65,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers_cli.app, name="subscribers")
 app.add_typer(campaigns.app, name="campaigns")
+scheduling.register(app)
 
 
 def main() -> None:

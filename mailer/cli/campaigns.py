@@ -282,6 +282,8 @@ def _run(cli: CliState, campaign_id: int, *, resume: bool) -> None:
             cli.database,
             settings,
             get_backend(settings),
+            batch_size=settings.send_batch_size,
+            error_threshold=settings.error_threshold,
             limiter=RateLimiter.from_settings(settings),
             stop=stop,
             on_progress=show,

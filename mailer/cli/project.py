@@ -52,6 +52,21 @@ outbox_dir = "var/outbox"
 # utm_source = "example-times"
 # utm_medium = "email"
 
+# The web app (mailer serve): subscribe, confirm, unsubscribe, preferences, archive,
+# open and click tracking, SendGrid's event webhook and the admin API under /api.
+# The API answers only "Authorization: Bearer <api_token>"; unset, it refuses everything.
+# api_token = "a long random string (openssl rand -hex 24)"
+# SendGrid > Settings > Mail Settings > Event Webhook > Signature Verification: the key.
+# sendgrid_webhook_public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE..."
+# webhook_max_age = 600             # seconds a signed webhook request stays valid
+# confirm_token_days = 7            # how long a confirmation link works
+# tracking = true                   # open and click tracking of new campaigns
+# subscribe_rate_limit = 5          # subscribe attempts per hour, per IP and per address
+# soft_bounce_limit = 3             # soft bounces in a row before an address is suppressed
+# max_request_bytes = 1048576       # the largest request body the web app reads
+# max_webhook_bytes = 5242880       # the same for SendGrid's batches of events
+# max_import_bytes = 104857600      # the same for CSV files imported through the API
+
 # Calls-to-action every mailing gets unless its article (front matter "cta: ...", or
 # "cta: none") or its list says otherwise.
 # default_cta = ["donate"]

@@ -6,7 +6,8 @@ processes cannot both make it::
     draft ──────────► sending ──► sent
       │    ▲           │  ▲  │
       ▼    │           ▼  │  └──► failed ──► (resume) sending
-    scheduled         paused ◄── sent (reopen: unknown rows queued again)
+    scheduled ──► missed (its time passed while no scheduler ran; reschedule it)
+      paused ◄── sent (reopen: unknown rows queued again)
       (every state but sent and cancelled can be cancelled)
 """
 
@@ -54,11 +55,16 @@ MOVES: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
     "schedule": (frozenset({S.DRAFT, S.SCHEDULED}), S.SCHEDULED),
     "unschedule": (frozenset({S.SCHEDULED}), S.DRAFT),
     "send": (frozenset({S.DRAFT, S.SCHEDULED}), S.SENDING),
+    "reschedule": (frozenset({S.SCHEDULED, S.MISSED}), S.SCHEDULED),
     "pause": (frozenset({S.SENDING}), S.PAUSED),
     "resume": (frozenset({S.PAUSED, S.FAILED, S.SENDING}), S.SENDING),
     "finish": (frozenset({S.SENDING}), S.SENT),
     "fail": (frozenset({S.SENDING}), S.FAILED),
-    "cancel": (frozenset({S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED, S.FAILED}), S.CANCELLED),
+    "cancel": (
+        frozenset({S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED, S.FAILED, S.MISSED}),
+        S.CANCELLED,
+    ),
+    "miss": (frozenset({S.SCHEDULED}), S.MISSED),
     # A sent campaign with rows queued again (resend-unknown) waits to be resumed.
     "reopen": (frozenset({S.SENT}), S.PAUSED),
 }

@@ -95,6 +95,7 @@ class CampaignSender:
         on_progress: Callable[[Progress], None] | None = None,
         error_threshold: float = 0.5,
         error_window: int = 200,
+        release_on_stop: bool = False,
     ):
         self.database = database
         self.settings = settings
@@ -110,6 +111,9 @@ class CampaignSender:
         self.on_progress = on_progress
         self.error_threshold = error_threshold
         self.error_window = error_window
+        # A daemon shutting down leaves its campaigns "sending" for the next start to
+        # resume; a person pressing Ctrl-C pauses them.
+        self.release_on_stop = release_on_stop
         self.worker = worker_name()
 
     def send(self, campaign_id: int) -> SendOutcome:
@@ -156,6 +160,8 @@ class CampaignSender:
         with self.backend:
             while True:
                 if self.stop.is_set():
+                    if self.release_on_stop:
+                        return self._release(campaign_id, counts)
                     return self._stop(campaign_id, "pause", "interrupted", counts)
                 now = self.clock()
                 with self.database.engine.begin() as conn:
@@ -237,6 +243,15 @@ class CampaignSender:
             f"{len(failures)} of the last {len(recent)} messages failed "
             f"(most often: {common}); fix the cause, then mailer campaigns resume"
         )
+
+    def _release(self, campaign_id: int, counts: Counter[str]) -> SendOutcome:
+        with self.database.session() as session:
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+                .values(worker="", heartbeat_at=None)
+            )
+        return SendOutcome(campaign_id, CampaignStatus.SENDING, "shutting down", counts)
 
     def _stop(
         self, campaign_id: int, action: str, reason: str, counts: Counter[str]

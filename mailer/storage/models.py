@@ -30,6 +30,8 @@ __all__ = [
     "CampaignStatus",
     "Delivery",
     "DeliveryStatus",
+    "Digest",
+    "DigestItem",
     "MailingList",
     "Subscriber",
     "Subscription",
@@ -77,6 +79,10 @@ class MailingList(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     double_opt_in: Mapped[bool] = mapped_column(default=False)
+    # Where members without a timezone of their own live (local-time sends).
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The calls-to-action of this list's mailings when an article names none.
+    default_cta: Mapped[list[str] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
@@ -151,6 +157,7 @@ class CampaignStatus(enum.StrEnum):
     SENT = "sent"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    MISSED = "missed"  # its time passed while no scheduler ran, longer ago than allowed
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -192,6 +199,12 @@ class Campaign(Base):
     rendered: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Sent at this wall-clock time ("2026-12-01T09:00") in each subscriber's timezone;
+    # scheduled_at is then when the first timezone reaches it.
+    local_time: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Open and click tracking; ``links`` are the tracked URLs, by link number.
+    tracking: Mapped[bool] = mapped_column(default=True)
+    links: Mapped[list[str]] = mapped_column(default=list)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The process sending it (host:pid:random) and when it last showed it was alive.
@@ -227,3 +240,43 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Digest(Base):
+    """A recurring mailing of a feed's new items."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    feed: Mapped[str] = mapped_column(Text)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    max_items: Mapped[int] = mapped_column(default=10)
+    ctas: Mapped[list[str]] = mapped_column(default=list)
+    paused: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last time it looked at the feed, and what came of it.
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_result: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    mailing_list: Mapped[MailingList] = relationship()
+
+
+class DigestItem(Base):
+    """A feed item a digest has sent (by GUID, else link), so that no item goes twice."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("digest_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(Text, default="")
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,9 +36,7 @@ def test_invalid_addresses_say_why(raw: str, reason: str) -> None:
         normalize_address(raw)
 
 
-_local = st.text(
-    alphabet=st.sampled_from("abcXYZ019.+-_'!#~\"@ é"), min_size=0, max_size=70
-)
+_local = st.text(alphabet=st.sampled_from("abcXYZ019.+-_'!#~\"@ é"), min_size=0, max_size=70)
 _domain = st.text(alphabet=st.sampled_from("abcXYZ019.-_é"), min_size=0, max_size=30)
 
 

@@ -75,7 +75,9 @@ def test_add_show_and_ls(cli: Cli) -> None:
 
     bad = cli("subscribers", "add", "not-an-address", "--list", "news", ok=False)
     assert "invalid email address 'not-an-address'" in bad.stderr
-    bad_zone = cli("subscribers", "add", "b@example.com", "-l", "news", "--timezone", "X/Y", ok=False)
+    bad_zone = cli(
+        "subscribers", "add", "b@example.com", "-l", "news", "--timezone", "X/Y", ok=False
+    )
     assert "unknown timezone 'X/Y'" in bad_zone.stderr
 
 
@@ -131,7 +133,9 @@ def test_export_writes_a_file_import_reads_back(cli: Cli, tmp_path: Path) -> Non
         "--attr", "city=Köln", "--tag", "a", "--tag", "b")  # fmt: skip
     cli("subscribers", "add", "bob@example.com", "-l", "news")
     out = tmp_path / "news.csv"
-    assert "wrote 2 subscribers" in cli("subscribers", "export", "-l", "news", "-o", str(out)).stdout
+    assert (
+        "wrote 2 subscribers" in cli("subscribers", "export", "-l", "news", "-o", str(out)).stdout
+    )
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0]["email"] == "ann@example.com"

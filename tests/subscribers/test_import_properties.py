@@ -100,4 +100,6 @@ def test_every_valid_row_is_stored(
     for key, name in expected.items():
         if name:
             assert stored[key] == name
-    assert summary.read == len(rows) - sum(1 for raw, name in rows if not (raw.strip() or name.strip()))
+    assert summary.read == len(rows) - sum(
+        1 for raw, name in rows if not (raw.strip() or name.strip())
+    )

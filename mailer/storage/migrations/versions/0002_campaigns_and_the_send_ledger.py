@@ -1,4 +1,4 @@
-"""campaigns and the send ledger
+"""campaigns, the send ledger, schedules and digests
 
 Revision ID: 0002
 Revises: 0001
@@ -35,6 +35,7 @@ def upgrade() -> None:
                 "sent",
                 "cancelled",
                 "failed",
+                "missed",
                 name="campaignstatus",
                 native_enum=False,
                 create_constraint=True,
@@ -65,6 +66,13 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", mailer.storage.types.UTCDateTime(), nullable=False),
         sa.Column("scheduled_at", mailer.storage.types.UTCDateTime(), nullable=True),
+        sa.Column("local_time", sa.String(length=32), nullable=True),
+        sa.Column("tracking", sa.Boolean(), nullable=False),
+        sa.Column(
+            "links",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("started_at", mailer.storage.types.UTCDateTime(), nullable=True),
         sa.Column("finished_at", mailer.storage.types.UTCDateTime(), nullable=True),
         sa.Column("worker", sa.String(length=200), nullable=False),
@@ -121,11 +129,51 @@ def upgrade() -> None:
             "ix_deliveries_campaign_status", ["campaign_id", "status", "id"], unique=False
         )
 
+    op.create_table(
+        "digests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("feed", sa.Text(), nullable=False),
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("cron", sa.String(length=100), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("max_items", sa.Integer(), nullable=False),
+        sa.Column(
+            "ctas",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("created_at", mailer.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("last_run_at", mailer.storage.types.UTCDateTime(), nullable=True),
+        sa.Column("last_result", sa.Text(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["list_id"], ["lists.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+    )
+    op.create_table(
+        "digest_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=1000), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=True),
+        sa.Column("sent_at", mailer.storage.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["digest_id"], ["digests.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("digest_id", "key"),
+    )
+
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_campaign_status")
 
+    op.drop_table("digest_items")
+    op.drop_table("digests")
     op.drop_table("deliveries")
     op.drop_table("campaign_lists")
     op.drop_table("campaigns")

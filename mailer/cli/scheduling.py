@@ -1,0 +1,165 @@
+"""``mailer campaigns schedule|reschedule|unschedule``, ``mailer jobs ls`` and ``mailer run``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from mailer.cli._state import console, print_json, state
+from mailer.cli.campaigns import app as campaigns_app
+from mailer.scheduling import campaigns as scheduling
+from mailer.scheduling.when import parse_when, zone
+from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.types import utcnow
+
+jobs_app = typer.Typer(no_args_is_help=True, help="What the scheduler will run.")
+
+IdArgument = Annotated[int, typer.Argument(help="The campaign's id (mailer campaigns ls).")]
+AtOption = Annotated[
+    str, typer.Option("--at", help="When: 2026-12-01T09:00 (wall-clock time in --tz).")
+]
+TzOption = Annotated[
+    str | None, typer.Option("--tz", help="The timezone of --at (default: the configured one).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    campaigns_app.command("schedule")(schedule)
+    campaigns_app.command("reschedule")(reschedule)
+    campaigns_app.command("unschedule")(unschedule)
+    app.add_typer(jobs_app, name="jobs")
+    app.command("run")(run)
+
+
+def _now() -> datetime:
+    """Now; ``MAILER_FAKE_NOW`` (an ISO time) moves it, for tests of what a scheduler does
+    after a restart, without waiting for the clock."""
+    fake = os.environ.get("MAILER_FAKE_NOW")
+    if not fake:
+        return utcnow()
+    start = datetime.fromisoformat(fake)
+    return start + (utcnow() - _STARTED)
+
+
+_STARTED = utcnow()
+
+
+def _schedule(ctx: typer.Context, campaign_id: int, at: str, tz: str | None, again: bool) -> None:
+    cli = state(ctx)
+    when = parse_when(at, zone(tz) if tz else cli.settings.zone)
+    with cli.database.session() as session:
+        campaign = scheduling.schedule(session, campaign_id, when, now=_now(), again=again)
+        due = campaign.scheduled_at
+    assert due is not None
+    local = due.astimezone(when.tzinfo)
+    console.print(
+        f"campaign {campaign_id} scheduled for {local:%Y-%m-%d %H:%M %Z} "
+        f"({due.astimezone(UTC):%Y-%m-%d %H:%M} UTC); mailer run sends it"
+    )
+
+
+def schedule(
+    ctx: typer.Context, campaign_id: IdArgument, at: AtOption, tz: TzOption = None
+) -> None:
+    """Send a draft campaign at a time (mailer run must be running then, or start within
+    late_send_limit after it)."""
+    _schedule(ctx, campaign_id, at, tz, again=False)
+
+
+def reschedule(
+    ctx: typer.Context, campaign_id: IdArgument, at: AtOption, tz: TzOption = None
+) -> None:
+    """Move a scheduled or missed campaign to another time."""
+    _schedule(ctx, campaign_id, at, tz, again=True)
+
+
+def unschedule(ctx: typer.Context, campaign_id: IdArgument) -> None:
+    """Take a scheduled campaign off the schedule (it becomes a draft again)."""
+    with state(ctx).database.session() as session:
+        scheduling.unschedule(session, campaign_id, now=_now())
+    console.print(f"campaign {campaign_id} is a draft again")
+
+
+@jobs_app.command("ls")
+def jobs_ls(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """What runs next, in local time and UTC."""
+    cli = state(ctx)
+    local_zone = cli.settings.zone
+    with cli.database.session() as session:
+        campaigns = session.execute(
+            select(Campaign.id, Campaign.subject, Campaign.scheduled_at, Campaign.status)
+            .where(Campaign.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.MISSED]))
+            .order_by(Campaign.scheduled_at)
+        ).all()
+    jobs: list[dict[str, Any]] = [
+        {
+            "job": f"campaign {cid}",
+            "what": subject,
+            "status": CampaignStatus(status).value,
+            "next_run_utc": at.astimezone(UTC).isoformat() if at else None,
+            "next_run_local": at.astimezone(local_zone).isoformat() if at else None,
+        }
+        for cid, subject, at, status in campaigns
+    ]
+    if json_output:
+        print_json(jobs)
+        return
+    if not jobs:
+        console.print("nothing scheduled")
+        return
+    table = Table("job", "what", "status", f"next run ({local_zone.key})", "UTC")
+    for job in jobs:
+        table.add_row(
+            job["job"],
+            job["what"],
+            job["status"],
+            (job["next_run_local"] or "")[:16].replace("T", " "),
+            (job["next_run_utc"] or "")[:16].replace("T", " "),
+        )
+    console.print(table)
+
+
+def run(
+    ctx: typer.Context,
+    reconcile: Annotated[
+        float, typer.Option(help="Seconds between looks at the campaigns table.")
+    ] = 5.0,
+) -> None:
+    """The scheduler and the senders, until SIGTERM or Ctrl-C."""
+    from mailer.scheduling.daemon import Daemon
+
+    cli = state(ctx)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    # APScheduler logs every job it runs; one line per event of ours is enough.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    daemon = Daemon(cli.settings, cli.database, clock=_now, reconcile_seconds=reconcile)
+
+    def ask(signum: int, frame: FrameType | None) -> None:
+        if daemon.stop_event.is_set():
+            return
+        logging.getLogger("mailer").info(
+            "%s: finishing the batches in hand, then stopping", signal.Signals(signum).name
+        )
+        daemon.stop_event.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, ask)
+    daemon.run_forever()

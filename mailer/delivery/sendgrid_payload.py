@@ -1,0 +1,172 @@
+"""The body of SendGrid's ``POST /v3/mail/send`` for a batch, built apart from sending.
+
+One request carries the content once and one personalization per recipient, with the
+recipient's ``substitutions`` (SendGrid fills the tokens of subject, HTML and text on
+its side) and our delivery id in ``custom_args``, which SendGrid's event webhook hands
+back with every event of that message. The campaign is the request's category.
+
+SendGrid's limits (docs of mail/send) are checked here, and so are header injections:
+:meth:`PayloadBuilder.personalization` raises InvalidMessage for a recipient that would
+break one (the backend fails that recipient alone), the constructor for a content.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mailer.delivery.headers import RESERVED_HEADERS, check_address, check_header
+from mailer.delivery.message import Batch, Content, Recipient
+from mailer.delivery.mime import DELIVERY_HEADER
+from mailer.exceptions import InvalidMessage
+from mailer.rendering.substitution import Filler
+
+__all__ = [
+    "CAMPAIGN_ARG",
+    "DELIVERY_ARG",
+    "MAX_PERSONALIZATIONS",
+    "MAX_REQUEST_BYTES",
+    "PayloadBuilder",
+    "build_payload",
+    "payload_bytes",
+]
+
+MAX_PERSONALIZATIONS = 1000
+MAX_SUBSTITUTION_BYTES = 10_000  # per personalization, keys and values
+MAX_CUSTOM_ARGS_BYTES = 10_000  # "must not exceed", as JSON
+MAX_CATEGORIES = 10
+MAX_CATEGORY_LENGTH = 255
+MAX_REQUEST_BYTES = 30_000_000
+
+#: The ``custom_args`` key of our delivery id, per personalization.
+DELIVERY_ARG = "mailer_delivery"
+#: The ``custom_args`` key of the campaign, for the whole request.
+CAMPAIGN_ARG = "mailer_campaign"
+
+_SAFE_ID_LENGTH = (MAX_CUSTOM_ARGS_BYTES - 100) // 12
+
+# Besides those the MIME builder reserves, SendGrid sets these itself.
+_SENDGRID_RESERVED = RESERVED_HEADERS | {"x-sg-id", "x-sg-eid", "received"}
+
+
+class PayloadBuilder:
+    """Builds request bodies for recipients of one content; checks the content once."""
+
+    def __init__(self, content: Content):
+        self.content = content
+        if not content.subject:
+            raise InvalidMessage("SendGrid needs a subject")
+        if not content.html and not content.text:
+            raise InvalidMessage("a message needs an HTML or a text part")
+        subject = Filler(content.subject)
+        self._subject_tokens = subject.tokens
+        self._tokens = subject.tokens | Filler(content.html).tokens | Filler(content.text).tokens
+        check_address(content.from_address, header="From")
+        check_header("From", content.from_name)
+        if content.reply_to:
+            check_address(content.reply_to, header="Reply-To")
+        check_header("Subject", content.subject)
+        headers = _check_headers(content.headers)
+        if not any(name.lower() == "precedence" for name in headers):
+            headers = {"Precedence": "bulk", **headers}
+        if content.campaign and len(content.campaign) > MAX_CATEGORY_LENGTH:
+            raise InvalidMessage(
+                f"campaign {content.campaign[:40]!r}... is longer than SendGrid's "
+                f"{MAX_CATEGORY_LENGTH} characters for a category"
+            )
+        self._shared = self._shared_part(headers)
+
+    def personalization(self, recipient: Recipient) -> dict[str, Any]:
+        """The personalization of ``recipient``; raises InvalidMessage saying why
+        SendGrid would refuse it (the other recipients can go on without it)."""
+        check_address(recipient.email)
+        check_header("To", recipient.name)
+        _check_headers(recipient.headers)
+        values = recipient.substitutions
+        for token in self._subject_tokens:
+            check_header("Subject", values.get(token, ""))
+        # Only the tokens the content has: the rest would cost bytes of the 10,000.
+        substitutions = {token: values[token] for token in self._tokens if token in values}
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in substitutions.items())
+        if size > MAX_SUBSTITUTION_BYTES:
+            raise InvalidMessage(
+                f"substitutions are {size:,} bytes; SendGrid takes at most "
+                f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
+            )
+        custom_args = {DELIVERY_ARG: recipient.delivery_id}
+        # JSON makes a character 12 bytes at most, so only a long id needs measuring.
+        if len(recipient.delivery_id) > _SAFE_ID_LENGTH and (
+            len(json.dumps(custom_args).encode()) >= MAX_CUSTOM_ARGS_BYTES
+        ):
+            raise InvalidMessage("the delivery id makes custom_args 10,000 bytes or more")
+
+        to = {"email": recipient.email}
+        if recipient.name:
+            to["name"] = recipient.name
+        personalization: dict[str, Any] = {"to": [to]}
+        if substitutions:
+            personalization["substitutions"] = substitutions
+        personalization["custom_args"] = custom_args
+        personalization["headers"] = {**recipient.headers, DELIVERY_HEADER: recipient.delivery_id}
+        return personalization
+
+    def body(self, personalizations: list[dict[str, Any]]) -> dict[str, Any]:
+        """The request body: the shared part and 1 to 1,000 personalizations."""
+        if not 1 <= len(personalizations) <= MAX_PERSONALIZATIONS:
+            raise InvalidMessage(
+                f"a request takes 1 to {MAX_PERSONALIZATIONS:,} recipients, "
+                f"not {len(personalizations):,}"
+            )
+        return {"personalizations": personalizations, **self._shared}
+
+    def payload(self, recipients: Sequence[Recipient]) -> dict[str, Any]:
+        """The request body for ``recipients``; raises InvalidMessage if SendGrid would
+        refuse any of them."""
+        personalizations = []
+        for recipient in recipients:
+            try:
+                personalizations.append(self.personalization(recipient))
+            except InvalidMessage as err:
+                raise InvalidMessage(f"{recipient.email}: {err}") from err
+        return self.body(personalizations)
+
+    def _shared_part(self, headers: dict[str, str]) -> dict[str, Any]:
+        content = self.content
+        sender = {"email": content.from_address}
+        if content.from_name:
+            sender["name"] = content.from_name
+        shared: dict[str, Any] = {"from": sender}
+        if content.reply_to:
+            shared["reply_to"] = {"email": content.reply_to}
+        shared["subject"] = content.subject
+        # SendGrid wants text/plain before text/html.
+        shared["content"] = [
+            {"type": kind, "value": value}
+            for kind, value in (("text/plain", content.text), ("text/html", content.html))
+            if value
+        ]
+        shared["headers"] = headers
+        if content.campaign:
+            shared["categories"] = [content.campaign]
+            shared["custom_args"] = {CAMPAIGN_ARG: content.campaign}
+        return shared
+
+
+def build_payload(batch: Batch) -> dict[str, Any]:
+    """The request body of ``batch`` (at most 1,000 recipients); raises InvalidMessage
+    if SendGrid would refuse it."""
+    return PayloadBuilder(batch.content).payload(batch.recipients)
+
+
+def payload_bytes(payload: dict[str, Any]) -> int:
+    """The size of the request body as the client sends it."""
+    return len(json.dumps(payload).encode("utf-8"))
+
+
+def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        check_header(name, value)
+        if name.lower() in _SENDGRID_RESERVED:
+            raise InvalidMessage(f"header {name!r} is set from Content and Recipient, not headers")
+    return headers

@@ -1,0 +1,215 @@
+"""One SMTP connection (smtplib) and the transaction that hands one message over.
+
+When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go out in one write
+and their three replies are read after it: a round trip per message instead of four,
+which is most of the time a message takes on a fast link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from typing import Literal
+
+from mailer.delivery.smtp_url import SmtpConfig
+from mailer.exceptions import BackendError
+
+__all__ = ["Dropped", "Reply", "SmtpConnection", "Stage"]
+
+#: Where a transaction ended: the reply to MAIL, RCPT, DATA, or to the message itself.
+Stage = Literal["mail", "rcpt", "data", "message"]
+
+_CLOSING = 421  # "service not available, closing transmission channel"
+
+
+class Dropped(Exception):
+    """The connection broke or the server closed it (421): reopen it and try again."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+class SmtpConnection:
+    """A connection that is opened on demand and used by one thread at a time."""
+
+    backend = "SMTP"
+
+    def __init__(self, config: SmtpConfig, ssl_context: ssl.SSLContext, helo: str):
+        self.config = config
+        self._context = ssl_context
+        self._helo = helo
+        self._smtp: smtplib.SMTP | None = None
+        self._pipelining = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None
+
+    def open(self) -> None:
+        """Connect, say EHLO, start TLS and log in as configured; raises BackendError
+        saying whether trying later may help."""
+        config = self.config
+        try:
+            if config.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    config.host,
+                    config.port,
+                    local_hostname=self._helo,
+                    timeout=config.timeout,
+                    context=self._context,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    config.host, config.port, local_hostname=self._helo, timeout=config.timeout
+                )
+        except (OSError, smtplib.SMTPException) as err:
+            raise self._error("cannot connect", err) from err
+        try:
+            smtp.ehlo()
+            if config.security == "starttls":
+                smtp.starttls(context=self._context)
+                smtp.ehlo()
+            if config.username is not None:
+                smtp.login(config.username, config.password or "")
+        except (OSError, smtplib.SMTPException) as err:
+            _close_quietly(smtp)
+            raise self._error("cannot set up the session", err) from err
+        self._smtp = smtp
+        self._pipelining = smtp.has_extn("pipelining")
+
+    def close(self) -> None:
+        """Say QUIT and close; never raises."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                _close_quietly(smtp)
+
+    def abort(self) -> None:
+        """Drop the connection without a word (it is broken already)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            _close_quietly(smtp)
+
+    def transaction(self, sender: str, recipient: str, message: bytes) -> tuple[Stage, Reply]:
+        """Hand ``message`` over from ``sender`` to ``recipient``: the stage that ended the
+        transaction and its reply, ``("message", 250 ...)`` when the server took it.
+        Raises Dropped if the connection broke on the way."""
+        smtp = self._smtp
+        if smtp is None:
+            raise Dropped("not connected")
+        try:
+            if self._pipelining:
+                return self._pipelined(smtp, sender, recipient, message)
+            return self._stepwise(smtp, sender, recipient, message)
+        except (OSError, smtplib.SMTPServerDisconnected) as err:
+            self.abort()
+            raise Dropped(str(err) or type(err).__name__) from err
+
+    def _pipelined(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes
+    ) -> tuple[Stage, Reply]:
+        smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+        mail, rcpt, data = _reply(smtp), _reply(smtp), _reply(smtp)
+        refused: tuple[Stage, Reply] | None = None
+        if mail.code != 250:
+            refused = ("mail", mail)
+        elif rcpt.code not in (250, 251):
+            refused = ("rcpt", rcpt)
+        if refused is not None:
+            if data.code == 354:
+                # A server that accepted DATA without a recipient gets an empty message.
+                smtp.send(b".\r\n")
+                _reply(smtp)
+            self._reset(smtp)
+            return refused
+        if data.code != 354:
+            self._reset(smtp)
+            return "data", data
+        return "message", self._send_data(smtp, message)
+
+    def _stepwise(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes
+    ) -> tuple[Stage, Reply]:
+        stages: tuple[tuple[Stage, str, str, tuple[int, ...]], ...] = (
+            ("mail", "MAIL", f"FROM:<{sender}>", (250,)),
+            ("rcpt", "RCPT", f"TO:<{recipient}>", (250, 251)),
+            ("data", "DATA", "", (354,)),
+        )
+        for stage, command, argument, expected in stages:
+            smtp.putcmd(command, argument)
+            reply = _reply(smtp)
+            if reply.code not in expected:
+                self._reset(smtp)
+                return stage, reply
+        return "message", self._send_data(smtp, message)
+
+    def _send_data(self, smtp: smtplib.SMTP, message: bytes) -> Reply:
+        # Dot-stuffing (RFC 5321 4.5.2), then the end-of-data line. The message's lines
+        # end in CRLF only (MessageBuilder makes them so), which lets a plain replace do
+        # in microseconds what a multi-line regex does in a tenth of a millisecond.
+        data = message.replace(b"\r\n.", b"\r\n..")
+        if data.startswith(b"."):
+            data = b"." + data
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        smtp.send(data + b".\r\n")
+        return _reply(smtp)
+
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        # After a refusal the transaction is reset; a connection that will not reset is
+        # dropped, and the next message opens a new one. The refusal stands either way.
+        try:
+            if _reply_to(smtp, "RSET").code == 250:
+                return
+        except (OSError, smtplib.SMTPServerDisconnected):
+            pass
+        self.abort()
+
+    def _error(self, doing: str, err: Exception) -> BackendError:
+        where = self.config.address
+        if isinstance(err, smtplib.SMTPResponseException):
+            error = err.smtp_error
+            text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+            return BackendError(
+                self.backend,
+                f"{doing} to {where}: {err.smtp_code} {text}",
+                status=err.smtp_code,
+                body=text,
+                retryable=400 <= err.smtp_code < 500,
+            )
+        # A certificate that does not verify, or an extension the server lacks
+        # (STARTTLS, AUTH), is a matter of configuration: trying again will not help.
+        permanent = isinstance(err, ssl.SSLCertVerificationError | smtplib.SMTPNotSupportedError)
+        # smtplib has no type of its own for "No suitable authentication method found."
+        if isinstance(err, smtplib.SMTPException) and "authentication method" in str(err):
+            permanent = True
+        return BackendError(self.backend, f"{doing} to {where}: {err}", retryable=not permanent)
+
+
+def _reply(smtp: smtplib.SMTP) -> Reply:
+    code, text = smtp.getreply()
+    reply = Reply(code, text.decode("utf-8", "replace"))
+    if code == _CLOSING or not 200 <= code < 600:
+        # Closing, or a reply that is not SMTP: the connection cannot be trusted further.
+        raise smtplib.SMTPServerDisconnected(str(reply))
+    return reply
+
+
+def _reply_to(smtp: smtplib.SMTP, command: str) -> Reply:
+    smtp.putcmd(command)
+    return _reply(smtp)
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        smtp.close()

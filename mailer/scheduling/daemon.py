@@ -1,0 +1,248 @@
+"""``mailer run``: the scheduler and the send workers in one long-lived process.
+
+Campaign timers live in APScheduler's SQLAlchemy job store in the project's database
+(job id ``campaign-<id>``); the daemon's own housekeeping (reconciling that store with
+the campaigns table every few seconds) runs from a memory store. Sends run on a small
+thread pool; on SIGTERM or SIGINT each sender finishes the batch in hand and leaves its
+campaign ``sending``, so that the next start resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from mailer.config import Settings
+from mailer.delivery.backends import get_backend
+from mailer.delivery.base import Backend
+from mailer.delivery.ratelimit import RateLimiter
+from mailer.delivery.sender import CampaignSender, SendOutcome
+from mailer.exceptions import MailerError, StateError
+from mailer.scheduling.lock import SchedulerLock
+from mailer.storage.database import Database
+from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.types import utcnow
+
+__all__ = ["Daemon", "campaign_job_id"]
+
+log = logging.getLogger("mailer")
+
+#: The daemon whose jobs the job store's textual references call (one per process).
+_active: dict[str, Daemon] = {}
+
+
+def campaign_job_id(campaign_id: int) -> str:
+    return f"campaign-{campaign_id}"
+
+
+def fire_campaign(campaign_id: int) -> None:
+    """What a campaign's timer calls (by this name, from the job store)."""
+    daemon = _active.get("daemon")
+    if daemon is not None:
+        daemon.fire(campaign_id, late=timedelta(0))
+
+
+class Daemon:
+    """The scheduler, the senders, and the lock that makes them the only ones."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        backend_factory: Callable[[Settings], Backend] = get_backend,
+        executor: Executor | None = None,
+        reconcile_seconds: float = 5.0,
+    ):
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.backend_factory = backend_factory
+        self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="send")
+        self.reconcile_seconds = reconcile_seconds
+        self.stop_event = threading.Event()
+        self.lock = SchedulerLock(database.engine)
+        self.scheduler = BackgroundScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=database.engine),
+                "internal": MemoryJobStore(),
+            },
+            executors={"default": JobExecutor(2)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(settings.late_send_limit.total_seconds()),
+            },
+            timezone=settings.zone,
+        )
+        self.running: dict[int, Future[SendOutcome | None]] = {}
+        self._guard = threading.Lock()
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self.lock.acquire()
+        _active["daemon"] = self
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.reconcile,
+            "interval",
+            seconds=self.reconcile_seconds,
+            id="reconcile",
+            jobstore="internal",
+            replace_existing=True,
+        )
+        log.info("scheduler started (timezone %s)", self.settings.timezone)
+        self.resume_interrupted()
+        self.reconcile()
+        log.info("ready: %d timers", len(self.scheduler.get_jobs(jobstore="default")))
+
+    def stop(self) -> None:
+        """Ask every sender to stop after its batch, wait for them, release the lock."""
+        self.stop_event.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
+        self.lock.release()
+        if _active.get("daemon") is self:
+            del _active["daemon"]
+        log.info("stopped")
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            self.stop_event.wait()
+        finally:
+            self.stop()
+
+    # --- campaigns --------------------------------------------------------------
+
+    def resume_interrupted(self) -> None:
+        """Campaigns left ``sending`` by a process that stopped go on."""
+        with self.database.session() as session:
+            ids = session.scalars(
+                select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
+            ).all()
+        for campaign_id in ids:
+            log.info("campaign %s was being sent when the last run stopped: resuming", campaign_id)
+            self._submit(campaign_id, resume=True)
+
+    def reconcile(self) -> None:
+        """Bring the timers in line with the campaigns table; fire what is due."""
+        now = self.clock()
+        limit = self.settings.late_send_limit
+        with self.database.session() as session:
+            due = session.execute(
+                select(Campaign.id, Campaign.scheduled_at).where(
+                    Campaign.status == CampaignStatus.SCHEDULED
+                )
+            ).all()
+        wanted = {campaign_job_id(cid): (cid, at) for cid, at in due if at is not None}
+        for job in self.scheduler.get_jobs(jobstore="default"):
+            if job.id.startswith("campaign-") and job.id not in wanted:
+                job.remove()
+        for job_id, (campaign_id, at) in wanted.items():
+            late = now - at
+            if late >= limit:
+                self._miss(campaign_id, at, now)
+            elif late >= timedelta(0):
+                self._remove_job(job_id)
+                self.fire(campaign_id, late=late)
+            else:
+                job = self.scheduler.get_job(job_id, jobstore="default")
+                if job is None or job.next_run_time != at:
+                    self.scheduler.add_job(
+                        fire_campaign,
+                        "date",
+                        run_date=at,
+                        args=[campaign_id],
+                        id=job_id,
+                        jobstore="default",
+                        replace_existing=True,
+                    )
+                    log.info("campaign %s scheduled for %s", campaign_id, at.isoformat())
+
+    def fire(self, campaign_id: int, *, late: timedelta) -> None:
+        if late > timedelta(seconds=1):
+            log.info("campaign %s is due since %s: sending it now", campaign_id, _duration(late))
+        self._submit(campaign_id, resume=False)
+
+    def _miss(self, campaign_id: int, at: datetime, now: datetime) -> None:
+        from mailer.delivery.campaigns import move
+
+        self._remove_job(campaign_job_id(campaign_id))
+        reason = (
+            f"missed: due at {at.isoformat()}, {_duration(now - at)} before the scheduler ran, "
+            f"more than late_send_limit ({_duration(self.settings.late_send_limit)})"
+        )
+        with self.database.session() as session:
+            try:
+                move(session, campaign_id, "miss", reason=reason, now=now)
+            except StateError:
+                return
+        log.warning("campaign %s %s", campaign_id, reason)
+
+    def _remove_job(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(job_id, jobstore="default")
+
+    def _submit(self, campaign_id: int, *, resume: bool) -> None:
+        with self._guard:
+            running = self.running.get(campaign_id)
+            if running is not None and not running.done():
+                return
+            self.running[campaign_id] = self.executor.submit(self._send, campaign_id, resume)
+
+    def _send(self, campaign_id: int, resume: bool) -> SendOutcome | None:
+        if self.stop_event.is_set():
+            return None
+        sender = CampaignSender(
+            self.database,
+            self.settings,
+            self.backend_factory(self.settings),
+            batch_size=self.settings.send_batch_size,
+            clock=self.clock,
+            limiter=RateLimiter.from_settings(self.settings),
+            stop=self.stop_event,
+            error_threshold=self.settings.error_threshold,
+            release_on_stop=True,
+        )
+        try:
+            log.info("campaign %s: %s", campaign_id, "resuming" if resume else "sending")
+            outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        except MailerError as err:
+            log.error("campaign %s: %s", campaign_id, err)
+            return None
+        except Exception:
+            log.exception("campaign %s: unexpected error", campaign_id)
+            return None
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
+        log.info(
+            "campaign %s is %s%s%s",
+            campaign_id,
+            outcome.status.value,
+            f" ({outcome.reason})" if outcome.reason else "",
+            f": {counts}" if counts else "",
+        )
+        return outcome
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

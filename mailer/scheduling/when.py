@@ -1,0 +1,37 @@
+"""Reading the times people type: ``2026-12-01T09:00`` in a timezone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailer.exceptions import InputError
+
+__all__ = ["parse_when", "zone"]
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+
+
+def parse_when(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO date and time; without an offset it is wall-clock time in ``tz``. A time
+    that does not exist there (skipped by a daylight-saving change) is refused, and one
+    that happens twice means the first."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"cannot read the time {text!r}: write it like 2026-12-01T09:00") from None
+    if parsed.tzinfo is not None:
+        return parsed
+    local = parsed.replace(tzinfo=tz, fold=0)
+    # A wall-clock time in a DST gap does not survive a round trip through UTC.
+    round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if round_trip.replace(tzinfo=None) != parsed:
+        raise InputError(f"{text} does not exist in {tz.key}: the clocks skip it (daylight saving)")
+    return local

@@ -1,0 +1,95 @@
+"""The campaign commands as a user types them, on the outbox backend."""
+
+from __future__ import annotations
+
+import json
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from mailer.config import Settings
+from tests.campaigns.conftest import ARTICLE, DONATE
+from tests.conftest import Cli
+
+
+@pytest.fixture
+def project(cli: Cli, config_path: Path, settings: Settings) -> Cli:
+    """Settings with the donation call-to-action (the ``settings`` fixture adds it), a
+    list and three readers."""
+    cli("lists", "create", "weekly")
+    for name in ("ann", "bob", "cho"):
+        cli("subscribers", "add", f"{name}@example.org", "--list", "weekly", "--name", name.title())
+    return cli
+
+
+def outbox(settings: Settings) -> list[object]:
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(p.read_bytes()) for p in sorted(settings.outbox_dir.glob("*.eml"))]
+
+
+def test_create_send_show(project: Cli, settings: Settings) -> None:
+    created = project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly",
+                      "--subject", "Hello {{ subscriber.first_name }}")  # fmt: skip
+    assert created.stdout.strip() == "1"
+    as_json = json.loads(
+        project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly", "--json").stdout
+    )
+    assert (as_json["id"], as_json["status"], as_json["lists"]) == (2, "draft", ["weekly"])
+    listed = json.loads(project("campaigns", "ls", "--json").stdout)
+    assert [c["status"] for c in listed] == ["draft", "draft"]
+
+    assert "campaign 1 is sent: sent 3" in project("campaigns", "send", "1").stdout
+    messages = outbox(settings)
+    assert sorted(str(m["Subject"]) for m in messages) == ["Hello Ann", "Hello Bob", "Hello Cho"]  # type: ignore[index]
+    shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
+    assert shown["status"] == "sent"
+    assert shown["deliveries"]["sent"] == 3
+    assert "sent" in project("campaigns", "show", "1").stdout
+
+    again = project("campaigns", "send", "1", ok=False)
+    assert again.exit_code == 1
+    assert (
+        "campaign 1 is sent: send works only on a campaign that is draft, scheduled" in again.stderr
+    )
+
+
+def test_test_sends_are_marked_and_kept_out_of_the_ledger(project: Cli, settings: Settings) -> None:
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    out = project("campaigns", "test", "1", "--to", "editor@example.org", "--to", "ann@example.org")
+    assert "sent a test to editor@example.org" in out.stdout
+    subjects = sorted(str(m["Subject"]) for m in outbox(settings))  # type: ignore[index]
+    assert all(s.startswith("[TEST] ") for s in subjects)
+    shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
+    assert shown["status"] == "draft"
+    assert sum(shown["deliveries"].values()) == 0
+
+
+def test_pause_resume_cancel_refusals(project: Cli) -> None:
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    paused = project("campaigns", "pause", "1", ok=False)
+    assert "campaign 1 is draft: pause works only on a campaign that is sending" in paused.stderr
+    resumed = project("campaigns", "resume", "1", ok=False)
+    assert "resume works only on a campaign that is failed, paused, sending" in resumed.stderr
+    assert "cancelled" in project("campaigns", "cancel", "1", "--yes").stdout
+    assert "is cancelled" in project("campaigns", "send", "1", ok=False).stderr
+    missing = project("campaigns", "show", "9", ok=False)
+    assert "no campaign '9'" in missing.stderr
+
+
+def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
+    unknown_list = project("campaigns", "create", "--article", str(ARTICLE), "-l", "nope", ok=False)
+    assert "no list 'nope' (known lists: weekly)" in unknown_list.stderr
+    bad_segment = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                          "--segment", "tag:a and", ok=False)  # fmt: skip
+    assert "segment 'tag:a and', column 10" in bad_segment.stderr
+    missing = project(
+        "campaigns", "create", "--article", str(tmp_path / "x.md"), "-l", "weekly", ok=False
+    )
+    assert missing.exit_code == 1
+    assert "x.md" in missing.stderr
+    unknown_cta = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                          "--cta", "give", ok=False)  # fmt: skip
+    assert "no call-to-action 'give' (known: donate)" in unknown_cta.stderr
+    assert "[cta.donate]" in DONATE

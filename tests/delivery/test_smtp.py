@@ -1,0 +1,343 @@
+"""The SMTP backend against a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+
+import dkim
+import pytest
+
+from mailer.delivery.backends import get_backend
+from mailer.delivery.dkim import DkimSigner, load_private_key
+from mailer.delivery.message import Batch, Outcome
+from mailer.delivery.smtp import SmtpBackend
+from mailer.delivery.smtp_connection import SmtpConnection
+from mailer.delivery.smtp_url import parse_smtp_url
+from mailer.exceptions import BackendError, HeaderInjection
+
+from .conftest import (
+    DkimKey,
+    SmtpServer,
+    Tls,
+    make_batch,
+    make_content,
+    make_recipient,
+    make_settings,
+    password_authenticator,
+    start_smtp,
+)
+
+
+def parse(data: bytes) -> EmailMessage:
+    return cast(EmailMessage, email.message_from_bytes(data, policy=policy.default))
+
+
+def backend_for(server: SmtpServer, query: str = "", **kwargs: Any) -> SmtpBackend:
+    return SmtpBackend(parse_smtp_url(server.url(query=query)), **kwargs)
+
+
+@pytest.fixture(params=[False, True], ids=["stepwise", "pipelined"])
+def server(request: pytest.FixtureRequest, smtp_server: SmtpServer) -> SmtpServer:
+    smtp_server.handler.pipelining = request.param
+    return smtp_server
+
+
+def test_every_message_arrives_whole(server: SmtpServer) -> None:
+    with backend_for(server, concurrency=2) as backend:
+        results = backend.send_batch(make_batch(5))
+    assert [r.outcome for r in results] == [Outcome.SENT] * 5
+    assert [r.delivery_id for r in results] == [f"d{n}" for n in range(5)]
+    assert results[3].provider_message_id == "<d3@example.org>"
+    received = sorted(server.handler.received, key=lambda r: r.rcpt_tos[0])
+    assert [(r.mail_from, r.rcpt_tos) for r in received] == [
+        ("news@example.org", [f"reader{n}@example.com"]) for n in range(5)
+    ]
+    message = parse(received[2].data)
+    assert message["To"] == "Reader 2 <reader2@example.com>"
+    assert message["Subject"] == "The week, Reader2"
+    assert message["Message-ID"] == "<d2@example.org>"
+    assert message["X-Mailer-Delivery"] == "d2"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Precedence"] == "bulk"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    html = cast(EmailMessage, message.get_body(("html",)))
+    assert "<p>Hello Reader2,</p>" in html.get_content()
+
+
+def test_a_message_with_dot_lines_arrives_unchanged(server: SmtpServer) -> None:
+    text = ".\n..\n.leading dot\nlast"
+    with backend_for(server) as backend:
+        backend.send_batch(make_batch(1, text=text, html=""))
+    body = parse(server.handler.received[0].data).get_content()
+    assert body.replace("\r\n", "\n") == text + "\n"  # a message's last line ends
+
+
+def test_refusals_are_results_and_the_rest_goes_on(server: SmtpServer) -> None:
+    server.handler.refusals = {
+        "reader1@example.com": "550 5.1.1 <reader1@example.com>: user unknown",
+        "reader2@example.com": "451 4.7.1 greylisted, try again",
+    }
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(make_batch(4))
+    assert [(r.outcome, r.bounce) for r in results] == [
+        (Outcome.SENT, False),
+        (Outcome.FAILED, True),
+        (Outcome.RETRY, False),
+        (Outcome.SENT, False),
+    ]
+    assert results[1].error == "rcpt: 550 5.1.1 <reader1@example.com>: user unknown"
+    assert results[2].error == "rcpt: 451 4.7.1 greylisted, try again"
+    assert sorted(r.rcpt_tos[0] for r in server.handler.received) == [
+        "reader0@example.com",
+        "reader3@example.com",
+    ]
+
+
+def test_a_dropped_connection_is_reopened_and_the_message_sent_once(server: SmtpServer) -> None:
+    with backend_for(server, concurrency=1) as backend:
+        backend.send_batch(make_batch(1))  # the connection is open and idle now
+        server.handler.drop_at_mail = 1
+        results = backend.send_batch(Batch(make_content(), [make_recipient(7), make_recipient(8)]))
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert [r.rcpt_tos[0] for r in server.handler.received] == [
+        "reader0@example.com",
+        "reader7@example.com",
+        "reader8@example.com",
+    ]
+
+
+def test_a_message_whose_connection_drops_twice_is_retry(server: SmtpServer) -> None:
+    server.handler.drop_at_mail = 2
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(make_batch(2))
+    assert results[0].outcome == Outcome.RETRY
+    assert "dropped twice" in results[0].error
+    assert results[1].outcome == Outcome.SENT
+
+
+def test_a_sender_refused_for_good_fails_the_batch(server: SmtpServer) -> None:
+    server.handler.refuse_sender = "553 5.7.1 <news@example.org>: sender not allowed"
+    with backend_for(server) as backend, pytest.raises(BackendError) as caught:
+        backend.send_batch(make_batch(3))
+    error = caught.value
+    assert not error.retryable
+    assert error.status == 553
+    assert str(error) == (
+        f"SMTP server 127.0.0.1:{server.port} refused the sender: "
+        "553 5.7.1 <news@example.org>: sender not allowed"
+    )
+    assert error.results == []
+
+
+def test_a_sender_deferred_is_retry_per_message(server: SmtpServer) -> None:
+    server.handler.refuse_sender = "451 4.3.0 try later"
+    with backend_for(server) as backend:
+        results = backend.send_batch(make_batch(2))
+    assert [r.outcome for r in results] == [Outcome.RETRY, Outcome.RETRY]
+
+
+def test_a_server_that_does_not_answer_fails_at_open() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = SmtpBackend(parse_smtp_url(f"smtp://127.0.0.1:{port}?timeout=2"))
+    with pytest.raises(BackendError) as caught:
+        backend.send_batch(make_batch(1))
+    assert caught.value.retryable
+    assert str(caught.value).startswith(f"SMTP cannot connect to 127.0.0.1:{port}")
+
+
+def test_connections_are_pooled_and_reused_across_batches(smtp_server: SmtpServer) -> None:
+    smtp_server.handler.gather = 3  # no reply until three connections are sending
+    with backend_for(smtp_server, concurrency=3) as backend:
+        for start in range(0, 60, 20):
+            batch = Batch(make_content(), [make_recipient(n) for n in range(start, start + 20)])
+            assert all(r.outcome == Outcome.SENT for r in backend.send_batch(batch))
+    assert len({r.peer for r in smtp_server.handler.received}) == 3
+    assert len(smtp_server.handler.received) == 60
+
+
+def test_a_header_injection_fails_that_recipient_and_sends_nothing_for_it(
+    smtp_server: SmtpServer,
+) -> None:
+    batch = Batch(
+        make_content(),
+        [
+            make_recipient(0),
+            make_recipient(1, substitutions={"%%first_name%%": "x\r\nBcc: victim@example.com"}),
+        ],
+    )
+    with backend_for(smtp_server) as backend:
+        results = backend.send_batch(batch)
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.FAILED]
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [["reader0@example.com"]]
+
+
+def test_a_header_injection_in_the_content_raises_before_sending(smtp_server: SmtpServer) -> None:
+    with backend_for(smtp_server) as backend, pytest.raises(HeaderInjection):
+        backend.send_batch(make_batch(2, subject="Hi\nBcc: victim@example.com"))
+    assert smtp_server.handler.received == []
+
+
+# --- TLS and AUTH -------------------------------------------------------------------
+
+
+@pytest.fixture
+def starttls_server(tls: Tls) -> Iterator[SmtpServer]:
+    server = start_smtp(
+        tls_context=tls.server_context(),
+        require_starttls=True,
+        authenticator=password_authenticator,
+        auth_required=True,
+    )
+    yield server
+    server.controller.stop()
+
+
+def test_starttls_then_auth(starttls_server: SmtpServer, tls: Tls) -> None:
+    url = starttls_server.url(userinfo="ann%40example.org:p%40ss%20word", query="starttls=true")
+    backend = SmtpBackend(parse_smtp_url(url), ssl_context=tls.client_context())
+    results = backend.send_batch(make_batch(2))
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert starttls_server.handler.tls_seen == [True, True]
+    assert {r.login for r in starttls_server.handler.received} == {b"ann@example.org"}
+
+
+def test_a_wrong_password_is_not_retryable(starttls_server: SmtpServer, tls: Tls) -> None:
+    url = starttls_server.url(userinfo="ann%40example.org:wrong", query="starttls=true")
+    backend = SmtpBackend(parse_smtp_url(url), ssl_context=tls.client_context())
+    with pytest.raises(BackendError) as caught:
+        backend.open()
+    assert not caught.value.retryable
+    assert caught.value.status == 535
+
+
+def test_an_untrusted_certificate_is_not_retryable(starttls_server: SmtpServer) -> None:
+    url = starttls_server.url(userinfo="ann%40example.org:p%40ss%20word", query="starttls=true")
+    with pytest.raises(BackendError) as caught:
+        SmtpBackend(parse_smtp_url(url)).open()  # the system's trust store
+    assert not caught.value.retryable
+    assert "certificate" in str(caught.value)
+
+
+def test_without_starttls_a_server_that_requires_it_refuses(starttls_server: SmtpServer) -> None:
+    url = starttls_server.url(userinfo="ann%40example.org:p%40ss%20word")
+    with pytest.raises(BackendError) as caught:
+        SmtpBackend(parse_smtp_url(url)).open()
+    assert not caught.value.retryable
+
+
+def test_smtps_is_tls_from_the_start(tls: Tls) -> None:
+    server = start_smtp(ssl_context=tls.server_context())
+    try:
+        backend = SmtpBackend(parse_smtp_url(server.url("smtps")), ssl_context=tls.client_context())
+        assert backend.send_batch(make_batch(1))[0].outcome == Outcome.SENT
+        assert server.handler.tls_seen == [True]
+    finally:
+        server.controller.stop()
+
+
+# --- DKIM ---------------------------------------------------------------------------
+
+
+def test_messages_are_dkim_signed_and_verify(smtp_server: SmtpServer, dkim_key: DkimKey) -> None:
+    signer = DkimSigner(load_private_key(dkim_key.private_pem.decode()), "s2024", "example.org")
+    with backend_for(smtp_server, dkim=signer) as backend:
+        backend.send_batch(make_batch(2, subject="Caf\u00e9 for %%first_name%%"))
+    for received in smtp_server.handler.received:
+        assert received.data.startswith(b"DKIM-Signature: ")
+        assert dkim.verify(received.data, dnsfunc=dkim_key.dnsfunc)
+        signature = parse(received.data)["DKIM-Signature"]
+        signed = set(re.search(r"h=([^;]+)", re.sub(r"\s+", "", signature)).group(1).split(":"))  # type: ignore[union-attr]
+        assert {
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        } <= signed
+        assert "c=relaxed/relaxed" in re.sub(r"\s+", "", signature)
+    # A changed header no longer verifies.
+    tampered = smtp_server.handler.received[0].data.replace(b"Subject: ", b"Subject: Re: ", 1)
+    assert not dkim.verify(tampered, dnsfunc=dkim_key.dnsfunc)
+
+
+# --- configuration -----------------------------------------------------------------
+
+
+def test_from_settings_with_dkim_key_file_and_concurrency(
+    tmp_path: Path, smtp_server: SmtpServer, dkim_key: DkimKey
+) -> None:
+    (tmp_path / "dkim.pem").write_bytes(dkim_key.private_pem)
+    settings = make_settings(
+        tmp_path,
+        backend="smtp",
+        smtp_url=smtp_server.url(query="concurrency=2&helo=out.example.org"),
+        smtp_concurrency=8,
+        dkim_private_key="dkim.pem",
+        dkim_selector="s2024",
+        dkim_domain="example.org",
+    )
+    backend = get_backend(settings)
+    assert isinstance(backend, SmtpBackend)
+    assert backend.concurrency == 2  # the URL wins
+    assert backend.dkim is not None
+    backend.send_batch(make_batch(1))
+    assert dkim.verify(smtp_server.handler.received[0].data, dnsfunc=dkim_key.dnsfunc)
+
+
+# --- a server that takes fewer connections, or goes away ------------------------------
+
+
+def refuse_connections_after(monkeypatch: pytest.MonkeyPatch, allowed: int) -> None:
+    """Connections past the first ``allowed`` are refused as a busy relay does (421)."""
+    real_open = SmtpConnection.open
+    opened = []
+
+    def open_(self: SmtpConnection) -> None:
+        if len(opened) >= allowed:
+            raise BackendError(
+                "SMTP", "cannot connect: 421 4.7.0 too many connections", retryable=True
+            )
+        opened.append(self)
+        real_open(self)
+
+    monkeypatch.setattr(SmtpConnection, "open", open_)
+
+
+def test_workers_that_cannot_connect_leave_their_share_to_the_others(
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refuse_connections_after(monkeypatch, 1)
+    with backend_for(smtp_server, concurrency=4) as backend:
+        results = backend.send_batch(make_batch(12))
+    assert [r.outcome for r in results] == [Outcome.SENT] * 12
+    assert len(smtp_server.handler.received) == 12
+    assert len({r.peer for r in smtp_server.handler.received}) == 1
+
+
+def test_a_server_that_goes_away_mid_batch_fails_it_with_what_was_done(
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = backend_for(smtp_server, concurrency=2)
+    with backend:
+        refuse_connections_after(monkeypatch, 0)  # the open connection is the last one
+        backend.send_batch(make_batch(1))
+        smtp_server.handler.drop_at_mail = 100
+        with pytest.raises(BackendError) as caught:
+            backend.send_batch(Batch(make_content(), [make_recipient(n) for n in range(1, 6)]))
+    error = caught.value
+    assert error.retryable
+    assert "too many connections" in str(error)
+    # The message in hand when the connection went is RETRY; the rest were not tried.
+    assert [(r.delivery_id, r.outcome) for r in error.results] == [("d1", Outcome.RETRY)]
