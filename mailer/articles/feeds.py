@@ -61,6 +61,7 @@ def _article(entry: Any, index: int, feed_link: str, source: str) -> Article:
         image=None if any(isinstance(b, Image) for b in blocks) else _image(entry),
         tags=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         source=f"{source} item {index}" if source else f"item {index}",
+        guid=str(entry.get("id") or ""),
     )
 
 

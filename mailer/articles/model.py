@@ -131,6 +131,7 @@ class Article:
     cta: tuple[str, ...] | None = None
     personalised: bool = False
     source: str = field(default="", compare=False)  # the file or URL it was read from
+    guid: str = ""  # a feed item's own id (RSS guid, Atom id), by which digests know it
 
     @property
     def summary(self) -> str:
@@ -153,6 +154,7 @@ class Article:
             "cta": list(self.cta) if self.cta is not None else None,
             "personalised": self.personalised,
             "source": self.source,
+            "guid": self.guid,
             "blocks": [_block_to_dict(b) for b in self.blocks],
         }
 
@@ -174,5 +176,6 @@ class Article:
             cta=tuple(cta) if cta is not None else None,
             personalised=data.get("personalised", False),
             source=data.get("source", ""),
+            guid=data.get("guid", ""),
             blocks=tuple(block_from_dict(b) for b in data.get("blocks", ())),
         )

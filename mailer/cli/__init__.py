@@ -9,7 +9,7 @@ import typer
 from typer import _click
 from typer.core import TyperGroup
 
-from mailer.cli import campaigns, db, lists, project, scheduling
+from mailer.cli import campaigns, db, digests, lists, project, scheduling
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli._state import CliState, err_console
@@ -66,6 +66,7 @@ app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers_cli.app, name="subscribers")
 app.add_typer(campaigns.app, name="campaigns")
 scheduling.register(app)
+app.add_typer(digests.app, name="digests")
 
 
 def main() -> None:

@@ -184,13 +184,13 @@ def test(
 @app.command("send")
 def send(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Send a draft or scheduled campaign now. Ctrl-C pauses it cleanly."""
-    _run(state(ctx), campaign_id, resume=False)
+    send_with_progress(state(ctx), campaign_id, resume=False)
 
 
 @app.command("resume")
 def resume(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Go on sending a paused or failed campaign, or one whose sender died."""
-    _run(state(ctx), campaign_id, resume=True)
+    send_with_progress(state(ctx), campaign_id, resume=True)
 
 
 @app.command("pause")
@@ -253,7 +253,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _run(cli: CliState, campaign_id: int, *, resume: bool) -> None:
+def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None:
     settings = cli.settings
     stop = threading.Event()
     columns: list[Any] = [

@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from mailer.cli._state import console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
+from mailer.exceptions import InputError
 from mailer.scheduling import campaigns as scheduling
-from mailer.scheduling.when import parse_when, zone
-from mailer.storage.models import Campaign, CampaignStatus
+from mailer.scheduling.digests import next_run
+from mailer.scheduling.when import parse_wall_clock, parse_when, zone
+from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.types import utcnow
 
 jobs_app = typer.Typer(no_args_is_help=True, help="What the scheduler will run.")
@@ -53,33 +55,71 @@ def _now() -> datetime:
 _STARTED = utcnow()
 
 
-def _schedule(ctx: typer.Context, campaign_id: int, at: str, tz: str | None, again: bool) -> None:
+def _schedule(
+    ctx: typer.Context, campaign_id: int, at: str, tz: str | None, again: bool, local: bool
+) -> None:
     cli = state(ctx)
-    when = parse_when(at, zone(tz) if tz else cli.settings.zone)
+    if local:
+        if tz:
+            raise InputError("--local-time reads the time in each subscriber's zone: drop --tz")
+        when = parse_wall_clock(at)
+    else:
+        when = parse_when(at, zone(tz) if tz else cli.settings.zone)
     with cli.database.session() as session:
-        campaign = scheduling.schedule(session, campaign_id, when, now=_now(), again=again)
+        campaign = scheduling.schedule(
+            session,
+            campaign_id,
+            when,
+            now=_now(),
+            again=again,
+            local_time=local,
+            default_zone=cli.settings.timezone,
+        )
         due = campaign.scheduled_at
     assert due is not None
-    local = due.astimezone(when.tzinfo)
+    if local:
+        console.print(
+            f"campaign {campaign_id} goes out at {when:%Y-%m-%d %H:%M} in each subscriber's "
+            f"timezone, starting {due.astimezone(UTC):%Y-%m-%d %H:%M} UTC; mailer run sends it"
+        )
+        return
+    shown = due.astimezone(when.tzinfo)
     console.print(
-        f"campaign {campaign_id} scheduled for {local:%Y-%m-%d %H:%M %Z} "
+        f"campaign {campaign_id} scheduled for {shown:%Y-%m-%d %H:%M %Z} "
         f"({due.astimezone(UTC):%Y-%m-%d %H:%M} UTC); mailer run sends it"
     )
 
 
+LocalOption = Annotated[
+    bool,
+    typer.Option(
+        "--local-time",
+        help="Send at that wall-clock time in each subscriber's own timezone, in waves.",
+    ),
+]
+
+
 def schedule(
-    ctx: typer.Context, campaign_id: IdArgument, at: AtOption, tz: TzOption = None
+    ctx: typer.Context,
+    campaign_id: IdArgument,
+    at: AtOption,
+    tz: TzOption = None,
+    local_time: LocalOption = False,
 ) -> None:
     """Send a draft campaign at a time (mailer run must be running then, or start within
     late_send_limit after it)."""
-    _schedule(ctx, campaign_id, at, tz, again=False)
+    _schedule(ctx, campaign_id, at, tz, again=False, local=local_time)
 
 
 def reschedule(
-    ctx: typer.Context, campaign_id: IdArgument, at: AtOption, tz: TzOption = None
+    ctx: typer.Context,
+    campaign_id: IdArgument,
+    at: AtOption,
+    tz: TzOption = None,
+    local_time: LocalOption = False,
 ) -> None:
     """Move a scheduled or missed campaign to another time."""
-    _schedule(ctx, campaign_id, at, tz, again=True)
+    _schedule(ctx, campaign_id, at, tz, again=True, local=local_time)
 
 
 def unschedule(ctx: typer.Context, campaign_id: IdArgument) -> None:
@@ -113,6 +153,22 @@ def jobs_ls(
         }
         for cid, subject, at, status in campaigns
     ]
+    now = _now()
+    with cli.database.session() as session:
+        for digest in session.scalars(select(Digest).order_by(Digest.name)):
+            upcoming = next_run(digest, now)
+            jobs.append(
+                {
+                    "job": f"digest {digest.name}",
+                    "what": f"{digest.feed} to {digest.mailing_list.name}",
+                    "status": "paused" if digest.paused else digest.cron,
+                    "next_run_utc": upcoming.astimezone(UTC).isoformat() if upcoming else None,
+                    "next_run_local": upcoming.astimezone(local_zone).isoformat()
+                    if upcoming
+                    else None,
+                }
+            )
+    jobs.sort(key=lambda job: job["next_run_utc"] or "~")
     if json_output:
         print_json(jobs)
         return

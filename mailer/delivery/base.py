@@ -35,6 +35,10 @@ class Backend(ABC):
 
     #: How errors and logs name the backend.
     name: ClassVar[str]
+    #: How many batches a campaign may have in flight at once through one backend: an
+    #: HTTP API keeps several requests busy, while an SMTP pool spreads one batch over
+    #: its connections and wants them one at a time.
+    parallel_batches: ClassVar[int] = 1
 
     @classmethod
     @abstractmethod

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from mailer.articles import Article
 from mailer.config import Settings
 from mailer.exceptions import InputError, NotFound, StateError
 from mailer.storage.models import (
@@ -79,7 +80,7 @@ def create_campaign(
     session: Session,
     settings: Settings,
     *,
-    article: str,
+    article: str | Article | Sequence[Article],
     lists: Sequence[str],
     subject: str | None = None,
     segment: str | None = None,
@@ -90,8 +91,8 @@ def create_campaign(
     template: str | None = None,
     now: datetime | None = None,
 ) -> Campaign:
-    """Render ``article`` and store it with the campaign, so that a later edit of the
-    file changes nothing that is sent."""
+    """Render ``article`` (a file or URL, an Article, or several for a digest) and store
+    it with the campaign, so that a later edit of the file changes nothing that is sent."""
     from mailer.articles import load_article
     from mailer.rendering import render_email
 
@@ -106,18 +107,29 @@ def create_campaign(
     normalize_address(sender)
     if reply_to:
         normalize_address(reply_to)
-    loaded = load_article(article)
+    loaded: Article | list[Article]
+    if isinstance(article, str):
+        loaded = load_article(article)
+        source, stored = article, loaded.to_dict()
+    elif isinstance(article, Article):
+        loaded = article
+        source, stored = article.source, article.to_dict()
+    else:
+        loaded = list(article)
+        source = ", ".join(a.url or a.source for a in loaded)
+        stored = {"items": [a.to_dict() for a in loaded]}
+    first = loaded if isinstance(loaded, Article) else loaded[0]
     campaign = Campaign(
         uid=secrets.token_hex(8),
-        subject=subject or loaded.title,
+        subject=subject or first.title,
         status=S.DRAFT,
         from_address=sender,
         from_name=settings.publisher_name if from_name is None else from_name,
         reply_to=reply_to if reply_to is not None else settings.reply_to,
         segment=segment or "",
         ctas=list(ctas or []),
-        source=str(article),
-        article=loaded.to_dict(),
+        source=source,
+        article=stored,
         created_at=now or utcnow(),
         lists=mailing_lists,
     )
@@ -132,8 +144,10 @@ def create_campaign(
         template=template,
         archive_url=archive_url(settings, campaign.id),
         campaign=f"campaign-{campaign.id}",
+        list_default_cta=mailing_lists[0].default_cta,
     )
     campaign.rendered = rendered.to_dict()
+    campaign.subject = subject or rendered.subject
     return campaign
 
 

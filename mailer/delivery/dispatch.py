@@ -18,9 +18,8 @@ from mailer.config import Settings
 from mailer.delivery import ledger
 from mailer.delivery.base import Backend
 from mailer.delivery.campaigns import get_campaign
-from mailer.delivery.headers import list_headers
 from mailer.delivery.ledger import Claimed
-from mailer.delivery.links import list_id, preferences_url, unsubscribe_mailto, unsubscribe_url
+from mailer.delivery.links import CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
 from mailer.exceptions import BackendError, MailerError
 from mailer.rendering import RenderedEmail
@@ -64,8 +63,7 @@ class InlineDispatcher(Dispatcher):
 class _CampaignParts:
     content: Content
     rendered: RenderedEmail
-    lists: dict[int, str]
-    sender: str
+    links: CampaignLinks
 
 
 class BatchWorker:
@@ -104,17 +102,18 @@ class BatchWorker:
                     campaign=campaign.uid,
                     is_test=self.test,
                 )
+                lists = {m.id: m.name for m in campaign.lists}
                 self._parts[campaign_id] = _CampaignParts(
                     content,
                     rendered,
-                    {m.id: m.name for m in campaign.lists},
-                    campaign.from_address,
+                    CampaignLinks(self.settings, campaign_id, campaign.from_address, lists),
                 )
         return self._parts[campaign_id]
 
     def recipient(self, campaign_id: int, row: Claimed, uid: str) -> Recipient:
         parts = self.parts(campaign_id)
-        unsubscribe = unsubscribe_url(self.settings, row.subscriber_id, row.list_id, campaign_id)
+        links = parts.links
+        unsubscribe = links.unsubscribe_url(row.subscriber_id, row.list_id)
         context = {
             "subscriber": {
                 "email": row.email,
@@ -124,20 +123,14 @@ class BatchWorker:
                 "timezone": row.timezone,
             },
             "unsubscribe_url": unsubscribe,
-            "preferences_url": preferences_url(self.settings, row.subscriber_id, row.list_id),
+            "preferences_url": links.preferences_url(row.subscriber_id, row.list_id),
         }
-        list_name = parts.lists.get(row.list_id, "")
         return Recipient(
             delivery_id=f"{uid}.{row.delivery_id}",
             email=row.email,
             name=row.name,
             substitutions=parts.rendered.substitutions(context),
-            headers=list_headers(
-                list_id(list_name, parts.sender),
-                unsubscribe,
-                unsubscribe_mailto(parts.sender, unsubscribe),
-                list_name=list_name,
-            ),
+            headers=links.headers(row.list_id, unsubscribe),
         )
 
     def run(self, job: BatchJob) -> BatchReport:

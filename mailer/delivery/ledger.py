@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, insert, litera
 from sqlalchemy.orm import aliased
 
 from mailer.delivery.message import Outcome, RecipientResult
+from mailer.scheduling.localtime import instant
 from mailer.storage.bulk import in_values
 from mailer.storage.models import (
     Delivery,
@@ -35,6 +36,7 @@ from mailer.subscribers.segments import Segment
 __all__ = [
     "RETRY_DELAYS",
     "Claimed",
+    "LocalTime",
     "claim",
     "materialize",
     "record",
@@ -71,9 +73,11 @@ def materialize(
     list_ids: Sequence[int],
     now: datetime,
     segment: Segment | None = None,
+    local_time: LocalTime | None = None,
 ) -> int:
     """Add a pending row for every confirmed member of the lists not in the ledger yet
-    (a subscriber on several of the lists gets one row, through the first list).
+    (a subscriber on several of the lists gets one row, through the first list). With
+    ``local_time``, each row waits until its subscriber's timezone reaches the time.
     Returns how many rows were added."""
     added = 0
     for list_id in sorted(list_ids):
@@ -86,7 +90,7 @@ def materialize(
             Subscription.status == SubscriptionStatus.CONFIRMED,
             ~already,
         )
-        if segment is None:
+        if segment is None and local_time is None:
             result = conn.execute(
                 insert(Delivery).from_select(
                     [
@@ -123,13 +127,31 @@ def materialize(
             .execution_options(yield_per=2000)
         )
         for row in rows:
-            if segment.matches(row):
-                chosen.append({"subscriber_id": row.id})
+            if segment is not None and not segment.matches(row):
+                continue
+            due = local_time.due(row.timezone, list_id) if local_time is not None else None
+            chosen.append({"subscriber_id": row.id, "next_attempt_at": due})
             if len(chosen) >= 2000:
                 added += _insert_pending(conn, campaign_id, list_id, chosen, now)
                 chosen = []
         added += _insert_pending(conn, campaign_id, list_id, chosen, now)
     return added
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A wall-clock time and the zones to read it in: the subscriber's, else the
+    list's, else the default."""
+
+    wall: datetime
+    list_zones: dict[int, str | None]
+    default_zone: str
+
+    def zone(self, subscriber_zone: str | None, list_id: int) -> str:
+        return subscriber_zone or self.list_zones.get(list_id) or self.default_zone
+
+    def due(self, subscriber_zone: str | None, list_id: int) -> datetime:
+        return instant(self.wall, self.zone(subscriber_zone, list_id))
 
 
 def _insert_pending(
@@ -280,7 +302,20 @@ def record(
             )
             if result.bounce:
                 bounced.append(claimed.subscriber_id)
-    if sent:
+    by_message: dict[str, list[int]] = {}
+    for row in sent:
+        by_message.setdefault(row["b_pid"], []).append(row["b_id"])
+    if len(by_message) <= 10:
+        # A provider that takes a batch in one request gives it one message id: one
+        # UPDATE for the batch costs a tenth of an UPDATE per row.
+        for message_id, ids in by_message.items():
+            conn.execute(
+                update(Delivery)
+                .where(in_values(conn, Delivery.id, ids))
+                .values(status=D.SENT, sent_at=now, provider_message_id=message_id, error="")
+                .execution_options(synchronize_session=False)
+            )
+    else:
         conn.execute(
             update(Delivery)
             .where(Delivery.id == bindparam("b_id"))

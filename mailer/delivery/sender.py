@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,10 +25,17 @@ from mailer.config import Settings
 from mailer.delivery import ledger
 from mailer.delivery.base import Backend
 from mailer.delivery.campaigns import delivery_counts, get_campaign, list_ids, move
-from mailer.delivery.dispatch import BatchJob, BatchWorker, Dispatcher, InlineDispatcher
+from mailer.delivery.dispatch import (
+    BatchJob,
+    BatchReport,
+    BatchWorker,
+    Dispatcher,
+    InlineDispatcher,
+)
 from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.exceptions import BackendError, StateError
+from mailer.scheduling.localtime import wall_clock
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus
 from mailer.storage.types import utcnow
@@ -66,6 +74,16 @@ class Progress:
     total: int
     done: int
     outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Tally:
+    """What a send has come to so far."""
+
+    total: int
+    done: int
+    recent: deque[tuple[bool, str]]
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -125,8 +143,15 @@ class CampaignSender:
             )
             lists = list_ids(campaign)
             segment = parse_segment(campaign.segment) if campaign.segment else None
+            local_time = None
+            if campaign.local_time:
+                local_time = ledger.LocalTime(
+                    wall_clock(campaign.local_time),
+                    {m.id: m.timezone for m in campaign.lists},
+                    self.settings.timezone,
+                )
         with self.database.engine.begin() as conn:
-            ledger.materialize(conn, campaign_id, lists, now, segment)
+            ledger.materialize(conn, campaign_id, lists, now, segment, local_time)
         return self._run(campaign_id)
 
     def resume(self, campaign_id: int) -> SendOutcome:
@@ -154,54 +179,84 @@ class CampaignSender:
             )
 
     def _run(self, campaign_id: int) -> SendOutcome:
-        counts: Counter[str] = Counter()
-        recent: deque[tuple[bool, str]] = deque(maxlen=self.error_window)
+        """Claim, dispatch and take in batches until none is left or something says
+        stop. Up to ``backend.parallel_batches`` batches are in flight at once (a
+        provider's HTTP API keeps several busy; an SMTP pool is one batch at a time)."""
         total, done = self._totals(campaign_id)
-        with self.backend:
+        tally = _Tally(total, done, deque(maxlen=self.error_window))
+        parallel = max(1, self.backend.parallel_batches)
+        in_flight: deque[tuple[Future[BatchReport], int]] = deque()
+        ending: tuple[str, str] | None = None  # what to do once nothing is in flight
+        with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
             while True:
-                if self.stop.is_set():
-                    if self.release_on_stop:
-                        return self._release(campaign_id, counts)
-                    return self._stop(campaign_id, "pause", "interrupted", counts)
+                claimed: list[ledger.Claimed] = []
                 now = self.clock()
-                with self.database.engine.begin() as conn:
-                    status = self._heartbeat(conn, campaign_id, now)
-                    if status is not CampaignStatus.SENDING:
-                        return SendOutcome(campaign_id, status, "stopped from elsewhere", counts)
-                    claimed, skipped = ledger.claim(conn, campaign_id, self.batch_size, now)
-                counts["skipped"] += skipped
-                done += skipped
-                if not claimed:
+                if ending is None and self.stop.is_set():
+                    ending = ("release" if self.release_on_stop else "pause", "interrupted")
+                elif ending is None:
                     with self.database.engine.begin() as conn:
-                        pending, in_flight, due = ledger.outstanding(conn, campaign_id)
-                    if pending == 0 and in_flight == 0:
-                        return self._stop(campaign_id, "finish", "", counts)
-                    if due is not None and due > now:
-                        self._wait((due - now).total_seconds())
+                        status = self._heartbeat(conn, campaign_id, now)
+                        if status is CampaignStatus.SENDING:
+                            claimed, skipped = ledger.claim(conn, campaign_id, self.batch_size, now)
+                            tally.counts["skipped"] += skipped
+                            tally.done += skipped
+                        else:
+                            ending = ("elsewhere", status.value)
+                if claimed:
+                    if self.limiter is not None:
+                        self.limiter.acquire(len(claimed))
+                    job = BatchJob(campaign_id, tuple(claimed))
+                    in_flight.append((pool.submit(self.dispatcher.dispatch, job), len(claimed)))
+                    if len(in_flight) < parallel:
+                        continue
+                if in_flight:
+                    future, size = in_flight.popleft()
+                    verdict = self._absorb(campaign_id, future, size, tally)
+                    ending = ending or verdict
                     continue
-                if self.limiter is not None:
-                    self.limiter.acquire(len(claimed))
-                try:
-                    report = self.dispatcher.dispatch(BatchJob(campaign_id, tuple(claimed)))
-                except BackendError as err:
-                    if not err.retryable:
-                        return self._stop(campaign_id, "fail", str(err), counts)
-                    counts["retry"] += len(claimed)
-                    recent.extend((False, str(err)) for _ in claimed)
-                    if self._too_many_errors(recent):
-                        return self._stop(campaign_id, "pause", self._why(recent), counts)
-                    self._wait(30)
-                    continue
-                for outcome, count in report.outcomes.items():
-                    counts[outcome.value] += count
-                    if outcome is not Outcome.RETRY:
-                        done += count
-                recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
-                recent.extend((False, error) for error in report.errors)
-                if self.on_progress is not None:
-                    self.on_progress(Progress(campaign_id, total, done, counts.copy()))
-                if self._too_many_errors(recent):
-                    return self._stop(campaign_id, "pause", self._why(recent), counts)
+                if ending is not None:
+                    return self._end(campaign_id, ending, tally.counts)
+                with self.database.engine.begin() as conn:
+                    pending, sending, due = ledger.outstanding(conn, campaign_id)
+                if pending == 0 and sending == 0:
+                    return self._stop(campaign_id, "finish", "", tally.counts)
+                if due is not None and due > now:
+                    self._wait((due - now).total_seconds())
+
+    def _absorb(
+        self, campaign_id: int, future: Future[BatchReport], size: int, tally: _Tally
+    ) -> tuple[str, str] | None:
+        """Count what a batch came to; say whether the campaign must stop for it."""
+        try:
+            report = future.result()
+        except BackendError as err:
+            if not err.retryable:
+                return ("fail", str(err))
+            # The worker put the batch back for a later retry.
+            tally.counts["retry"] += size
+            tally.recent.extend((False, str(err)) for _ in range(size))
+        else:
+            for outcome, count in report.outcomes.items():
+                tally.counts[outcome.value] += count
+                if outcome is not Outcome.RETRY:
+                    tally.done += count
+            tally.recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
+            tally.recent.extend((False, error) for error in report.errors)
+            if self.on_progress is not None:
+                progress = Progress(campaign_id, tally.total, tally.done, tally.counts.copy())
+                self.on_progress(progress)
+        if self._too_many_errors(tally.recent):
+            return ("pause", self._why(tally.recent))
+        return None
+
+    def _end(self, campaign_id: int, ending: tuple[str, str], counts: Counter[str]) -> SendOutcome:
+        action, reason = ending
+        if action == "release":
+            return self._release(campaign_id, counts)
+        if action == "elsewhere":
+            status = CampaignStatus(reason)
+            return SendOutcome(campaign_id, status, "stopped from elsewhere", counts)
+        return self._stop(campaign_id, action, reason, counts)
 
     def _totals(self, campaign_id: int) -> tuple[int, int]:
         with self.database.session() as session:

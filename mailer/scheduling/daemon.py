@@ -29,9 +29,10 @@ from mailer.delivery.base import Backend
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.exceptions import MailerError, StateError
+from mailer.scheduling.digests import run_digest, trigger
 from mailer.scheduling.lock import SchedulerLock
 from mailer.storage.database import Database
-from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.types import utcnow
 
 __all__ = ["Daemon", "campaign_job_id"]
@@ -51,6 +52,13 @@ def fire_campaign(campaign_id: int) -> None:
     daemon = _active.get("daemon")
     if daemon is not None:
         daemon.fire(campaign_id, late=timedelta(0))
+
+
+def fire_digest(name: str) -> None:
+    """What a digest's timer calls (by this name, from the job store)."""
+    daemon = _active.get("daemon")
+    if daemon is not None:
+        daemon.executor.submit(daemon.run_digest, name)
 
 
 class Daemon:
@@ -153,6 +161,7 @@ class Daemon:
         for job in self.scheduler.get_jobs(jobstore="default"):
             if job.id.startswith("campaign-") and job.id not in wanted:
                 job.remove()
+        self._reconcile_digests()
         for job_id, (campaign_id, at) in wanted.items():
             late = now - at
             if late >= limit:
@@ -173,6 +182,49 @@ class Daemon:
                         replace_existing=True,
                     )
                     log.info("campaign %s scheduled for %s", campaign_id, at.isoformat())
+
+    def _reconcile_digests(self) -> None:
+        with self.database.session() as session:
+            digests = session.execute(
+                select(Digest.name, Digest.cron, Digest.timezone).where(Digest.paused.is_(False))
+            ).all()
+        wanted = {f"digest-{name}": (name, cron, tz) for name, cron, tz in digests}
+        for job in self.scheduler.get_jobs(jobstore="default"):
+            if job.id.startswith("digest-") and job.id not in wanted:
+                job.remove()
+        for job_id, (name, cron, tz) in wanted.items():
+            signature = f"{cron} ({tz})"
+            job = self.scheduler.get_job(job_id, jobstore="default")
+            if job is not None and job.name == signature:
+                continue
+            self.scheduler.add_job(
+                fire_digest,
+                trigger(cron, tz),
+                args=[name],
+                id=job_id,
+                name=signature,
+                jobstore="default",
+                replace_existing=True,
+            )
+            log.info("digest %s runs %s", name, signature)
+
+    def run_digest(self, name: str) -> None:
+        """One run of a digest: its new items as a campaign, sent at once."""
+        if self.stop_event.is_set():
+            return
+        try:
+            run = run_digest(self.database, self.settings, name, now=self.clock())
+        except MailerError as err:
+            log.error("digest %s: %s", name, err)
+            return
+        if run.error:
+            log.warning("digest %s: the feed could not be read (%s); trying again next time",
+                        name, run.error)  # fmt: skip
+        elif run.campaign_id is None:
+            log.info("digest %s: no new items, nothing sent", name)
+        else:
+            log.info("digest %s: %d new items, campaign %s", name, run.new_items, run.campaign_id)
+            self._send(run.campaign_id, resume=False)
 
     def fire(self, campaign_id: int, *, late: timedelta) -> None:
         if late > timedelta(seconds=1):

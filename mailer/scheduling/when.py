@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer.exceptions import InputError
 
-__all__ = ["parse_when", "zone"]
+__all__ = ["parse_wall_clock", "parse_when", "zone"]
 
 
 def zone(name: str) -> ZoneInfo:
@@ -35,3 +35,14 @@ def parse_when(text: str, tz: ZoneInfo) -> datetime:
     if round_trip.replace(tzinfo=None) != parsed:
         raise InputError(f"{text} does not exist in {tz.key}: the clocks skip it (daylight saving)")
     return local
+
+
+def parse_wall_clock(text: str) -> datetime:
+    """A wall-clock time with no zone ("2026-12-01T09:00"), for local-time sends."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"cannot read the time {text!r}: write it like 2026-12-01T09:00") from None
+    if parsed.tzinfo is not None:
+        raise InputError("a local-time send takes a wall-clock time without an offset")
+    return parsed
