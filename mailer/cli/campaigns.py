@@ -58,6 +58,12 @@ def create(
     template: Annotated[
         str | None, typer.Option(help="Another template than article.html.")
     ] = None,
+    tracking: Annotated[
+        bool | None,
+        typer.Option(
+            "--tracking/--no-tracking", help="Count opens and clicks (default: the setting)."
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Render an article and store it as a new draft campaign; prints its id."""
@@ -75,6 +81,7 @@ def create(
             reply_to=reply_to,
             ctas=cta,
             template=template,
+            tracking=tracking,
         )
         view = campaign_view(session, campaign.id)
     if json_output:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailer.articles import Article
 from mailer.config import Settings
+from mailer.delivery.tracking import add_tracking
 from mailer.exceptions import InputError, NotFound, StateError
 from mailer.storage.models import (
     Campaign,
@@ -89,6 +90,7 @@ def create_campaign(
     reply_to: str | None = None,
     ctas: Sequence[str] | None = None,
     template: str | None = None,
+    tracking: bool | None = None,
     now: datetime | None = None,
 ) -> Campaign:
     """Render ``article`` (a file or URL, an Article, or several for a digest) and store
@@ -148,6 +150,9 @@ def create_campaign(
     )
     campaign.rendered = rendered.to_dict()
     campaign.subject = subject or rendered.subject
+    campaign.tracking = settings.tracking if tracking is None else tracking
+    if campaign.tracking:
+        campaign.links = add_tracking(rendered.html, settings.base_url)[1]
     return campaign
 
 
@@ -214,6 +219,8 @@ class CampaignView:
             "status_reason": c.status_reason,
             "lists": [m.name for m in c.lists],
             "segment": c.segment,
+            "tracking": c.tracking,
+            "local_time": c.local_time,
             "from": c.from_address,
             "source": c.source,
             "created_at": c.created_at.isoformat(),

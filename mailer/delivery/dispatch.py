@@ -21,6 +21,7 @@ from mailer.delivery.campaigns import get_campaign
 from mailer.delivery.ledger import Claimed
 from mailer.delivery.links import CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
+from mailer.delivery.tracking import TRACK, add_tracking
 from mailer.exceptions import BackendError, MailerError
 from mailer.rendering import RenderedEmail
 from mailer.storage.database import Database
@@ -92,9 +93,12 @@ class BatchWorker:
                 campaign = get_campaign(session, campaign_id)
                 rendered = RenderedEmail.from_dict(campaign.rendered)
                 subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
+                body = rendered.html
+                if campaign.tracking:
+                    body = add_tracking(body, self.settings.base_url)[0]
                 content = Content(
                     subject=subject,
-                    html=rendered.html,
+                    html=body,
                     text=rendered.text,
                     from_address=campaign.from_address,
                     from_name=campaign.from_name,
@@ -125,11 +129,14 @@ class BatchWorker:
             "unsubscribe_url": unsubscribe,
             "preferences_url": links.preferences_url(row.subscriber_id, row.list_id),
         }
+        values = parts.rendered.substitutions(context)
+        if TRACK in parts.content.html:
+            values[TRACK] = links.tracking_token(row.subscriber_id, row.list_id, row.delivery_id)
         return Recipient(
             delivery_id=f"{uid}.{row.delivery_id}",
             email=row.email,
             name=row.name,
-            substitutions=parts.rendered.substitutions(context),
+            substitutions=values,
             headers=links.headers(row.list_id, unsubscribe),
         )
 

@@ -52,6 +52,14 @@ class CampaignLinks:
         token = self._signer.sign(TokenData("preferences", subscriber_id, list_number))
         return f"{self.base_url}/preferences/{token}"
 
+    def tracking_token(self, subscriber_id: int, list_number: int, delivery_id: int) -> str:
+        """What opens and clicks of one message are counted by."""
+        return self._signer.sign(
+            TokenData(
+                "click", subscriber_id, list_number, extra=f"{self.campaign_id}.{delivery_id}"
+            )
+        )
+
     def _mailto(self, unsubscribe: str) -> str:
         # A mail to the sender whose subject carries the token; tokens are URL-safe.
         return f"mailto:{self.sender}?subject=unsubscribe%20{unsubscribe.rsplit('/', 1)[-1]}"
