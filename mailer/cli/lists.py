@@ -23,11 +23,25 @@ def create(
         bool, typer.Option("--double-opt-in", help="New subscribers must confirm by email.")
     ] = False,
     description: Annotated[str, typer.Option(help="What readers get on this list.")] = "",
+    timezone: Annotated[
+        str | None, typer.Option(help="Where members without a timezone live (local-time sends).")
+    ] = None,
+    cta: Annotated[
+        list[str] | None,
+        typer.Option(help="A call-to-action its mailings get when the article names none."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Create a list."""
     with state(ctx).database.session() as session:
-        created = create_list(session, name, description=description, double_opt_in=double_opt_in)
+        created = create_list(
+            session,
+            name,
+            description=description,
+            double_opt_in=double_opt_in,
+            timezone=timezone,
+            default_cta=cta,
+        )
         (counts,) = list_counts(session, [created])
     if json_output:
         print_json(counts.as_dict())

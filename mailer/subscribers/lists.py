@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from mailer.exceptions import AlreadyExists, InputError, NotFound
 from mailer.storage.models import MailingList, Subscription, SubscriptionStatus
 
-__all__ = ["ListCounts", "create_list", "delete_list", "get_list", "list_counts"]
+__all__ = ["ListCounts", "check_timezone", "create_list", "delete_list", "get_list", "list_counts"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class ListCounts:
             "name": self.list.name,
             "description": self.list.description,
             "double_opt_in": self.list.double_opt_in,
+            "timezone": self.list.timezone,
+            "default_cta": self.list.default_cta,
             "created_at": self.list.created_at.isoformat(),
             "confirmed": self.confirmed,
             "unconfirmed": self.unconfirmed,
@@ -37,15 +40,39 @@ class ListCounts:
         }
 
 
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+    return value
+
+
 def create_list(
-    session: Session, name: str, *, description: str = "", double_opt_in: bool = False
+    session: Session,
+    name: str,
+    *,
+    description: str = "",
+    double_opt_in: bool = False,
+    timezone: str | None = None,
+    default_cta: list[str] | None = None,
 ) -> MailingList:
     name = name.strip()
     if not name or len(name) > 200 or any(ch in name for ch in "\r\n\t"):
         raise InputError(f"list name {name!r} must be 1 to 200 characters on one line")
     if session.scalar(select(MailingList.id).where(MailingList.name == name)) is not None:
         raise AlreadyExists("list", name)
-    mailing_list = MailingList(name=name, description=description, double_opt_in=double_opt_in)
+    if timezone:
+        check_timezone(timezone)
+    mailing_list = MailingList(
+        name=name,
+        description=description,
+        double_opt_in=double_opt_in,
+        timezone=timezone or None,
+        default_cta=list(default_cta) if default_cta else None,
+    )
     session.add(mailing_list)
     session.flush()
     return mailing_list

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -21,12 +20,11 @@ from mailer.storage.models import (
 )
 from mailer.storage.types import utcnow
 from mailer.subscribers.addresses import normalize_address
-from mailer.subscribers.lists import get_list
+from mailer.subscribers.lists import check_timezone, get_list
 from mailer.subscribers.suppression import lift, suppress, suppression_of
 
 __all__ = [
     "add_subscriber",
-    "check_timezone",
     "find_subscriber",
     "initial_status",
     "iter_subscriptions",
@@ -36,16 +34,6 @@ __all__ = [
     "subscriber_dict",
     "unsubscribe",
 ]
-
-
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
-        ) from None
-    return value
 
 
 def parse_attribute(text: str) -> tuple[str, Any]:
