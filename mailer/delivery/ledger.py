@@ -383,32 +383,26 @@ def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
 
 def recover(conn: Connection, campaign_id: int) -> int:
     """Rows a dead sender left ``sending`` become ``unknown``; returns how many."""
-    result = conn.execute(
-        update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.SENDING)
-        .values(status=D.UNKNOWN, error="in flight when the sender stopped")
-        .execution_options(synchronize_session=False)
+    return _move_rows(
+        conn, campaign_id, D.SENDING, status=D.UNKNOWN, error="in flight when the sender stopped"
     )
-    return max(getattr(result, "rowcount", 0), 0)
 
 
 def resend_unknown(conn: Connection, campaign_id: int) -> int:
     """Queue the ``unknown`` rows again (some of them may then arrive twice)."""
-    result = conn.execute(
-        update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.UNKNOWN)
-        .values(status=D.PENDING, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return max(getattr(result, "rowcount", 0), 0)
+    return _move_rows(conn, campaign_id, D.UNKNOWN, status=D.PENDING, next_attempt_at=None)
 
 
 def skip_pending(conn: Connection, campaign_id: int, reason: str) -> int:
     """Mark every pending row skipped (the campaign was cancelled)."""
+    return _move_rows(conn, campaign_id, D.PENDING, status=D.SKIPPED, error=reason)
+
+
+def _move_rows(conn: Connection, campaign_id: int, current: DeliveryStatus, **values: Any) -> int:
     result = conn.execute(
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == D.PENDING)
-        .values(status=D.SKIPPED, error=reason)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == current)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return max(getattr(result, "rowcount", 0), 0)
