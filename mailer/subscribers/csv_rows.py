@@ -126,20 +126,24 @@ def check_encoding(path: Path, encoding: str) -> None:
         raise FileInputError(path, f"ends in the middle of a {encoding} character") from None
 
 
-def read_rows(handle: IO[str], path: Path) -> Iterator[Row | Rejected]:
-    """Rows of a CSV file opened as text with ``newline=""``."""
+def read_rows(handle: IO[str], path: Path) -> tuple[list[str] | None, Iterator[Row | Rejected]]:
+    """The header (None for a file of bare ``email[,name]`` lines) and the rows of a CSV
+    file opened as text with ``newline=""``. The header is read at once, so that a file
+    without an email column is refused before anything is stored."""
     sample = handle.read(64 * 1024)
     handle.seek(0)
     if not sample.strip():
         raise FileInputError(path, "the file is empty")
-    dialect = _dialect(sample)
-    reader = csv.reader(handle, dialect)
-    first_line = 1
+    reader = csv.reader(handle, _dialect(sample))
     try:
         first = next(reader)
     except csv.Error as err:
         raise FileInputError(path, f"not a readable CSV file: {err}", line=1) from None
     layout = _layout(first, path)
+    return layout.header, _rows(reader, layout, first)
+
+
+def _rows(reader: Any, layout: _Layout, first: list[str]) -> Iterator[Row | Rejected]:
     if layout.header is None:
         yield _row(layout, first, 1)
     while True:

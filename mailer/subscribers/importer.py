@@ -121,12 +121,14 @@ def import_file(
     line = 0
     try:
         with path.open("rb") as raw, io.TextIOWrapper(raw, encoding, newline="") as handle:
-            for item in read_rows(handle, path):
+            header, rows = read_rows(handle, path)
+            rejects.header = header
+            for item in rows:
                 line = item.line
                 summary.read += 1
                 if isinstance(item, Rejected):
                     summary.rejected += 1
-                    rejects.write(item, handle)
+                    rejects.write(item)
                     continue
                 key = item.address.key
                 earlier = batch.get(key)
@@ -158,26 +160,28 @@ def import_file(
 
 
 class _RejectWriter:
-    """Rejected rows, with line and reason, in a CSV next to the input. A stale file
-    from an earlier run is removed so that what is there is always this run's."""
+    """Rejected rows in a CSV next to the input: the line and the reason, then the row
+    as it was under the file's own header, so that it can be mended and imported again.
+    A stale file from an earlier run is removed so that what is there is this run's."""
 
     def __init__(self, path: Path, dry_run: bool):
         self.path = path
         self.dry_run = dry_run
         self.count = 0
+        self.header: list[str] | None = None
         self._file: Any = None
         self._writer: Any = None
         if not dry_run:
             path.unlink(missing_ok=True)
 
-    def write(self, rejected: Rejected, source: Any) -> None:
+    def write(self, rejected: Rejected) -> None:
         self.count += 1
         if self.dry_run:
             return
         if self._writer is None:
             self._file = self.path.open("w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file)
-            self._writer.writerow(["line", "reason", "row"])
+            self._writer.writerow(["line", "reason", *(self.header or ["email", "name"])])
         self._writer.writerow([rejected.line, rejected.reason, *rejected.cells])
 
     def close(self) -> None:
