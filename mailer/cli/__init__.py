@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from mailer.cli import campaigns, db, digests, lists, project, scheduling
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
+from mailer.cli import web as web_cli
 from mailer.cli._state import CliState, err_console
 from mailer.exceptions import MailerError
 
@@ -67,6 +68,7 @@ app.add_typer(subscribers_cli.app, name="subscribers")
 app.add_typer(campaigns.app, name="campaigns")
 scheduling.register(app)
 app.add_typer(digests.app, name="digests")
+web_cli.register(app)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ supported. Every command that opens the database brings it to the newest migrati
 """
 
 from mailer.storage.database import Database, open_database
+from mailer.storage.events import Event, EventKind
 from mailer.storage.models import (
     Base,
     Campaign,
@@ -26,6 +27,8 @@ __all__ = [
     "Database",
     "Delivery",
     "DeliveryStatus",
+    "Event",
+    "EventKind",
     "MailingList",
     "Subscriber",
     "Subscription",

@@ -1,0 +1,90 @@
+"""What happened to a message after it left: delivered, bounced, opened, clicked,
+unsubscribed, reported as spam. One row per event, whether the provider's webhook told
+us (SendGrid) or our own tracking and pages saw it (``provider = "mailer"``).
+
+Every provider's events are normalised to one :class:`EventKind`. The raw event is kept
+for inspection without the recipient's address, IP or user agent, so that forgetting a
+subscriber (which sets ``subscriber_id`` to NULL) leaves only anonymous counts.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mailer.storage.models import Base
+from mailer.storage.types import utcnow
+
+__all__ = ["Event", "EventKind"]
+
+
+class EventKind(enum.StrEnum):
+    PROCESSED = "processed"  # the provider accepted it for delivery
+    DELIVERED = "delivered"  # the receiving server accepted it
+    DEFERRED = "deferred"  # the receiving server said "later"; the provider retries
+    BOUNCED = "bounced"  # refused: ``hard`` for good, else for now (a full mailbox)
+    DROPPED = "dropped"  # the provider did not send it (on its own suppression list)
+    OPENED = "opened"
+    CLICKED = "clicked"
+    UNSUBSCRIBED = "unsubscribed"
+    RESUBSCRIBED = "resubscribed"
+    COMPLAINED = "complained"  # reported as spam
+    UNKNOWN = "unknown"  # an event type we do not know (kept, counted nowhere)
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # As in mailer.storage.models: a VARCHAR with a CHECK, the same on every database.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_campaign_kind", "campaign_id", "kind"),
+        Index("ix_events_subscriber_kind", "subscriber_id", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    # For bounces: permanent (an unknown mailbox) rather than for now.
+    hard: Mapped[bool] = mapped_column(default=False)
+    # Events of mail outside campaigns (confirmation requests) have no campaign.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), default=None
+    )
+    # The ledger row, without a foreign key on purpose: forgetting a subscriber deletes
+    # their ledger rows, and the bare number, which then points nowhere, still tells
+    # unique opens and clicks from repeated ones.
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), default=None
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), default=None
+    )
+    list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lists.id", ondelete="SET NULL"), default=None
+    )
+    # Clicks: the link's number in the campaign (``Campaign.links``) and its URL.
+    link_index: Mapped[int | None] = mapped_column(default=None)
+    url: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    provider: Mapped[str] = mapped_column(String(32), default="mailer")
+    # The provider's own id of the event (SendGrid's sg_event_id): a webhook that
+    # delivers an event twice records it once.
+    provider_event_id: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    # Why it bounced or was dropped, as the provider or the receiving server said.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)

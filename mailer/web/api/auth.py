@@ -1,0 +1,36 @@
+"""The API's one credential: ``Authorization: Bearer <api_token>`` from the settings,
+compared in constant time. Without an ``api_token`` the API refuses every request."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mailer.web.context import WebDep
+
+__all__ = ["require_token"]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="api_token",
+    description="The api_token of mailer.toml.",
+)
+
+
+def require_token(
+    ctx: WebDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = ctx.settings.api_token
+    if expected is None:
+        raise HTTPException(403, "the API is off: set api_token in mailer.toml")
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(
+        given.encode("utf-8", "replace"), expected.get_secret_value().encode("utf-8")
+    ):
+        raise HTTPException(
+            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )

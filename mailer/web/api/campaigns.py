@@ -1,0 +1,160 @@
+"""``/api/campaigns``: create, schedule, send, pause and resume campaigns, and their
+statistics.
+
+Sending runs after the answer (202), in FastAPI's background tasks, through the same
+:class:`~mailer.delivery.sender.CampaignSender` as ``mailer campaigns send``; its
+progress shows in ``GET /api/campaigns/{id}``. Scheduling only stores ``scheduled_at``:
+the scheduler (``mailer run``) sends the campaign when its time comes.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import timedelta
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path
+from sqlalchemy.orm import Session
+
+from mailer.delivery.campaigns import MOVES, campaign_view, create_campaign, get_campaign, move
+from mailer.delivery.campaigns import list_campaigns as all_campaigns
+from mailer.delivery.ratelimit import RateLimiter
+from mailer.delivery.sender import CampaignSender
+from mailer.delivery.stats import campaign_stats
+from mailer.exceptions import InputError, MailerError, StateError
+from mailer.storage.models import CampaignStatus
+from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
+from mailer.web.context import WebContext, WebDep
+
+__all__ = ["router"]
+
+logger = logging.getLogger("mailer.web")
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+_SUFFIX = {"markdown": ".md", "html": ".html", "text": ".txt"}
+
+
+def _out(session: Session, campaign_id: int) -> CampaignOut:
+    return CampaignOut.model_validate(campaign_view(session, campaign_id).as_dict())
+
+
+@router.get("")
+def campaigns(ctx: WebDep, status: CampaignStatus | None = None) -> list[CampaignOut]:
+    """Every campaign (or those in one state) with its delivery counts."""
+    with ctx.database.session() as session:
+        views = all_campaigns(session, status=status)
+        return [CampaignOut.model_validate(view.as_dict()) for view in views]
+
+
+@router.post("", status_code=201)
+def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
+    """Render an article (given as text) and store it as a draft campaign."""
+    with tempfile.TemporaryDirectory(prefix="mailer-article-") as folder:
+        path = FilePath(folder) / f"article{_SUFFIX[body.format]}"
+        path.write_text(body.content, encoding="utf-8")
+        with ctx.database.session() as session:
+            campaign = create_campaign(
+                session,
+                ctx.settings,
+                article=str(path),
+                lists=body.lists,
+                subject=body.subject,
+                segment=body.segment,
+                from_address=body.from_address,
+                from_name=body.from_name,
+                reply_to=body.reply_to,
+                ctas=body.ctas,
+                template=body.template,
+                now=ctx.now(),
+            )
+            # The file is gone after this request; say where the article came from.
+            campaign.source = "api"
+            session.flush()
+            return _out(session, campaign.id)
+
+
+@router.get("/{campaign_id}")
+def show(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
+    """A campaign's state and delivery counts."""
+    with ctx.database.session() as session:
+        return _out(session, campaign_id)
+
+
+@router.post("/{campaign_id}/schedule")
+def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> CampaignOut:
+    """Set when a draft (or scheduled) campaign is sent; the scheduler sends it then."""
+    if body.at < ctx.now() - timedelta(minutes=1):
+        raise InputError(f"at: {body.at.isoformat()} is in the past")
+    with ctx.database.session() as session:
+        move(session, campaign_id, "schedule", now=ctx.now(), scheduled_at=body.at)
+        return _out(session, campaign_id)
+
+
+@router.post("/{campaign_id}/send", status_code=202)
+def send(campaign_id: CampaignId, ctx: WebDep, background: BackgroundTasks) -> CampaignOut:
+    """Start sending a draft or scheduled campaign now (after the answer)."""
+    return _start(ctx, background, campaign_id, "send")
+
+
+@router.post("/{campaign_id}/resume", status_code=202)
+def resume(campaign_id: CampaignId, ctx: WebDep, background: BackgroundTasks) -> CampaignOut:
+    """Go on sending a paused or failed campaign (after the answer)."""
+    return _start(ctx, background, campaign_id, "resume")
+
+
+@router.post("/{campaign_id}/pause")
+def pause(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
+    """Pause a campaign being sent; its sender stops after the batch in hand."""
+    with ctx.database.session() as session:
+        move(session, campaign_id, "pause", reason="paused through the API", now=ctx.now())
+        return _out(session, campaign_id)
+
+
+@router.get("/{campaign_id}/stats")
+def stats(campaign_id: CampaignId, ctx: WebDep) -> StatsOut:
+    """Sent, delivered, bounced, opened, clicked (per link, and the calls-to-action),
+    unsubscribed and complaints."""
+    with ctx.database.session() as session:
+        return StatsOut.model_validate(campaign_stats(session, campaign_id))
+
+
+def _start(
+    ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
+) -> CampaignOut:
+    with ctx.database.session() as session:
+        campaign = get_campaign(session, campaign_id)
+        allowed = MOVES[action][0]
+        # Checked here too, so that a campaign that cannot start is a 409 now rather
+        # than a line in the log later.
+        if campaign.status not in allowed:
+            names = ", ".join(sorted(s.value for s in allowed))
+            raise StateError(
+                f"campaign {campaign_id} is {campaign.status.value}: {action} works only on "
+                f"a campaign that is {names}"
+            )
+        out = _out(session, campaign_id)
+    background.add_task(_send, ctx, campaign_id, action == "resume")
+    return out
+
+
+def _send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
+    settings = ctx.settings
+    try:
+        sender = CampaignSender(
+            ctx.database,
+            settings,
+            ctx.backend(settings),
+            batch_size=settings.send_batch_size,
+            error_threshold=settings.error_threshold,
+            limiter=RateLimiter.from_settings(settings),
+            clock=ctx.clock,
+        )
+        outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+    except MailerError as err:
+        logger.error("campaign %d not sent: %s", campaign_id, type(err).__name__)
+        return
+    logger.info("campaign %d is %s", campaign_id, outcome.status.value)

@@ -1,0 +1,208 @@
+"""The API's request and response bodies (they make its OpenAPI description)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from mailer.storage.models import CampaignStatus, SubscriptionStatus
+
+__all__ = [
+    "CampaignIn",
+    "CampaignOut",
+    "ErrorOut",
+    "ImportOut",
+    "ListIn",
+    "ListOut",
+    "MemberOut",
+    "ScheduleIn",
+    "StatsOut",
+    "SubscriberIn",
+    "SubscriberOut",
+    "UnsubscribeIn",
+    "UnsubscribeOut",
+]
+
+ListName = Annotated[str, Field(min_length=1, max_length=200)]
+Tag = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What is wrong, in one line.")
+
+
+class ListIn(_In):
+    name: ListName
+    description: str = Field(default="", max_length=10_000)
+    double_opt_in: bool = False
+
+
+class ListOut(BaseModel):
+    name: str
+    description: str
+    double_opt_in: bool
+    created_at: str
+    confirmed: int
+    unconfirmed: int
+    unsubscribed: int
+
+
+class MemberOut(BaseModel):
+    email: str
+    name: str
+    status: SubscriptionStatus
+    status_changed_at: str
+
+
+class SubscriberIn(_In):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    email: str = Field(max_length=320)
+    list_name: ListName = Field(alias="list")
+    name: str | None = Field(default=None, max_length=300)
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=200)
+    tags: list[Tag] = Field(default_factory=list, max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    confirmed: bool = Field(
+        default=False, description="The person confirmed elsewhere: no confirmation mail."
+    )
+    resubscribe: bool = Field(
+        default=False,
+        description="The person asked to come back: lifts an unsubscribe or a suppression.",
+    )
+
+
+class SubscriptionOut(BaseModel):
+    list: str
+    status: SubscriptionStatus
+    status_changed_at: str
+    status_source: str
+    subscribed_at: str
+
+
+class SubscriberOut(BaseModel):
+    email: str
+    name: str
+    attributes: dict[str, Any]
+    tags: list[str]
+    timezone: str | None
+    created_at: str
+    updated_at: str
+    subscriptions: list[SubscriptionOut]
+
+
+class UnsubscribeIn(_In):
+    list: ListName | None = Field(
+        default=None, description="The list to leave; without one, every list (and suppress)."
+    )
+
+
+class UnsubscribeOut(BaseModel):
+    left: list[str]
+
+
+class ImportOut(BaseModel):
+    list: str
+    read: int
+    imported: int
+    updated: int
+    unchanged: int
+    duplicates: int
+    skipped: dict[str, int]
+    rejected: int
+    rejected_rows: str = Field(description="The rejected rows as CSV, with line and reason.")
+
+
+class CampaignIn(_In):
+    content: str = Field(
+        min_length=1, max_length=2_000_000, description="The article: Markdown, HTML or text."
+    )
+    format: Literal["markdown", "html", "text"] = "markdown"
+    lists: list[ListName] = Field(min_length=1, max_length=50)
+    subject: str | None = Field(default=None, max_length=998)
+    segment: str | None = Field(default=None, max_length=10_000)
+    from_address: str | None = Field(default=None, max_length=320)
+    from_name: str | None = Field(default=None, max_length=300)
+    reply_to: str | None = Field(default=None, max_length=320)
+    ctas: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=20)
+    template: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    subject: str
+    status: CampaignStatus
+    status_reason: str
+    lists: list[str]
+    segment: str
+    from_address: str = Field(alias="from")
+    source: str
+    created_at: str
+    scheduled_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    deliveries: dict[str, int]
+
+
+class ScheduleIn(_In):
+    at: AwareDatetime = Field(description="When to send, with its UTC offset.")
+
+    @field_validator("at")
+    @classmethod
+    def _representable(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError("is out of range") from None
+
+
+class Counts(BaseModel):
+    unique: int
+    total: int
+
+
+class CtaCounts(Counts):
+    by_cta: dict[str, Counts]
+
+
+class Rates(BaseModel):
+    open: float
+    click: float
+    click_to_open: float
+    bounce: float
+    unsubscribe: float
+
+
+class LinkStats(Counts):
+    index: int | None
+    url: str
+    cta: str | None
+
+
+class StatsOut(BaseModel):
+    id: int
+    subject: str
+    status: CampaignStatus
+    tracking: bool
+    sent: int
+    failed: int
+    delivered: int
+    deferred: int
+    bounced: int
+    soft_bounced: int
+    dropped: int
+    opened: Counts
+    clicked: Counts
+    cta_clicks: CtaCounts
+    unsubscribed: int
+    complaints: int
+    rates: Rates
+    links: list[LinkStats]

@@ -1,0 +1,102 @@
+"""The app factory: ``create_app(settings)`` is the whole web app.
+
+Tests hand in a database, a clock and a mail backend of their own; ``mailer serve``
+gives only the settings, and the app opens (and on shutdown closes) the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from mailer import __version__
+from mailer.config import Settings
+from mailer.delivery.backends import get_backend
+from mailer.delivery.base import Backend
+from mailer.storage.database import Database, open_database
+from mailer.storage.types import utcnow
+from mailer.web import api, archive, preferences, subscribe, tracking, unsubscribe, webhooks
+from mailer.web.access_log import AccessLog
+from mailer.web.context import WebContext
+from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
+from mailer.web.headers import SecurityHeaders
+from mailer.web.limits import SizeLimit
+from mailer.web.ratelimit import SlidingWindow
+from mailer.web.sendgrid_events import load_public_key
+from mailer.web.templating import Pages
+
+__all__ = ["create_app"]
+
+#: The subscribe rate limits count attempts over this many seconds.
+RATE_WINDOW = 3600
+
+
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    backend: Callable[[Settings], Backend] = get_backend,
+) -> FastAPI:
+    """The web app for ``settings``: public pages, tracking, SendGrid's webhook and the
+    admin API under ``/api`` (its OpenAPI description at ``/openapi.json``)."""
+    owned = database is None
+    db = database if database is not None else open_database(settings.database_url)
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    key = settings.sendgrid_webhook_public_key
+    pages = Pages(settings)
+    context = WebContext(
+        settings=settings,
+        database=db,
+        clock=clock,
+        pages=pages,
+        backend=backend,
+        ip_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        address_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        webhook_key=load_public_key(key) if key else None,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            db.close()
+
+    app = FastAPI(
+        title=f"{settings.publisher_name}: mailer API",
+        version=__version__,
+        description="Lists, subscribers, campaigns and their statistics. Every request "
+        "needs `Authorization: Bearer <api_token>` (the api_token of mailer.toml).",
+        # The interactive docs load scripts from a CDN; our pages load nothing from
+        # elsewhere. The description itself is served.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.web = context
+    answers = ErrorAnswers(pages)
+    install_error_handlers(app, answers)
+    app.include_router(api.router)
+    for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks):
+        app.include_router(module.router)
+    # Each middleware wraps the ones added before it: the headers go on every answer,
+    # the 413 of the size limit included.
+    app.add_middleware(
+        SizeLimit,
+        default=settings.max_request_bytes,
+        paths=[
+            (r"/webhooks/.*", settings.max_webhook_bytes),
+            (r"/api/lists/[^/]+/import", settings.max_import_bytes),
+        ],
+    )
+    app.add_middleware(CatchAll, answers=answers)
+    app.add_middleware(AccessLog)
+    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
+    return app

@@ -1,0 +1,49 @@
+"""What every request shares: settings, the database, the clock, the pages, the mail
+backend and the subscribe rate limits. The app factory makes one; routes ask for it
+with ``ctx: WebDep``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, cast
+
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from fastapi import Depends, Request
+
+from mailer.config import Settings
+from mailer.delivery.base import Backend
+from mailer.storage.database import Database
+from mailer.web.ratelimit import SlidingWindow
+from mailer.web.templating import Pages
+
+__all__ = ["WebContext", "WebDep", "web_context"]
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    database: Database
+    clock: Callable[[], datetime]
+    pages: Pages
+    # Makes the backend that sends confirmation mail and API-started campaigns.
+    backend: Callable[[Settings], Backend]
+    ip_limit: SlidingWindow
+    address_limit: SlidingWindow
+    # SendGrid's webhook verification key; None turns the webhook off.
+    webhook_key: EllipticCurvePublicKey | None
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def web_context(request: Request) -> WebContext:
+    return cast(WebContext, request.app.state.web)
+
+
+WebDep = Annotated[WebContext, Depends(web_context)]

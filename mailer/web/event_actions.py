@@ -1,0 +1,216 @@
+"""What a provider's events do: each is recorded once (by the provider's event id), tied
+to our ledger row through our delivery id, and some act on the address at once:
+
+- a hard bounce suppresses it (``hard_bounce``) and marks the ledger row bounced;
+- soft bounces suppress it after ``soft_bounce_limit`` of them in a row, that is with no
+  delivery to the address in between;
+- a spam report suppresses it (``complaint``) and ends every subscription;
+- an unsubscribe ends every subscription and suppresses it (``unsubscribed``);
+- a drop because the provider itself holds the address as bounced, reported or
+  unsubscribed does what that event would have done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailer.config import Settings
+from mailer.exceptions import InvalidAddress, NotFound
+from mailer.storage.events import Event, EventKind
+from mailer.storage.models import Campaign, Delivery, Subscriber, SuppressionReason
+from mailer.subscribers.addresses import normalize_address
+from mailer.subscribers.subscriptions import unsubscribe
+from mailer.subscribers.suppression import suppress
+from mailer.web.sendgrid_events import ProviderEvent
+
+__all__ = ["WebhookReport", "record_provider_events", "soft_bounces_in_a_row"]
+
+# SendGrid drops mail to addresses on its own lists; its reasons, and what they mean here.
+_DROP_REASONS = {
+    "bounced address": SuppressionReason.HARD_BOUNCE,
+    "invalid": SuppressionReason.HARD_BOUNCE,
+    "spam reporting address": SuppressionReason.COMPLAINT,
+    "unsubscribed address": SuppressionReason.UNSUBSCRIBED,
+}
+_MAX_ROW_ID = 2**63 - 1
+_CHUNK = 500
+
+
+@dataclass
+class WebhookReport:
+    received: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+
+
+def record_provider_events(
+    session: Session,
+    settings: Settings,
+    events: Sequence[ProviderEvent],
+    *,
+    provider: str,
+    now: datetime,
+) -> WebhookReport:
+    """Record ``events`` and act on them; events seen before are skipped."""
+    report = WebhookReport(received=len(events))
+    seen = _known_ids(session, [e.provider_event_id for e in events if e.provider_event_id])
+    fresh: list[ProviderEvent] = []
+    for item in events:
+        if item.provider_event_id is not None:
+            if item.provider_event_id in seen:
+                report.duplicates += 1
+                continue
+            seen.add(item.provider_event_id)
+        fresh.append(item)
+    deliveries = _deliveries(session, [item.delivery_ref for item in fresh])
+    pairs = [(item, deliveries.get(item.delivery_ref)) for item in fresh]
+    try:
+        # A savepoint: the same events, delivered twice at once, are recorded once.
+        with session.begin_nested():
+            session.add_all([_event(item, delivery, provider, now) for item, delivery in pairs])
+    except IntegrityError:
+        pairs = _one_by_one(session, pairs, provider, now)
+    report.recorded = len(pairs)
+    report.duplicates += len(fresh) - len(pairs)
+    for item, delivery in pairs:
+        if _act(session, settings, item, delivery, now):
+            report.suppressed += 1
+    return report
+
+
+def _event(item: ProviderEvent, delivery: Delivery | None, provider: str, now: datetime) -> Event:
+    return Event(
+        kind=item.kind,
+        hard=item.hard,
+        campaign_id=delivery.campaign_id if delivery else None,
+        delivery_id=delivery.id if delivery else None,
+        subscriber_id=delivery.subscriber_id if delivery else None,
+        list_id=delivery.list_id if delivery else None,
+        url=item.url,
+        occurred_at=item.occurred_at,
+        recorded_at=now,
+        provider=provider,
+        provider_event_id=item.provider_event_id,
+        reason=item.reason,
+        raw=item.raw,
+    )
+
+
+def _one_by_one(
+    session: Session,
+    pairs: list[tuple[ProviderEvent, Delivery | None]],
+    provider: str,
+    now: datetime,
+) -> list[tuple[ProviderEvent, Delivery | None]]:
+    """Another request recorded some of these events meanwhile: record the others."""
+    recorded = []
+    for item, delivery in pairs:
+        try:
+            with session.begin_nested():
+                session.add(_event(item, delivery, provider, now))
+        except IntegrityError:
+            continue
+        recorded.append((item, delivery))
+    return recorded
+
+
+def _known_ids(session: Session, ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        known.update(
+            found
+            for found in session.scalars(
+                select(Event.provider_event_id).where(Event.provider_event_id.in_(chunk))
+            )
+            if found is not None
+        )
+    return known
+
+
+def _deliveries(session: Session, refs: list[str]) -> dict[str, Delivery]:
+    """Our ledger rows of delivery ids ``<campaign uid>.<row id>`` whose uid matches."""
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    for ref in set(refs):
+        uid, _, number = ref.rpartition(".")
+        digits = number.isascii() and number.isdigit()
+        if uid and not ref.startswith("confirm.") and digits and int(number) <= _MAX_ROW_ID:
+            wanted.setdefault(int(number), []).append((uid, ref))
+    found: dict[str, Delivery] = {}
+    ids = sorted(wanted)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Delivery, Campaign.uid)
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.id.in_(ids[start : start + _CHUNK]))
+        )
+        for delivery, campaign_uid in rows:
+            for uid, ref in wanted[delivery.id]:
+                if uid == campaign_uid:
+                    found[ref] = delivery
+    return found
+
+
+def _act(
+    session: Session,
+    settings: Settings,
+    item: ProviderEvent,
+    delivery: Delivery | None,
+    now: datetime,
+) -> bool:
+    """Do what the event asks of the address; True if it was suppressed."""
+    reason: SuppressionReason | None = None
+    if item.kind is EventKind.BOUNCED and item.hard:
+        reason = SuppressionReason.HARD_BOUNCE
+        if delivery is not None:
+            delivery.bounced = True
+    elif item.kind is EventKind.BOUNCED and delivery is not None:
+        if soft_bounces_in_a_row(session, delivery.subscriber_id) >= settings.soft_bounce_limit:
+            reason = SuppressionReason.HARD_BOUNCE
+    elif item.kind is EventKind.COMPLAINED:
+        reason = SuppressionReason.COMPLAINT
+    elif item.kind is EventKind.UNSUBSCRIBED:
+        reason = SuppressionReason.UNSUBSCRIBED
+    elif item.kind is EventKind.DROPPED:
+        reason = _DROP_REASONS.get(item.reason.lower())
+    if reason is None:
+        return False
+    email = item.email
+    if not email and delivery is not None:
+        subscriber = session.get(Subscriber, delivery.subscriber_id)
+        email = subscriber.email if subscriber is not None else ""
+    try:
+        key = normalize_address(email).key
+    except InvalidAddress:
+        return False
+    suppress(session, key, reason, source="webhook", now=now)
+    if reason in (SuppressionReason.COMPLAINT, SuppressionReason.UNSUBSCRIBED):
+        # Not (or no longer) a subscriber: then the suppression is all there is to do.
+        with contextlib.suppress(NotFound):
+            unsubscribe(session, email, None, source="webhook", now=now)
+    return True
+
+
+def soft_bounces_in_a_row(session: Session, subscriber_id: int) -> int:
+    """Soft bounces of a subscriber since the last message that was delivered to them."""
+    last_delivered = session.scalar(
+        select(func.max(Event.occurred_at)).where(
+            Event.subscriber_id == subscriber_id, Event.kind == EventKind.DELIVERED
+        )
+    )
+    query = select(func.count()).where(
+        Event.subscriber_id == subscriber_id,
+        Event.kind == EventKind.BOUNCED,
+        Event.hard.is_(False),
+    )
+    if last_delivered is not None:
+        query = query.where(Event.occurred_at > last_delivered)
+    return session.scalar(query) or 0

@@ -1,0 +1,55 @@
+"""Recording what our own pages and tracking see (opens, clicks, unsubscribes) as
+events, tied to the campaign's ledger row where there is one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.storage.events import Event, EventKind
+from mailer.storage.models import Delivery
+
+__all__ = ["delivery_of", "record"]
+
+
+def delivery_of(session: Session, campaign_id: int, subscriber_id: int) -> Delivery | None:
+    """The ledger row of a campaign sent to a subscriber."""
+    return session.scalar(
+        select(Delivery).where(
+            Delivery.campaign_id == campaign_id, Delivery.subscriber_id == subscriber_id
+        )
+    )
+
+
+def record(
+    session: Session,
+    kind: EventKind,
+    *,
+    occurred_at: datetime,
+    campaign_id: int | None = None,
+    delivery_id: int | None = None,
+    subscriber_id: int | None = None,
+    list_id: int | None = None,
+    link_index: int | None = None,
+    url: str = "",
+) -> Event:
+    """Add an event of our own (``provider = "mailer"``)."""
+    event = Event(
+        kind=kind,
+        hard=False,
+        campaign_id=campaign_id,
+        delivery_id=delivery_id,
+        subscriber_id=subscriber_id,
+        list_id=list_id,
+        link_index=link_index,
+        url=url,
+        occurred_at=occurred_at,
+        recorded_at=occurred_at,
+        provider="mailer",
+        reason="",
+        raw={},
+    )
+    session.add(event)
+    return event

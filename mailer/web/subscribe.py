@@ -1,0 +1,298 @@
+"""``/subscribe/{list}`` and ``/confirm/{token}``: joining a list through the web.
+
+The form answers the same whatever the address's state (new, waiting, subscribed,
+unsubscribed, suppressed), so that nobody learns from it who is on a list. Against list
+bombing it has a honeypot field, a form token that expires, and rate limits per client
+address and per email address. The confirmation mail goes out after the answer, so that
+not even the time taken tells one case from another.
+
+An address that left the list, or is on the suppression list, is never added back by
+the form alone: it gets a confirmation mail, whatever the list's opt-in setting, and is
+subscribed again only when its owner confirms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from mailer.exceptions import InvalidAddress, StateError
+from mailer.storage.models import (
+    MailingList,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from mailer.subscribers.addresses import Address, address_hash, normalize_address
+from mailer.subscribers.subscriptions import add_subscriber
+from mailer.subscribers.suppression import suppression_of
+from mailer.tokens import BadToken, verify
+from mailer.web.confirmation import RESUBSCRIBE, ConfirmationRequest, send_confirmation
+from mailer.web.context import WebContext, WebDep
+from mailer.web.csrf import check_timed, same_origin, timed_token
+from mailer.web.links import preferences_url
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+#: How long a subscribe form may be left open before it is sent.
+FORM_MAX_AGE = 24 * 3600
+MAX_EMAIL = 320
+MAX_NAME = 300
+
+FormText = Annotated[str, Form()]
+
+
+def _find_list(session: Session, name: str) -> MailingList | None:
+    return session.scalar(select(MailingList).where(MailingList.name == name))
+
+
+def _form(
+    ctx: WebContext,
+    mailing_list: MailingList,
+    *,
+    status_code: int = 200,
+    problem: str = "",
+    email: str = "",
+    name: str = "",
+) -> Response:
+    return ctx.pages.page(
+        "subscribe.html",
+        status_code,
+        title=f"Subscribe to {mailing_list.name}",
+        list=mailing_list,
+        action=f"/subscribe/{quote(mailing_list.name, safe='')}",
+        csrf=timed_token(ctx.secret, f"subscribe|{mailing_list.id}", ctx.now().timestamp()),
+        problem=problem,
+        email=email,
+        name=name,
+    )
+
+
+def _done(ctx: WebContext, mailing_list: MailingList, email: str) -> Response:
+    """The one answer to every accepted form, whatever the address's state."""
+    lines: tuple[str, ...]
+    if mailing_list.double_opt_in:
+        lines = (
+            f"If {email} is not subscribed to {mailing_list.name} yet, we have sent it an "
+            "email with a link to confirm.",
+            f"The link works for {ctx.settings.confirm_token_days} days. Nothing arrived? "
+            "Look in your spam folder.",
+        )
+        return ctx.pages.message("Please check your inbox", *lines)
+    lines = (
+        f"{email} is subscribed to {mailing_list.name}, unless it left this list or "
+        "asked us not to write before: then we have sent it an email with a link to "
+        "confirm that you want it back.",
+    )
+    return ctx.pages.message("Thank you", *lines)
+
+
+def _nothing(ctx: WebContext, name: str) -> Response:
+    return ctx.pages.message("No such list", f"There is no list called {name!r}.", status_code=404)
+
+
+@router.get("/subscribe/{list_name}")
+def subscribe_form(list_name: str, ctx: WebDep) -> Response:
+    """The subscribe form of a list."""
+    with ctx.database.session() as session:
+        mailing_list = _find_list(session, list_name)
+    if mailing_list is None:
+        return _nothing(ctx, list_name)
+    return _form(ctx, mailing_list)
+
+
+@router.post("/subscribe/{list_name}")
+def subscribe(
+    list_name: str,
+    request: Request,
+    ctx: WebDep,
+    background: BackgroundTasks,
+    email: FormText = "",
+    name: FormText = "",
+    website: FormText = "",
+    csrf: FormText = "",
+) -> Response:
+    """Subscribe an address (see the module's docstring for the rules)."""
+    with ctx.database.session() as session:
+        mailing_list = _find_list(session, list_name)
+    if mailing_list is None:
+        return _nothing(ctx, list_name)
+    now = ctx.now()
+    scope = f"subscribe|{mailing_list.id}"
+    if not same_origin(request, ctx.settings.base_url):
+        return ctx.pages.message(
+            "Not allowed", "This form can only be sent from our own page.", status_code=403
+        )
+    if not check_timed(ctx.secret, scope, csrf, now.timestamp(), FORM_MAX_AGE):
+        return _form(
+            ctx,
+            mailing_list,
+            status_code=400,
+            problem="This form had expired. Please send it again.",
+            email=email[:MAX_EMAIL],
+            name=name[:MAX_NAME],
+        )
+    if website:
+        # Only a robot fills the field people cannot see; it is told nothing.
+        return _done(ctx, mailing_list, email[:MAX_EMAIL])
+    client = request.client.host if request.client else "unknown"
+    if not ctx.ip_limit.hit(f"ip|{client}"):
+        return _too_many(ctx)
+    try:
+        if len(email) > MAX_EMAIL:
+            raise InvalidAddress(email[:40] + "...", "it is too long")
+        address = normalize_address(email)
+    except InvalidAddress:
+        return _form(
+            ctx,
+            mailing_list,
+            status_code=422,
+            problem="Please enter a valid email address, like name@example.org.",
+            email=email[:MAX_EMAIL],
+            name=name[:MAX_NAME],
+        )
+    if not ctx.address_limit.hit(f"address|{address_hash(address.key)}"):
+        return _too_many(ctx)
+    clean_name = " ".join(name.split())[:MAX_NAME]
+    with ctx.database.session() as session:
+        request_mail = _subscribe(session, ctx, mailing_list, address, clean_name)
+    if request_mail is not None:
+        background.add_task(send_confirmation, ctx.settings, ctx.backend, request_mail, now)
+    return _done(ctx, mailing_list, address.email)
+
+
+def _too_many(ctx: WebContext) -> Response:
+    return ctx.pages.message(
+        "Too many attempts",
+        "We received too many subscriptions from here or for this address. "
+        "Please try again in an hour.",
+        status_code=429,
+    )
+
+
+def _subscribe(
+    session: Session, ctx: WebContext, mailing_list: MailingList, address: Address, name: str
+) -> ConfirmationRequest | None:
+    """Do what the form asks; returns the confirmation mail that is due, if any."""
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email_key == address.key))
+    subscription = None
+    if subscriber is not None:
+        subscription = session.scalar(
+            select(Subscription).where(
+                Subscription.subscriber_id == subscriber.id,
+                Subscription.list_id == mailing_list.id,
+            )
+        )
+    suppressed = suppression_of(session, address.key) is not None
+    left = subscription is not None and subscription.status is SubscriptionStatus.UNSUBSCRIBED
+    if suppressed or left:
+        return ConfirmationRequest(
+            email=subscriber.email if subscriber else address.email,
+            name=subscriber.name if subscriber else name,
+            list_id=mailing_list.id,
+            list_name=mailing_list.name,
+            subscriber_id=subscriber.id if subscriber else 0,
+            resubscribe=True,
+        )
+    if subscription is not None and subscription.status is SubscriptionStatus.CONFIRMED:
+        return None
+    subscription = add_subscriber(
+        session,
+        address.email,
+        mailing_list.name,
+        # A stored subscriber's name is theirs: the form does not change it.
+        name=name if subscriber is None else None,
+        source="web",
+        now=ctx.now(),
+    )
+    if subscription.status is not SubscriptionStatus.UNCONFIRMED:
+        return None
+    return ConfirmationRequest(
+        email=subscription.subscriber.email,
+        name=subscription.subscriber.name,
+        list_id=mailing_list.id,
+        list_name=mailing_list.name,
+        subscriber_id=subscription.subscriber.id,
+    )
+
+
+@router.get("/confirm/{token}")
+def confirm(token: str, ctx: WebDep) -> Response:
+    """Confirm a subscription; opening the link again changes nothing."""
+    now = ctx.now()
+    try:
+        data = verify(ctx.secret, token, "confirm", now=now)
+    except BadToken as err:
+        return ctx.pages.message(
+            "This link does not work",
+            f"{str(err).capitalize()}.",
+            "Subscribe again from the form, and we will send you a new link.",
+            status_code=400,
+        )
+    with ctx.database.session() as session:
+        mailing_list = session.get(MailingList, data.list_id)
+        subscriber = session.get(Subscriber, data.subscriber_id) if data.subscriber_id else None
+        if mailing_list is None:
+            return ctx.pages.message(
+                "This list is gone", "The list this link was for no longer exists.",
+                status_code=404,
+            )  # fmt: skip
+        kind, _, carried = data.extra.partition(":")
+        email = subscriber.email if subscriber is not None else carried
+        subscription: Subscription | None = None
+        try:
+            if kind == RESUBSCRIBE and email:
+                subscription = add_subscriber(
+                    session, email, mailing_list.name, confirmed=True, resubscribe=True,
+                    source="web", now=now,
+                )  # fmt: skip
+            elif subscriber is not None:
+                subscription = _confirm_waiting(session, subscriber, mailing_list, now)
+        except StateError:
+            return ctx.pages.message(
+                "This subscription has changed since",
+                f"This address left {mailing_list.name}, or asked us not to write, after "
+                "the link was sent. To subscribe again, use the form once more.",
+                status_code=409,
+            )
+        if subscription is None:
+            return ctx.pages.message(
+                "Nothing to confirm",
+                "We no longer hold this subscription. Subscribe again from the form.",
+                status_code=404,
+            )
+        preferences = preferences_url(ctx.settings, subscription.subscriber_id, mailing_list.id)
+        list_name = mailing_list.name
+    return ctx.pages.message(
+        "You are subscribed",
+        f"Thank you for confirming: the next issue of {list_name} is yours.",
+        links=[("Your settings: lists, name, your data", preferences)],
+    )
+
+
+def _confirm_waiting(
+    session: Session, subscriber: Subscriber, mailing_list: MailingList, now: datetime
+) -> Subscription | None:
+    subscription = session.scalar(
+        select(Subscription).where(
+            Subscription.subscriber_id == subscriber.id, Subscription.list_id == mailing_list.id
+        )
+    )
+    if subscription is None:
+        return None
+    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+        raise StateError("left the list after the link was sent")
+    if subscription.status is SubscriptionStatus.UNCONFIRMED:
+        # add_subscriber confirms a waiting member, and refuses a suppressed one.
+        add_subscriber(
+            session, subscriber.email, mailing_list.name, confirmed=True, source="web", now=now
+        )
+    return subscription

@@ -1,0 +1,161 @@
+"""``/unsubscribe/{token}``: leaving a list with one click (RFC 8058).
+
+A GET only shows what will happen and a button: mail scanners open every link, and
+must not unsubscribe anyone. A POST unsubscribes, answers 200 without redirecting, and
+does the same when repeated. It needs no cookie and no session: a mail client posts
+``List-Unsubscribe=One-Click`` (form-encoded or multipart) and nothing else, and our own
+button posts an HMAC of the link's token instead (see :mod:`mailer.web.csrf`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from mailer.exceptions import NotFound
+from mailer.storage.events import EventKind
+from mailer.storage.models import Campaign, MailingList, Subscriber
+from mailer.subscribers.subscriptions import unsubscribe
+from mailer.tokens import BadToken, TokenData, verify
+from mailer.web.context import WebContext, WebDep
+from mailer.web.csrf import bound_token, check_bound, same_origin
+from mailer.web.links import preferences_url
+from mailer.web.recording import delivery_of, record
+
+__all__ = ["mask", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+ONE_CLICK = "One-Click"
+
+
+def mask(email: str) -> str:
+    """``jane.doe@example.org`` → ``j•••@example.org``: enough for its owner to know
+    it, little for anyone the mail was forwarded to."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def _bad_link(ctx: WebContext, err: BadToken) -> Response:
+    return ctx.pages.message(
+        "This link does not work",
+        f"{str(err).capitalize()}.",
+        "Use the unsubscribe link at the bottom of one of our emails; it never expires.",
+        status_code=400,
+    )
+
+
+@router.get("/unsubscribe")
+def unsubscribe_help(ctx: WebDep) -> Response:
+    """Where the archive's unsubscribe links lead: they belong to nobody."""
+    return ctx.pages.message(
+        "Unsubscribe",
+        "To leave a list, use the unsubscribe link at the bottom of any email we sent "
+        "you: it is yours alone, and leaves the list with one click.",
+    )
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(token: str, ctx: WebDep) -> Response:
+    """What unsubscribing will do, and the button (a GET never unsubscribes)."""
+    try:
+        data = verify(ctx.secret, token, "unsubscribe")
+    except BadToken as err:
+        return _bad_link(ctx, err)
+    with ctx.database.session() as session:
+        subscriber = session.get(Subscriber, data.subscriber_id)
+        mailing_list = session.get(MailingList, data.list_id)
+        if subscriber is None or mailing_list is None:
+            return _gone(ctx)
+        masked, list_name = mask(subscriber.email), mailing_list.name
+    return ctx.pages.page(
+        "unsubscribe.html",
+        title=f"Unsubscribe from {list_name}?",
+        masked=masked,
+        list_name=list_name,
+        action=f"/unsubscribe/{token}",
+        csrf=bound_token(ctx.secret, "unsubscribe", token),
+        preferences_url=preferences_url(ctx.settings, data.subscriber_id, data.list_id),
+    )
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe_now(
+    token: str,
+    request: Request,
+    ctx: WebDep,
+    one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Unsubscribe (RFC 8058 one-click, or our own button)."""
+    try:
+        data = verify(ctx.secret, token, "unsubscribe")
+    except BadToken as err:
+        return _bad_link(ctx, err)
+    # A mail client posts the one-click body; our own button instead posts the HMAC of
+    # this link's token, from our own page.
+    button_ok = check_bound(ctx.secret, "unsubscribe", token, csrf) and same_origin(
+        request, ctx.settings.base_url
+    )
+    if one_click != ONE_CLICK and not button_ok:
+        return ctx.pages.message(
+            "Please use the button",
+            "This request did not come from our unsubscribe page. Open the link "
+            "in your email again and press the button there.",
+            status_code=400,
+        )
+    list_name = _leave(ctx, data)
+    if list_name is None:
+        return _gone(ctx)
+    return ctx.pages.message(
+        "You are unsubscribed",
+        f"You will get no more mail from {list_name}. It may take a day for mail "
+        "already on its way.",
+        links=[
+            (
+                "Left by mistake? Rejoin on your settings page",
+                preferences_url(ctx.settings, data.subscriber_id, data.list_id),
+            )
+        ],
+    )
+
+
+def _leave(ctx: WebContext, data: TokenData) -> str | None:
+    """Unsubscribe the token's subscriber from its list; the list's name, or None if
+    there is nothing to leave any more (the subscriber was forgotten, the list deleted)."""
+    now = ctx.now()
+    with ctx.database.session() as session:
+        subscriber = session.get(Subscriber, data.subscriber_id)
+        mailing_list = session.get(MailingList, data.list_id)
+        if subscriber is None or mailing_list is None:
+            return None
+        try:
+            left = unsubscribe(session, subscriber.email, mailing_list.name, source="web", now=now)
+        except NotFound:
+            return None
+        if left:
+            # Only the first time: a repeated click changes nothing and counts once.
+            extra = data.extra
+            campaign_id = int(extra) if extra.isascii() and extra.isdigit() else None
+            if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+                campaign_id = None
+            delivery = delivery_of(session, campaign_id, subscriber.id) if campaign_id else None
+            record(
+                session,
+                EventKind.UNSUBSCRIBED,
+                occurred_at=now,
+                campaign_id=campaign_id,
+                delivery_id=delivery.id if delivery else None,
+                subscriber_id=subscriber.id,
+                list_id=mailing_list.id,
+            )
+        return mailing_list.name
+
+
+def _gone(ctx: WebContext) -> Response:
+    return ctx.pages.message(
+        "Nothing to unsubscribe",
+        "This address is no longer on this list: we send it nothing from it.",
+    )

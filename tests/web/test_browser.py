@@ -1,0 +1,106 @@
+"""One reader's way through the site in headless Chromium: the subscribe form, the
+confirmation link from the mail in the outbox, the settings page, and leaving."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from mailer.config import Settings
+from mailer.delivery.memory import MemoryBackend
+from mailer.storage import Database
+from mailer.subscribers.subscriptions import find_subscriber
+from mailer.web.app import create_app
+from mailer.web.server import web_server
+from tests.web.cdp import TIMEOUT, Browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="needs headless Chromium (Debian's chromium package; .ci/run installs it)",
+    ),
+]
+
+
+class Outbox(list[EmailMessage]):
+    """The memory backend's outbox, telling a waiting test when a mail arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+
+    def append(self, message: EmailMessage) -> None:
+        super().append(message)
+        self.arrived.set()
+
+
+@pytest.fixture
+def site(settings: Settings, db: Database) -> Iterator[tuple[str, Outbox]]:
+    """The app served by uvicorn on a free port of 127.0.0.1, in a thread."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    local = settings.model_copy(update={"base_url": base_url})
+    outbox = Outbox()
+    app = create_app(local, db, backend=lambda s: MemoryBackend(outbox, {}))
+    server = web_server(app, "127.0.0.1", 0, log_level="warning")
+    # The socket listens already: connections made before uvicorn is up wait for it.
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield base_url, outbox
+    finally:
+        server.should_exit = True
+        thread.join(timeout=TIMEOUT)
+        listener.close()
+
+
+@pytest.mark.usefixtures("lists")
+def test_subscribe_confirm_preferences_and_leave(
+    site: tuple[str, Outbox], db: Database, tmp_path: Path
+) -> None:
+    base_url, outbox = site
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, tmp_path / "profile") as browser:
+        page = browser.page()
+        page.goto(f"{base_url}/subscribe/weekly")
+        assert "Subscribe to weekly" in page.text
+        page.act(
+            "document.querySelector('#email').value = 'grace@example.org';"
+            "document.querySelector('#name').value = 'Grace Hopper';"
+            "document.querySelector('button[type=submit]').click();"
+        )
+        assert "Please check your inbox" in page.text
+
+        assert outbox.arrived.wait(TIMEOUT), "no confirmation mail"
+        text = outbox[0].get_body(("plain",))
+        assert text is not None
+        found = re.search(re.escape(base_url) + r"/confirm/\S+", text.get_content())
+        assert found is not None
+        page.goto(found.group(0))
+        assert "You are subscribed" in page.text
+
+        page.act("document.querySelector('a[href*=\"/preferences/\"]').click()")
+        assert "/preferences/" in page.url
+        assert "grace@example.org" in page.text
+        assert re.search(r"weekly\s+subscribed", page.text)
+
+        page.act("document.querySelector('button[value=leave]').click()")
+        assert "You have left weekly" in page.text
+        assert re.search(r"weekly\s+left on", page.text)
+
+    with db.session() as session:
+        subscriber = find_subscriber(session, "grace@example.org")
+        assert subscriber.name == "Grace Hopper"
+        assert [s.status.value for s in subscriber.subscriptions] == ["unsubscribed"]
