@@ -51,7 +51,7 @@ def run_scheduler_until(text: str, timeout: float = 60) -> None:
     """`mailer run` until its log says ``text``; then stop it as a service manager would."""
     print("\n$ mailer run", flush=True)
     process = subprocess.Popen(
-        [*MAILER, "run", "--reconcile", "0.5"],
+        [*MAILER, "run", "--reconcile", "0.5", "--port", "0"],
         cwd=DEMO,
         env=ENV,
         stdout=subprocess.DEVNULL,

@@ -26,6 +26,7 @@ from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.delivery.sender import Progress as SendProgress
+from mailer.delivery.stats import campaign_stats
 from mailer.delivery.testsend import send_test
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 
@@ -136,10 +137,12 @@ def show(ctx: typer.Context, campaign_id: IdArgument, json_output: JsonOption = 
             .order_by(func.count().desc())
             .limit(10)
         ).all()
+        stats = campaign_stats(session, campaign_id)
     data = view.as_dict()
     data["errors"] = [
         {"status": DeliveryStatus(s).value, "error": e, "count": n} for s, e, n in errors
     ]
+    data["stats"] = stats
     if json_output:
         print_json(data)
         return
@@ -166,6 +169,36 @@ def show(ctx: typer.Context, campaign_id: IdArgument, json_output: JsonOption = 
         for item in data["errors"]:
             table.add_row(item["status"], item["error"], str(item["count"]))
         console.print(table)
+    _print_stats(stats)
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    """What happened after sending: deliveries, opens, clicks, leaving."""
+    table = Table("after sending", "count", "unique", "rate")
+    rates = stats.get("rates", {})
+    for key, rate in (
+        ("delivered", None),
+        ("bounced", "bounce"),
+        ("opened", "open"),
+        ("clicked", "click"),
+        ("cta_clicks", None),
+        ("unsubscribed", "unsubscribe"),
+        ("complaints", None),
+    ):
+        value = stats.get(key, 0)
+        total, unique = (
+            (value["total"], str(value["unique"])) if isinstance(value, dict) else (value, "")
+        )
+        shown = f"{rates[rate]:.1%}" if rate and rates.get(rate) is not None else ""
+        table.add_row(key.replace("_", " "), str(total), unique, shown)
+    console.print(table)
+    if stats.get("links"):
+        links = Table("link", "call-to-action", "clicks", "unique")
+        for link in stats["links"]:
+            links.add_row(
+                link["url"], link.get("cta") or "", str(link["total"]), str(link["unique"])
+            )
+        console.print(links)
 
 
 @app.command("test")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
+import threading
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated, Any
@@ -189,11 +191,14 @@ def jobs_ls(
 
 def run(
     ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Where the web app listens.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The web app's port (0: any free one).")] = 8000,
+    web: Annotated[bool, typer.Option("--web/--no-web", help="Run the web app too.")] = True,
     reconcile: Annotated[
         float, typer.Option(help="Seconds between looks at the campaigns table.")
     ] = 5.0,
 ) -> None:
-    """The scheduler and the senders, until SIGTERM or Ctrl-C."""
+    """The scheduler, the senders and the web app, until SIGTERM or Ctrl-C."""
     from mailer.scheduling.daemon import Daemon
 
     cli = state(ctx)
@@ -206,16 +211,45 @@ def run(
     # APScheduler logs every job it runs; one line per event of ours is enough.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    log = logging.getLogger("mailer")
     daemon = Daemon(cli.settings, cli.database, clock=_now, reconcile_seconds=reconcile)
 
     def ask(signum: int, frame: FrameType | None) -> None:
         if daemon.stop_event.is_set():
             return
-        logging.getLogger("mailer").info(
-            "%s: finishing the batches in hand, then stopping", signal.Signals(signum).name
-        )
+        log.info("%s: finishing the batches in hand, then stopping", signal.Signals(signum).name)
         daemon.stop_event.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, ask)
-    daemon.run_forever()
+    daemon.start()  # takes the scheduler lock first: a second run stops here
+    server = None
+    try:
+        if web:
+            server, thread = _start_web(cli, host, port)
+        daemon.stop_event.wait()
+    finally:
+        if server is not None:
+            server.should_exit = True
+            thread.join(timeout=30)
+        daemon.stop()
+
+
+def _start_web(cli: Any, host: str, port: int) -> tuple[Any, threading.Thread]:
+    """The web app in a thread, on a socket bound here so that the log can say where."""
+    from mailer.web.app import create_app
+    from mailer.web.server import web_server
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise InputError(f"the web app cannot listen on {host}:{port}: {err.strerror}") from None
+    bound = sock.getsockname()[1]
+    server = web_server(create_app(cli.settings, cli.database), host, bound, log_level="warning")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web")
+    thread.start()
+    logging.getLogger("mailer").info("web app on http://%s:%s", host, bound)
+    return server, thread

@@ -94,7 +94,8 @@ class BatchWorker:
                 rendered = RenderedEmail.from_dict(campaign.rendered)
                 subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
                 body = rendered.html
-                if campaign.tracking:
+                if campaign.tracking and not self.test:
+                    # Test sends stay out of the statistics, as they stay out of the ledger.
                     body = add_tracking(body, self.settings.base_url)[0]
                 content = Content(
                     subject=subject,

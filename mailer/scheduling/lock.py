@@ -34,6 +34,9 @@ class SchedulerLock:
         url = make_url(str(self.engine.url))
         if self.engine.dialect.name == "postgresql":
             connection = self.engine.connect()
+            # Out of the pool: closing it then ends the session, and with it the lock,
+            # instead of handing a connection that holds the lock to someone else.
+            connection.detach()
             got = connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
             ).scalar()

@@ -34,7 +34,18 @@ class Run:
         if fake_now:
             env["MAILER_FAKE_NOW"] = fake_now
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailer", "--config", str(config), "run", "--reconcile", "0.2"],
+            [
+                sys.executable,
+                "-m",
+                "mailer",
+                "--config",
+                str(config),
+                "run",
+                "--reconcile",
+                "0.2",
+                "--port",
+                "0",
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
