@@ -14,7 +14,7 @@ import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -183,12 +183,9 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(
-                f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
-            ) from err
+        from mailer.timezones import zone
+
+        zone(value)  # its InputError is a ValueError, which pydantic reports
         return value
 
     @field_validator("base_url")

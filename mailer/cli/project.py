@@ -47,6 +47,22 @@ outbox_dir = "var/outbox"
 # sendgrid_api_key = "SG.xxxxx"
 # sendgrid_host = "https://api.sendgrid.com"
 
+# Sending. smtp_concurrency: SMTP connections used at once (smtp_url's ?concurrency=
+# wins). DKIM signs SMTP mail when all three dkim_ keys are set (the key: a PEM file,
+# relative to this file, or the PEM text). Rates: at most this many messages a second
+# and an hour. A campaign pauses itself when error_threshold of its last 200 messages
+# failed. A scheduled campaign found overdue by less than late_send_limit (seconds, or
+# an ISO duration like "PT12H") is sent late; an older one is marked missed.
+# smtp_concurrency = 4
+# dkim_private_key = "dkim.pem"
+# dkim_selector = "mail"
+# dkim_domain = "example.org"
+# rate_per_second = 50
+# rate_per_hour = 100000
+# send_batch_size = 500
+# error_threshold = 0.5
+# late_send_limit = "PT12H"
+
 # Every link in a mailing gets UTM parameters: utm_source (default: publisher_name as
 # a slug), utm_medium, utm_campaign (the campaign) and, on calls-to-action, utm_content.
 # utm_source = "example-times"

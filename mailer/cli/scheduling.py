@@ -21,9 +21,10 @@ from mailer.cli.campaigns import app as campaigns_app
 from mailer.exceptions import InputError
 from mailer.scheduling import campaigns as scheduling
 from mailer.scheduling.digests import next_run
-from mailer.scheduling.when import parse_wall_clock, parse_when, zone
+from mailer.scheduling.when import parse_wall_clock, parse_when
 from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.types import utcnow
+from mailer.timezones import zone
 
 jobs_app = typer.Typer(no_args_is_help=True, help="What the scheduler will run.")
 

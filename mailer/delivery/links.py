@@ -10,7 +10,7 @@ from mailer.config import Settings
 from mailer.delivery.headers import list_headers
 from mailer.tokens import Signer, TokenData
 
-__all__ = ["CampaignLinks", "list_id"]
+__all__ = ["CampaignLinks", "list_id", "preferences_url"]
 
 
 def list_id(list_name: str, sender: str) -> str:
@@ -20,12 +20,22 @@ def list_id(list_name: str, sender: str) -> str:
     return f"{label}.{sender.rpartition('@')[2].lower()}"
 
 
+def preferences_url(
+    settings: Settings, subscriber_id: int, list_number: int, signer: Signer | None = None
+) -> str:
+    """A subscriber's settings page: never expires, bound to subscriber and list."""
+    signer = signer or Signer(settings.secret_key.get_secret_value())
+    token = signer.sign(TokenData("preferences", subscriber_id, list_number))
+    return f"{settings.base_url}/preferences/{token}"
+
+
 class CampaignLinks:
     """Unsubscribe and preference links, and the list headers, for every recipient of
     one campaign. What is the same for all of them (the key, each list's List-Id, the
     checks of the base URL) is done once: a million recipients make two million links."""
 
     def __init__(self, settings: Settings, campaign_id: int, sender: str, lists: Mapping[int, str]):
+        self.settings = settings
         self.base_url = settings.base_url
         self.campaign_id = campaign_id
         self.sender = sender
@@ -49,8 +59,7 @@ class CampaignLinks:
         return f"{self.base_url}/unsubscribe/{token}"
 
     def preferences_url(self, subscriber_id: int, list_number: int) -> str:
-        token = self._signer.sign(TokenData("preferences", subscriber_id, list_number))
-        return f"{self.base_url}/preferences/{token}"
+        return preferences_url(self.settings, subscriber_id, list_number, self._signer)
 
     def tracking_token(self, subscriber_id: int, list_number: int, delivery_id: int) -> str:
         """What opens and clicks of one message are counted by."""

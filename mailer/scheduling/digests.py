@@ -23,11 +23,11 @@ from mailer.articles import Article, load_feed
 from mailer.config import Settings
 from mailer.delivery.campaigns import create_campaign
 from mailer.exceptions import AlreadyExists, InputError, MailerError, NotFound
-from mailer.scheduling.when import zone
 from mailer.storage.database import Database
 from mailer.storage.models import Digest, DigestItem
 from mailer.storage.types import utcnow
 from mailer.subscribers.lists import get_list
+from mailer.timezones import zone
 
 __all__ = [
     "DigestRun",

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from mailer.exceptions import InputError
 
-__all__ = ["parse_wall_clock", "parse_when", "zone"]
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
-        ) from None
+__all__ = ["parse_wall_clock", "parse_when"]
 
 
 def parse_when(text: str, tz: ZoneInfo) -> datetime:

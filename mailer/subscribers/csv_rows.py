@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer.exceptions import FileInputError, InvalidAddress
 from mailer.subscribers.addresses import Address, normalize_address
+from mailer.timezones import known_zone
 
 __all__ = ["Rejected", "Row", "check_encoding", "read_rows"]
 
@@ -274,7 +274,7 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     if tags:
         row.tags = list(_tags(tags))
     zone = padded[layout.timezone].strip()
-    if zone and _known_zone(zone):
+    if zone and known_zone(zone):
         row.timezone = zone
     status = padded[layout.status].strip().lower()
     if status == "blocklisted":
@@ -291,12 +291,3 @@ def _tags(text: str) -> tuple[str, ...]:
     # Mailchimp writes tags as quoted, comma-separated values: "Donor","2024 Gala".
     parsed = next(csv.reader([text], skipinitialspace=True), [])
     return tuple(sorted({tag.strip() for tag in parsed if tag.strip()}))
-
-
-@lru_cache(maxsize=1024)
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True

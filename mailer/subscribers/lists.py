@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.exceptions import AlreadyExists, InputError, NotFound
 from mailer.storage.models import MailingList, Subscription, SubscriptionStatus
+from mailer.timezones import zone
 
 __all__ = ["ListCounts", "check_timezone", "create_list", "delete_list", "get_list", "list_counts"]
 
@@ -41,12 +41,7 @@ class ListCounts:
 
 
 def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
-        ) from None
+    zone(value)
     return value
 
 

@@ -19,7 +19,6 @@ with uvicorn. One module per concern:
 ``unsubscribe``        one-click unsubscribe (RFC 8058)
 ``preferences``        lists, name, data download and forgetting
 ``archive``            sent campaigns as web pages
-``links``              the settings link the pages hand out
 ``tracking``           the open pixel and click redirects
 ``recording``          events our own pages and tracking record
 ``sendgrid_events``    verifying and normalising SendGrid's events

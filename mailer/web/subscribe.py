@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from mailer.delivery.links import preferences_url
 from mailer.exceptions import InvalidAddress, StateError
 from mailer.storage.models import (
     MailingList,
@@ -36,7 +37,6 @@ from mailer.tokens import BadToken, verify
 from mailer.web.confirmation import RESUBSCRIBE, ConfirmationRequest, send_confirmation
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import check_timed, same_origin, timed_token
-from mailer.web.links import preferences_url
 
 __all__ = ["router"]
 

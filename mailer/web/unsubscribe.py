@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from mailer.delivery.links import preferences_url
 from mailer.exceptions import NotFound
 from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign, MailingList, Subscriber
@@ -21,7 +22,6 @@ from mailer.subscribers.subscriptions import unsubscribe
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import bound_token, check_bound, same_origin
-from mailer.web.links import preferences_url
 from mailer.web.recording import delivery_of, record
 
 __all__ = ["mask", "router"]
