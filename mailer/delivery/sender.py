@@ -221,7 +221,7 @@ class CampaignSender:
                 if pending == 0 and sending == 0:
                     return self._stop(campaign_id, "finish", "", tally.counts)
                 if due is not None and due > now:
-                    self._wait((due - now).total_seconds())
+                    self._wait((due - now).total_seconds(), campaign_id)
 
     def _absorb(
         self, campaign_id: int, future: Future[BatchReport], size: int, tally: _Tally
@@ -277,13 +277,19 @@ class CampaignSender:
             raise StateError(f"campaign {campaign_id} was taken over by {row.worker}")
         return CampaignStatus(row.status)
 
-    def _wait(self, seconds: float) -> None:
-        # Waits in short steps so that a stop request is honoured within a second.
-        remaining = seconds
+    def _wait(self, seconds: float, campaign_id: int) -> None:
+        # Waits in short steps so that a stop request is honoured within a second, and
+        # shows signs of life on the way (a local-time send waits hours between waves).
+        remaining, since_beat = seconds, 0.0
         while remaining > 0 and not self.stop.is_set():
             step = min(remaining, 1.0)
             self.sleep(step)
             remaining -= step
+            since_beat += step
+            if since_beat >= 60:
+                since_beat = 0.0
+                with self.database.engine.begin() as conn:
+                    self._heartbeat(conn, campaign_id, self.clock())
 
     def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
         if len(recent) < min(self.error_window, 20):
