@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("backend", choices=["smtp", "sendgrid"])
     parser.add_argument("--recipients", type=int)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=0, help="send_processes")
     args = parser.parse_args()
     count = args.recipients or (100_000 if args.backend == "smtp" else 1_000_000)
     folder = Path(tempfile.mkdtemp(prefix="mailer-bench-"))
@@ -88,6 +89,7 @@ def main() -> None:
         batch_size = 1000
     settings = Settings(
         base_dir=folder,
+        database_url=f"sqlite:///{folder / 'mailer.db'}",
         secret_key="bench-secret-key-0123456789abcdef",
         base_url="https://news.example.org",
         from_address="newsletter@news.example.org",
@@ -95,6 +97,7 @@ def main() -> None:
         postal_address="1 Example Street, Springfield",
         backend=args.backend,
         send_batch_size=batch_size,
+        send_processes=args.processes,
         cta=CTA,
         **extra,
     )

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Recipients claimed from the ledger and handed to the backend at a time (SendGrid
     # takes at most 1,000 in one request).
     send_batch_size: int = Field(default=500, ge=1, le=1000)
+    # Worker processes that build and hand over batches beside the one that claims them
+    # (0: all in one process). Building messages is CPU work; more cores send faster.
+    send_processes: int = Field(default=0, ge=0, le=64)
     # A campaign pauses itself, saying why, when this share of its last 200 messages
     # failed (a blocked account, a broken template, a dead server).
     error_threshold: float = Field(default=0.5, gt=0, le=1)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mailer.delivery.message import RecipientResult
@@ -171,7 +171,22 @@ class BackendError(DeliveryError):
         self.body = body
         self.retryable = retryable
         self.results = list(results)
+        self.message = message
         super().__init__(f"{backend} {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Batches may be sent in worker processes: the error must cross back whole.
+        options = {
+            "status": self.status,
+            "body": self.body,
+            "retryable": self.retryable,
+            "results": self.results,
+        }
+        return (_backend_error, (self.backend, self.message, options))
+
+
+def _backend_error(backend: str, message: str, options: dict[str, Any]) -> BackendError:
+    return BackendError(backend, message, **options)
 
 
 class InvalidMessage(DeliveryError, ValueError):

@@ -60,6 +60,7 @@ outbox_dir = "var/outbox"
 # rate_per_second = 50
 # rate_per_hour = 100000
 # send_batch_size = 500
+# send_processes = 2                # worker processes building and sending batches
 # error_threshold = 0.5
 # late_send_limit = "PT12H"
 

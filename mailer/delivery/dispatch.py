@@ -27,7 +27,16 @@ from mailer.rendering import RenderedEmail
 from mailer.storage.database import Database
 from mailer.storage.types import utcnow
 
-__all__ = ["BatchJob", "BatchReport", "BatchWorker", "Dispatcher", "InlineDispatcher"]
+__all__ = [
+    "BatchJob",
+    "BatchReport",
+    "BatchWorker",
+    "Dispatcher",
+    "Handover",
+    "InlineDispatcher",
+    "ProcessDispatcher",
+    "record_handover",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class Dispatcher(ABC):
     @abstractmethod
     def dispatch(self, job: BatchJob) -> BatchReport:
         """Send ``job``; raises BackendError if no message of it could be handed over."""
+
+    def close(self) -> None:  # noqa: B027 - most dispatchers hold nothing
+        """Let go of what the dispatcher holds (worker processes, connections)."""
 
 
 class InlineDispatcher(Dispatcher):
@@ -142,43 +154,104 @@ class BatchWorker:
         )
 
     def run(self, job: BatchJob) -> BatchReport:
+        """Send a batch and write what came of it into the ledger."""
+        return record_handover(self.database, self.hand_over(job), self.clock())
+
+    def hand_over(self, job: BatchJob) -> Handover:
+        """Build the batch's messages and hand them to the backend; writes nothing, so
+        that it can run where the ledger is out of reach."""
         parts = self.parts(job.campaign_id)
         uid = parts.content.campaign
         recipients: list[Recipient] = []
-        unbuilt: list[tuple[Claimed, RecipientResult]] = []
+        handover = Handover([])
         for row in job.rows:
             try:
                 recipients.append(self.recipient(job.campaign_id, row, uid))
             except MailerError as err:
                 # One recipient's data cannot make a message (a line break in a name, an
                 # attribute an expression cannot use): that one fails, the rest go on.
-                unbuilt.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
-        if unbuilt:
-            with self.database.engine.begin() as conn:
-                ledger.record(conn, unbuilt, self.clock())
-        by_id = {f"{uid}.{row.delivery_id}": row for row in job.rows}
+                handover.results.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
         if not recipients:
-            return BatchReport({Outcome.FAILED: len(unbuilt)}, [e.error for _, e in unbuilt])
+            return handover
+        by_id = {f"{uid}.{row.delivery_id}": row for row in job.rows}
         try:
             results = self.backend.send_batch(Batch(parts.content, recipients))
         except BackendError as err:
-            handed = [(by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id]
-            done = {row.delivery_id for row, _ in handed}
-            with self.database.engine.begin() as conn:
-                ledger.record(conn, handed, self.clock())
-                rest = [row for row in job.rows if row.delivery_id not in done]
-                if err.retryable:
-                    failure = [
-                        (row, RecipientResult("", Outcome.RETRY, error=str(err))) for row in rest
-                    ]
-                    ledger.record(conn, failure, self.clock())
-                else:
-                    ledger.release(conn, rest)
-            raise
-        pairs = [(by_id[r.delivery_id], r) for r in results]
-        with self.database.engine.begin() as conn:
-            outcomes = ledger.record(conn, pairs, self.clock())
-        if unbuilt:
-            outcomes[Outcome.FAILED] = outcomes.get(Outcome.FAILED, 0) + len(unbuilt)
-        errors = [r.error for r in results if r.outcome is not Outcome.SENT and r.error]
-        return BatchReport(outcomes, [*(e.error for _, e in unbuilt), *errors])
+            handover.results.extend(
+                (by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id
+            )
+            done = {row.delivery_id for row, _ in handover.results}
+            rest = [row for row in job.rows if row.delivery_id not in done]
+            if err.retryable:
+                retry = RecipientResult("", Outcome.RETRY, error=str(err))
+                handover.results.extend((row, retry) for row in rest)
+            else:
+                handover.release.extend(rest)
+            handover.error = err
+            return handover
+        handover.results.extend((by_id[r.delivery_id], r) for r in results)
+        return handover
+
+
+@dataclass
+class Handover:
+    """What the backend made of a batch, before the ledger hears of it: a result for
+    each row handed over (or refused before), the rows to put back untouched, and the
+    error that stopped the batch, if one did."""
+
+    results: list[tuple[Claimed, RecipientResult]]
+    release: list[Claimed] = field(default_factory=list)
+    error: BackendError | None = None
+
+
+def record_handover(database: Database, handover: Handover, now: datetime) -> BatchReport:
+    """Write a handover into the ledger; then raise its error, if it has one."""
+    with database.engine.begin() as conn:
+        outcomes = ledger.record(conn, handover.results, now)
+        ledger.release(conn, handover.release)
+    if handover.error is not None:
+        raise handover.error
+    errors = [r.error for _, r in handover.results if r.outcome is not Outcome.SENT and r.error]
+    return BatchReport(outcomes, errors)
+
+
+class ProcessDispatcher(Dispatcher):
+    """Sends batches in worker processes, each with its own database connection and
+    backend, so that building messages is not held to one core by the interpreter's
+    lock. Each worker writes its batch's outcome into the ledger itself: the process
+    that claims is then free to claim. The jobs are plain data, pickled on the way."""
+
+    def __init__(self, settings: Settings, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a fresh interpreter, nothing inherited (no open connections, no threads).
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(settings,),
+        )
+
+    def dispatch(self, job: BatchJob) -> BatchReport:
+        return self.pool.submit(_run_job, job).result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+_worker: dict[str, BatchWorker] = {}
+
+
+def _start_worker(settings: Settings) -> None:
+    from mailer.delivery.backends import get_backend
+    from mailer.storage.database import open_database
+
+    database = open_database(settings.database_url, migrate=False)
+    backend = get_backend(settings)
+    backend.open()
+    _worker["worker"] = BatchWorker(database, settings, backend)
+
+
+def _run_job(job: BatchJob) -> BatchReport:
+    return _worker["worker"].run(job)

@@ -31,6 +31,7 @@ from mailer.delivery.dispatch import (
     BatchWorker,
     Dispatcher,
     InlineDispatcher,
+    ProcessDispatcher,
 )
 from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
@@ -122,9 +123,12 @@ class CampaignSender:
         self.clock = clock
         self.sleep = sleep
         self.limiter = limiter
-        self.dispatcher = dispatcher or InlineDispatcher(
-            BatchWorker(database, settings, backend, clock=clock)
-        )
+        if dispatcher is None:
+            if settings.send_processes:
+                dispatcher = ProcessDispatcher(settings, settings.send_processes)
+            else:
+                dispatcher = InlineDispatcher(BatchWorker(database, settings, backend, clock=clock))
+        self.dispatcher = dispatcher
         self.stop = stop or threading.Event()
         self.on_progress = on_progress
         self.error_threshold = error_threshold
@@ -179,12 +183,19 @@ class CampaignSender:
             )
 
     def _run(self, campaign_id: int) -> SendOutcome:
+        try:
+            return self._loop(campaign_id)
+        finally:
+            self.dispatcher.close()
+
+    def _loop(self, campaign_id: int) -> SendOutcome:
         """Claim, dispatch and take in batches until none is left or something says
         stop. Up to ``backend.parallel_batches`` batches are in flight at once (a
-        provider's HTTP API keeps several busy; an SMTP pool is one batch at a time)."""
+        provider's HTTP API keeps several busy; an SMTP pool is one batch at a time),
+        or one for each worker process."""
         total, done = self._totals(campaign_id)
         tally = _Tally(total, done, deque(maxlen=self.error_window))
-        parallel = max(1, self.backend.parallel_batches)
+        parallel = max(1, self.backend.parallel_batches, self.settings.send_processes)
         in_flight: deque[tuple[Future[BatchReport], int]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
         with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:

@@ -165,7 +165,18 @@ def _name(name: str) -> Evaluator:
 
 
 def _getattr(obj: Evaluator, attr: str) -> Evaluator:
-    return lambda v: ENVIRONMENT.getattr(obj(v), attr)
+    def get(variables: Mapping[str, Any]) -> Any:
+        target = obj(variables)
+        if type(target) is SubscriberView:
+            # Our own view answers only the contract's fields: nothing for the sandbox to
+            # guard, and this runs for every recipient.
+            try:
+                return target.__getattr__(attr)
+            except AttributeError:
+                return ENVIRONMENT.undefined(obj=target, name=attr)
+        return ENVIRONMENT.getattr(target, attr)
+
+    return get
 
 
 def _getitem(obj: Evaluator, key: Any) -> Evaluator:
