@@ -13,10 +13,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mailer.storage.models import Base
+from mailer.storage.models import Base, string_enum
 from mailer.storage.types import utcnow
 
 __all__ = ["Event", "EventKind"]
@@ -36,17 +36,6 @@ class EventKind(enum.StrEnum):
     UNKNOWN = "unknown"  # an event type we do not know (kept, counted nowhere)
 
 
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    # As in mailer.storage.models: a VARCHAR with a CHECK, the same on every database.
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
@@ -57,7 +46,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
     )
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
     # For bounces: permanent (an unknown mailbox) rather than for now.
     hard: Mapped[bool] = mapped_column(default=False)
     # Events of mail outside campaigns (confirmation requests) have no campaign.

@@ -49,7 +49,9 @@ class Base(DeclarativeBase):
     }
 
 
-def _enum(cls: type[enum.StrEnum]) -> Enum:
+def string_enum(cls: type[enum.StrEnum]) -> Enum:
+    """A StrEnum column stored as VARCHAR with a CHECK: the same on every database, and
+    a new member needs no ALTER TYPE on PostgreSQL."""
     return Enum(
         cls,
         native_enum=False,
@@ -126,7 +128,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
-    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus))
+    status: Mapped[SubscriptionStatus] = mapped_column(string_enum(SubscriptionStatus))
     # When and through what (cli, import, web, api, webhook, ...) the status last changed.
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     status_source: Mapped[str] = mapped_column(String(32), default="cli")
@@ -144,7 +146,7 @@ class Suppression(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
+    reason: Mapped[SuppressionReason] = mapped_column(string_enum(SuppressionReason))
     source: Mapped[str] = mapped_column(String(32), default="cli")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -187,7 +189,7 @@ class Campaign(Base):
     # A random id for Message-IDs and provider categories, unique across databases.
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     subject: Mapped[str] = mapped_column(Text)
-    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default="draft")
+    status: Mapped[CampaignStatus] = mapped_column(string_enum(CampaignStatus), default="draft")
     status_reason: Mapped[str] = mapped_column(Text, default="")
     from_address: Mapped[str] = mapped_column(String(320))
     from_name: Mapped[str] = mapped_column(String(300), default="")
@@ -231,7 +233,7 @@ class Delivery(Base):
     # Forgetting a subscriber deletes their ledger rows too.
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(string_enum(DeliveryStatus), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     provider_message_id: Mapped[str] = mapped_column(String(200), default="")
     error: Mapped[str] = mapped_column(Text, default="")
