@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/sendgrid_send.py
 	$(PY) bench/campaign_send.py smtp
 	$(PY) bench/campaign_send.py sendgrid
+	$(PY) bench/campaign_send.py sendgrid --processes 2
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
