@@ -23,7 +23,6 @@ from mailer.delivery.campaigns import (
     move,
 )
 from mailer.delivery.message import Outcome
-from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.delivery.sender import Progress as SendProgress
 from mailer.delivery.stats import campaign_stats
@@ -322,9 +321,6 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
             cli.database,
             settings,
             get_backend(settings),
-            batch_size=settings.send_batch_size,
-            error_threshold=settings.error_threshold,
-            limiter=RateLimiter.from_settings(settings),
             stop=stop,
             on_progress=show,
         )

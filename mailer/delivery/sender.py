@@ -105,24 +105,25 @@ class CampaignSender:
         settings: Settings,
         backend: Backend,
         *,
-        batch_size: int = 500,
+        batch_size: int | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         limiter: RateLimiter | None = None,
         dispatcher: Dispatcher | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-        error_threshold: float = 0.5,
+        error_threshold: float | None = None,
         error_window: int = 200,
         release_on_stop: bool = False,
     ):
         self.database = database
         self.settings = settings
         self.backend = backend
-        self.batch_size = batch_size
+        # What is not given comes from the settings: every caller sends the same way.
+        self.batch_size = batch_size or settings.send_batch_size
         self.clock = clock
         self.sleep = sleep
-        self.limiter = limiter
+        self.limiter = limiter or RateLimiter.from_settings(settings)
         if dispatcher is None:
             if settings.send_processes:
                 dispatcher = ProcessDispatcher(settings, settings.send_processes)
@@ -131,7 +132,7 @@ class CampaignSender:
         self.dispatcher = dispatcher
         self.stop = stop or threading.Event()
         self.on_progress = on_progress
-        self.error_threshold = error_threshold
+        self.error_threshold = error_threshold or settings.error_threshold
         self.error_window = error_window
         # A daemon shutting down leaves its campaigns "sending" for the next start to
         # resume; a person pressing Ctrl-C pauses them.

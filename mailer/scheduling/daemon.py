@@ -26,7 +26,6 @@ from sqlalchemy import select
 from mailer.config import Settings
 from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
-from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.exceptions import MailerError, StateError
 from mailer.scheduling.digests import run_digest, trigger
@@ -264,11 +263,8 @@ class Daemon:
             self.database,
             self.settings,
             self.backend_factory(self.settings),
-            batch_size=self.settings.send_batch_size,
             clock=self.clock,
-            limiter=RateLimiter.from_settings(self.settings),
             stop=self.stop_event,
-            error_threshold=self.settings.error_threshold,
             release_on_stop=True,
         )
         try:

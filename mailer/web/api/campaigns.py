@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from mailer.delivery.campaigns import MOVES, campaign_view, create_campaign, get_campaign, move
 from mailer.delivery.campaigns import list_campaigns as all_campaigns
-from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender
 from mailer.delivery.stats import campaign_stats
 from mailer.exceptions import InputError, MailerError, StateError
@@ -148,9 +147,6 @@ def _send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
             ctx.database,
             settings,
             ctx.backend(settings),
-            batch_size=settings.send_batch_size,
-            error_threshold=settings.error_threshold,
-            limiter=RateLimiter.from_settings(settings),
             clock=ctx.clock,
         )
         outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
