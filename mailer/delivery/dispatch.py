@@ -77,6 +77,7 @@ class _CampaignParts:
     content: Content
     rendered: RenderedEmail
     links: CampaignLinks
+    tracked: bool  # the HTML carries the tracking token (looked up once, not per recipient)
 
 
 class BatchWorker:
@@ -124,6 +125,7 @@ class BatchWorker:
                     content,
                     rendered,
                     CampaignLinks(self.settings, campaign_id, campaign.from_address, lists),
+                    TRACK in body,
                 )
         return self._parts[campaign_id]
 
@@ -143,7 +145,7 @@ class BatchWorker:
             "preferences_url": links.preferences_url(row.subscriber_id, row.list_id),
         }
         values = parts.rendered.substitutions(context)
-        if TRACK in parts.content.html:
+        if parts.tracked:
             values[TRACK] = links.tracking_token(row.subscriber_id, row.list_id, row.delivery_id)
         return Recipient(
             delivery_id=f"{uid}.{row.delivery_id}",
