@@ -18,10 +18,12 @@ import http.client
 import json
 import time
 import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 import sendgrid
+from python_http_client.client import Response
 from python_http_client.exceptions import HTTPError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential
@@ -32,7 +34,7 @@ from mailer.delivery.sendgrid_payload import (
     MAX_PERSONALIZATIONS,
     MAX_REQUEST_BYTES,
     PayloadBuilder,
-    payload_bytes,
+    encode_payload,
 )
 from mailer.exceptions import BackendError, ConfigError, InvalidMessage
 
@@ -74,6 +76,8 @@ class SendGridBackend(Backend):
         self._api = sendgrid.SendGridAPIClient(api_key, host=host)
         # The client passes its timeout on to each request (urllib's, in seconds).
         self._api.client.timeout = timeout
+        self._endpoint = self._api.client.mail.send
+        self._opener = urllib.request.build_opener()
         self.attempts = attempts
         self.max_wait = max_wait
         self.clock = clock
@@ -112,8 +116,8 @@ class SendGridBackend(Backend):
     ) -> None:
         """Send ``chunk`` in one request (two or more if it is too big), putting each
         recipient's result in ``results`` as soon as it is known."""
-        payload = builder.body([personalization for _, _, personalization in chunk])
-        size = payload_bytes(payload)
+        body = encode_payload(builder.body([personalization for _, _, personalization in chunk]))
+        size = len(body)
         if size > MAX_REQUEST_BYTES:
             if len(chunk) == 1:
                 index, recipient, _ = chunk[0]
@@ -133,7 +137,7 @@ class SendGridBackend(Backend):
             reraise=True,
         )
         try:
-            message_id = retrying(self._post, payload)
+            message_id = retrying(self._post, body)
         except _Transient as err:
             error = f"{err} (after {self.attempts} attempts)"
             for index, recipient, _ in chunk:
@@ -144,16 +148,28 @@ class SendGridBackend(Backend):
                 recipient.delivery_id, Outcome.SENT, provider_message_id=message_id
             )
 
-    def _post(self, payload: dict[str, Any]) -> str:
-        """One request; the ``X-Message-Id`` of a 2xx, else raises."""
+    def _post(self, body: bytes) -> str:
+        """One request; the ``X-Message-Id`` of a 2xx, else raises.
+
+        The official client makes the URL, the headers (key, user agent), the call and
+        the HTTPError of a refusal; only the body is ours, encoded already. Its own
+        ``post`` would encode the body again with ``json.dumps`` and format all of it
+        into a debug message that nobody logs, which took half the time of a request."""
+        endpoint = self._endpoint
+        request = urllib.request.Request(
+            endpoint._build_url(None),
+            data=body,
+            headers={**endpoint.request_headers, "Content-Type": "application/json"},
+            method="POST",
+        )
         try:
-            response = self._api.client.mail.send.post(request_body=payload)
+            response = endpoint._make_request(self._opener, request, timeout=endpoint.timeout)
         except HTTPError as err:
             raise self._error(err) from err
         except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
             # URLError wraps refused connections and timeouts; OSError covers a reset.
             raise _Transient(f"request failed: {getattr(err, 'reason', err)}") from err
-        return str(response.headers.get("X-Message-Id") or "")
+        return str(Response(response).headers.get("X-Message-Id") or "")
 
     def _error(self, err: HTTPError) -> Exception:
         status = int(err.status_code)
