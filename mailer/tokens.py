@@ -12,8 +12,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from mailer.exceptions import InputError
 
@@ -21,13 +21,19 @@ __all__ = ["BadToken", "Signer", "TokenData", "sign", "verify"]
 
 _PURPOSES = frozenset({"unsubscribe", "preferences", "confirm", "open", "click"})
 
+#: Purposes a token serves besides its own. A campaign message's unsubscribe token also
+#: opens the settings page: either page lets its holder leave the list, so one token
+#: does for both links, and a campaign signs one token fewer for every recipient.
+_ALSO_SERVES = {"unsubscribe": frozenset({"preferences"})}
+
 
 class BadToken(InputError):
     """A token that is malformed, forged, for another purpose, or expired."""
 
 
-@dataclass(frozen=True)
-class TokenData:
+class TokenData(NamedTuple):
+    """What a token says (a tuple: a campaign makes two of these for every recipient)."""
+
     purpose: str
     subscriber_id: int
     list_id: int
@@ -79,7 +85,8 @@ def sign(secret: str, data: TokenData) -> str:
 
 
 def verify(secret: str, token: str, purpose: str, *, now: datetime | None = None) -> TokenData:
-    """The data of a valid token for ``purpose``; raises BadToken otherwise."""
+    """The data of a valid token for ``purpose`` (its ``purpose`` may be another that
+    serves this one too); raises BadToken otherwise."""
     try:
         encoded, signature = token.split(".")
         payload = _unb64(encoded)
@@ -89,7 +96,7 @@ def verify(secret: str, token: str, purpose: str, *, now: datetime | None = None
     if not hmac.compare_digest(given, _signature(secret, payload)):
         raise BadToken("this link is not valid: it may have been changed")
     fields = payload.decode("utf-8", "replace").split("|")
-    if len(fields) < 4 or fields[0] != purpose:
+    if len(fields) < 4 or (fields[0] != purpose and purpose not in _ALSO_SERVES.get(fields[0], ())):
         raise BadToken("this link is not meant for this page")
     try:
         data = TokenData(

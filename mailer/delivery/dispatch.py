@@ -10,7 +10,7 @@ without changing the sender or the workers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from mailer.delivery import ledger
 from mailer.delivery.base import Backend
 from mailer.delivery.campaigns import get_campaign
 from mailer.delivery.ledger import Claimed
-from mailer.delivery.links import CampaignLinks
+from mailer.delivery.links import LINK_TOKEN, CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
 from mailer.delivery.tracking import TRACK, add_tracking
 from mailer.exceptions import BackendError, MailerError
@@ -41,18 +41,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BatchJob:
-    """One batch to send: claimed ledger rows of one campaign."""
+    """One batch to send: the ids of claimed ledger rows of one campaign. Plain data,
+    small enough for a pipe or a task queue: the worker reads the rest."""
 
     campaign_id: int
-    rows: tuple[Claimed, ...]
+    delivery_ids: tuple[int, ...]
 
 
 @dataclass
 class BatchReport:
-    """What became of a batch: counts per outcome, and the errors seen."""
+    """What became of a batch: counts per outcome, rows skipped (the subscriber left or
+    was suppressed before their turn), and the errors seen."""
 
     outcomes: dict[Outcome, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    skipped: int = 0
 
 
 class Dispatcher(ABC):
@@ -104,7 +107,9 @@ class BatchWorker:
         if campaign_id not in self._parts:
             with self.database.session() as session:
                 campaign = get_campaign(session, campaign_id)
-                rendered = RenderedEmail.from_dict(campaign.rendered)
+                lists = {m.id: m.name for m in campaign.lists}
+                links = CampaignLinks(self.settings, campaign_id, campaign.from_address, lists)
+                rendered = links.with_links(RenderedEmail.from_dict(campaign.rendered))
                 subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
                 body = rendered.html
                 if campaign.tracking and not self.test:
@@ -120,19 +125,12 @@ class BatchWorker:
                     campaign=campaign.uid,
                     is_test=self.test,
                 )
-                lists = {m.id: m.name for m in campaign.lists}
-                self._parts[campaign_id] = _CampaignParts(
-                    content,
-                    rendered,
-                    CampaignLinks(self.settings, campaign_id, campaign.from_address, lists),
-                    TRACK in body,
-                )
+                self._parts[campaign_id] = _CampaignParts(content, rendered, links, TRACK in body)
         return self._parts[campaign_id]
 
     def recipient(self, campaign_id: int, row: Claimed, uid: str) -> Recipient:
         parts = self.parts(campaign_id)
         links = parts.links
-        unsubscribe = links.unsubscribe_url(row.subscriber_id, row.list_id)
         context = {
             "subscriber": {
                 "email": row.email,
@@ -140,11 +138,11 @@ class BatchWorker:
                 "attributes": row.attributes,
                 "tags": row.tags,
                 "timezone": row.timezone,
-            },
-            "unsubscribe_url": unsubscribe,
-            "preferences_url": links.preferences_url(row.subscriber_id, row.list_id),
+            }
         }
         values = parts.rendered.substitutions(context)
+        link_token = links.link_token(row.subscriber_id, row.list_id)
+        values[LINK_TOKEN] = link_token
         if parts.tracked:
             values[TRACK] = links.tracking_token(row.subscriber_id, row.list_id, row.delivery_id)
         return Recipient(
@@ -152,30 +150,34 @@ class BatchWorker:
             email=row.email,
             name=row.name,
             substitutions=values,
-            headers=links.headers(row.list_id, unsubscribe),
+            headers=links.headers(row.list_id, link_token),
         )
 
     def run(self, job: BatchJob) -> BatchReport:
         """Send a batch and write what came of it into the ledger."""
-        return record_handover(self.database, self.hand_over(job), self.clock())
+        with self.database.engine.begin() as conn:
+            rows, skipped = ledger.load(conn, job.delivery_ids)
+        report = record_handover(self.database, self.hand_over(job.campaign_id, rows), self.clock())
+        report.skipped = skipped
+        return report
 
-    def hand_over(self, job: BatchJob) -> Handover:
-        """Build the batch's messages and hand them to the backend; writes nothing, so
-        that it can run where the ledger is out of reach."""
-        parts = self.parts(job.campaign_id)
+    def hand_over(self, campaign_id: int, rows: Sequence[Claimed]) -> Handover:
+        """Build the messages of ``rows`` and hand them to the backend; writes nothing,
+        so that it can run where the ledger is out of reach."""
+        parts = self.parts(campaign_id)
         uid = parts.content.campaign
         recipients: list[Recipient] = []
         handover = Handover([])
-        for row in job.rows:
+        for row in rows:
             try:
-                recipients.append(self.recipient(job.campaign_id, row, uid))
+                recipients.append(self.recipient(campaign_id, row, uid))
             except MailerError as err:
                 # One recipient's data cannot make a message (a line break in a name, an
                 # attribute an expression cannot use): that one fails, the rest go on.
                 handover.results.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
         if not recipients:
             return handover
-        by_id = {f"{uid}.{row.delivery_id}": row for row in job.rows}
+        by_id = {f"{uid}.{row.delivery_id}": row for row in rows}
         try:
             results = self.backend.send_batch(Batch(parts.content, recipients))
         except BackendError as err:
@@ -183,7 +185,7 @@ class BatchWorker:
                 (by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id
             )
             done = {row.delivery_id for row, _ in handover.results}
-            rest = [row for row in job.rows if row.delivery_id not in done]
+            rest = [row for row in rows if row.delivery_id not in done]
             if err.retryable:
                 retry = RecipientResult("", Outcome.RETRY, error=str(err))
                 handover.results.extend((row, retry) for row in rest)

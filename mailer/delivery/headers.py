@@ -23,6 +23,7 @@ __all__ = [
     "check_header",
     "encode_header",
     "format_address",
+    "has_control",
     "list_headers",
     "message_id",
 ]
@@ -50,6 +51,9 @@ _NAME = re.compile(r"[!-9;-~]+")
 # Line breaks, and every other control character but tab: some readers split header
 # lines at \x0b, \x0c or \x1c-\x1e as well (str.splitlines does).
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# The ASCII that _CONTROL lets through: deleting it from an ASCII text leaves nothing
+# unless the text has a control character (bytes.translate is a tenth of a regex scan).
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t"
 # RFC 5322 dot-atom text, for the left side of a Message-ID.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
@@ -71,6 +75,15 @@ def check_header(name: str, value: str) -> None:
         raise HeaderInjection(name, value)
     if _CONTROL.search(value):
         raise HeaderInjection(name, value)
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a line break or another control character but tab. Runs
+    over all of a recipient's header values at once (a tenth of a regex scan for
+    ASCII, as bytes.translate deletes what may stay and looks at what is left)."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _PLAIN_ASCII))
+    return _CONTROL.search(text) is not None
 
 
 def check_address(address: str, *, header: str = "To") -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 
 from mailer.config import Settings
 from mailer.delivery.headers import list_headers
+from mailer.rendering import RenderedEmail
+from mailer.rendering.expressions import html_escape
+from mailer.rendering.substitution import token
 from mailer.tokens import Signer, TokenData
 
-__all__ = ["CampaignLinks", "list_id", "preferences_url"]
+__all__ = ["LINK_TOKEN", "CampaignLinks", "list_id", "preferences_url"]
+
+#: Where a recipient's link token goes in the unsubscribe and settings links.
+LINK_TOKEN = token("link")
 
 
 def list_id(list_name: str, sender: str) -> str:
@@ -40,6 +47,8 @@ class CampaignLinks:
         self.campaign_id = campaign_id
         self.sender = sender
         self._signer = Signer(settings.secret_key.get_secret_value())
+        self._unsubscribe = f"{self.base_url}/unsubscribe/"
+        self._preferences = f"{self.base_url}/preferences/"
         self._list_ids: dict[int, str] = {}
         for number, name in lists.items():
             # Built once with a real link, so that every check list_headers makes of the
@@ -53,29 +62,62 @@ class CampaignLinks:
     def unsubscribe_url(self, subscriber_id: int, list_number: int) -> str:
         """The one-click unsubscribe link (RFC 8058): it never expires, as the law wants
         an opt-out to keep working."""
-        token = self._signer.sign(
+        return self._unsubscribe + self.link_token(subscriber_id, list_number)
+
+    def link_token(self, subscriber_id: int, list_number: int) -> str:
+        """The token of a recipient's unsubscribe link and settings link: one for both,
+        as the settings page takes an unsubscribe token (either page lets its holder
+        leave the list)."""
+        return self._signer.sign(
             TokenData("unsubscribe", subscriber_id, list_number, extra=str(self.campaign_id))
         )
-        return f"{self.base_url}/unsubscribe/{token}"
-
-    def preferences_url(self, subscriber_id: int, list_number: int) -> str:
-        return preferences_url(self.settings, subscriber_id, list_number, self._signer)
 
     def tracking_token(self, subscriber_id: int, list_number: int, delivery_id: int) -> str:
-        """What opens and clicks of one message are counted by."""
+        """What opens and clicks of one message are counted by: a token apart from the
+        link token, as tracked links get copied and shared."""
         return self._signer.sign(
             TokenData(
                 "click", subscriber_id, list_number, extra=f"{self.campaign_id}.{delivery_id}"
             )
         )
 
+    def with_links(self, rendered: RenderedEmail) -> RenderedEmail:
+        """``rendered`` with its unsubscribe and settings links written out but for
+        the recipient's :data:`LINK_TOKEN`: each recipient then has one value to fill
+        where four whole URLs were (raw and HTML-escaped, of both links)."""
+        urls = {
+            "unsubscribe_url": self._unsubscribe + LINK_TOKEN,
+            "preferences_url": self._preferences + LINK_TOKEN,
+        }
+        replacements = {}
+        for name, url in urls.items():
+            replacements[token(name)] = url
+            # Tokens are URL-safe, so only the base URL can need escaping.
+            replacements[token(f"{name}.h")] = html_escape(url)
+
+        def write_out(text: str) -> str:
+            for placeholder, url in replacements.items():
+                text = text.replace(placeholder, url)
+            return text
+
+        return replace(
+            rendered,
+            subject=write_out(rendered.subject),
+            html=write_out(rendered.html),
+            text=write_out(rendered.text),
+        )
+
     def _mailto(self, unsubscribe: str) -> str:
         # A mail to the sender whose subject carries the token; tokens are URL-safe.
         return f"mailto:{self.sender}?subject=unsubscribe%20{unsubscribe.rsplit('/', 1)[-1]}"
 
-    def headers(self, list_number: int, unsubscribe: str) -> dict[str, str]:
+    def headers(self, list_number: int, link_token: str) -> dict[str, str]:
+        """A recipient's list headers (RFC 2369, RFC 2919, RFC 8058), by their link token."""
         return {
             "List-Id": self._list_ids[list_number],
-            "List-Unsubscribe": f"<{unsubscribe}>, <{self._mailto(unsubscribe)}>",
+            "List-Unsubscribe": (
+                f"<{self._unsubscribe}{link_token}>, "
+                f"<mailto:{self.sender}?subject=unsubscribe%20{link_token}>"
+            ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }

@@ -201,7 +201,7 @@ class CampaignSender:
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
         with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
             while True:
-                claimed: list[ledger.Claimed] = []
+                claimed: list[int] = []
                 now = self.clock()
                 if ending is None and self.stop.is_set():
                     ending = ("release" if self.release_on_stop else "pause", "interrupted")
@@ -209,9 +209,7 @@ class CampaignSender:
                     with self.database.engine.begin() as conn:
                         status = self._heartbeat(conn, campaign_id, now)
                         if status is CampaignStatus.SENDING:
-                            claimed, skipped = ledger.claim(conn, campaign_id, self.batch_size, now)
-                            tally.counts["skipped"] += skipped
-                            tally.done += skipped
+                            claimed = ledger.claim(conn, campaign_id, self.batch_size, now)
                         else:
                             ending = ("elsewhere", status.value)
                 if claimed:
@@ -252,6 +250,8 @@ class CampaignSender:
                 tally.counts[outcome.value] += count
                 if outcome is not Outcome.RETRY:
                     tally.done += count
+            tally.counts["skipped"] += report.skipped
+            tally.done += report.skipped
             tally.recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
             tally.recent.extend((False, error) for error in report.errors)
             if self.on_progress is not None:

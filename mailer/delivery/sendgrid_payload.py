@@ -18,7 +18,12 @@ from typing import Any
 
 import orjson
 
-from mailer.delivery.headers import RESERVED_HEADERS, check_address, check_header
+from mailer.delivery.headers import (
+    RESERVED_HEADERS,
+    check_address,
+    check_header,
+    has_control,
+)
 from mailer.delivery.message import Batch, Content, Recipient
 from mailer.delivery.mime import DELIVERY_HEADER
 from mailer.exceptions import InvalidMessage
@@ -79,19 +84,31 @@ class PayloadBuilder:
                 f"{MAX_CATEGORY_LENGTH} characters for a category"
             )
         self._shared = self._shared_part(headers)
+        # Names of per-recipient headers found good (the same few for every recipient).
+        self._names_checked: set[str] = set()
 
     def personalization(self, recipient: Recipient) -> dict[str, Any]:
         """The personalization of ``recipient``; raises InvalidMessage saying why
         SendGrid would refuse it (the other recipients can go on without it)."""
         check_address(recipient.email)
-        check_header("To", recipient.name)
-        _check_headers(recipient.headers)
+        headers = recipient.headers
+        if not self._names_checked.issuperset(headers):
+            _check_headers(headers)
+            self._names_checked.update(headers)
         values = recipient.substitutions
-        for token in self._subject_tokens:
-            check_header("Subject", values.get(token, ""))
+        subject = [values.get(token, "") for token in self._subject_tokens]
+        if has_control("".join([recipient.name, *headers.values(), *subject])):
+            # Say which field it is.
+            check_header("To", recipient.name)
+            _check_headers(headers)
+            for value in subject:
+                check_header("Subject", value)
         # Only the tokens the content has: the rest would cost bytes of the 10,000.
         substitutions = {token: values[token] for token in self._tokens if token in values}
-        size = sum(len(key.encode()) + len(value.encode()) for key, value in substitutions.items())
+        # A character is 4 bytes of UTF-8 at most: only long values need encoding.
+        size = sum(map(len, substitutions)) + sum(map(len, substitutions.values()))
+        if size * 4 > MAX_SUBSTITUTION_BYTES:
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
         if size > MAX_SUBSTITUTION_BYTES:
             raise InvalidMessage(
                 f"substitutions are {size:,} bytes; SendGrid takes at most "

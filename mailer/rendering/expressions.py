@@ -32,6 +32,7 @@ __all__ = [
     "ExpressionSet",
     "SubscriberView",
     "compile_expression",
+    "html_escape",
     "to_text",
 ]
 
@@ -54,6 +55,8 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "in": lambda a, b: a in b,
     "notin": lambda a, b: a not in b,
 }
+# What markupsafe's escape changes; most values (names, our own links) hold none of it.
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
 _SUBSCRIBER_FIELDS = frozenset(
     {"email", "name", "first_name", "attributes", "attr", "tags", "timezone"}
 )
@@ -64,6 +67,14 @@ def _finalize(value: Any) -> Any:
 
 
 ENVIRONMENT = SandboxedEnvironment(undefined=ChainableUndefined, finalize=_finalize)
+
+
+def html_escape(text: str) -> str:
+    """``text`` escaped as markupsafe escapes it; a text with nothing to escape costs one
+    scan, not a Markup object (this runs several times for every recipient)."""
+    if _HTML_SPECIAL.search(text) is None:
+        return text
+    return str(escape(text))
 
 
 def to_text(value: Any) -> str:
@@ -89,7 +100,7 @@ class SubscriberView:
         if name == "attr":
             name = "attributes"
         source = self._source
-        if isinstance(source, Mapping):
+        if type(source) is dict or isinstance(source, Mapping):
             if name in source:
                 return source[name]
             if name == "first_name":
@@ -290,4 +301,4 @@ def evaluate_html(evaluator: Evaluator, variables: Mapping[str, Any]) -> tuple[s
         text = to_text(evaluator(variables))
     except Exception:  # see the docstring
         text = ""
-    return text, str(escape(text))
+    return text, html_escape(text)

@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from markupsafe import escape
-
 from mailer.rendering.expressions import (
     Evaluator,
     SubscriberView,
     compile_expression,
     evaluate_html,
+    html_escape,
 )
 from mailer.rendering.substitution import TOKEN_PATTERN, Filler, token
 
@@ -86,7 +85,7 @@ class RenderedEmail:
             except KeyError:
                 raise KeyError(f"the mailing needs {name} in the context") from None
             values[raw] = url
-            values[escaped] = str(escape(url))
+            values[escaped] = html_escape(url)
         return values
 
     def fill(self, context: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -256,7 +256,7 @@ def test_a_dead_senders_messages_become_unknown_and_are_resent_only_on_request(
     sender_for(db, settings, Hooked(sent, lambda b: stop.set()), clock, stop=stop).send(campaign_id)
     # As if a sender on another machine died holding a batch and its heartbeat went stale.
     with db.engine.begin() as conn:
-        claimed, _ = ledger.claim(conn, campaign_id, 5, clock())
+        claimed, _ = ledger.load(conn, ledger.claim(conn, campaign_id, 5, clock()))
         conn.execute(
             update(Campaign)
             .where(Campaign.id == campaign_id)
@@ -300,7 +300,7 @@ def test_results_are_recorded_by_delivery(
         move(session, campaign_id, "send")
     with db.engine.begin() as conn:
         ledger.materialize(conn, campaign_id, [1], clock())
-        claimed, skipped = ledger.claim(conn, campaign_id, 3, clock())
+        claimed, skipped = ledger.load(conn, ledger.claim(conn, campaign_id, 3, clock()))
         assert skipped == 0
         ledger.record(
             conn,

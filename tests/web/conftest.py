@@ -137,6 +137,8 @@ class Sent:
     # Each reader's address, subscriber id and ledger row id.
     readers: list[tuple[str, int, int]]
     list_id: int
+    # What the readers got, in the order sent.
+    messages: list[EmailMessage]
 
 
 LINKS = [
@@ -157,7 +159,8 @@ def sent(db: Database, settings: Settings, clock: Clock) -> Sent:
             session, settings, article=str(ARTICLE), lists=["readers"], now=clock.now
         )
         campaign_id, uid, list_id = campaign.id, campaign.uid, mailing_list.id
-    CampaignSender(db, settings, MemoryBackend([], {}), clock=clock, sleep=clock.sleep).send(
+    messages: list[EmailMessage] = []
+    CampaignSender(db, settings, MemoryBackend(messages, {}), clock=clock, sleep=clock.sleep).send(
         campaign_id
     )
     with db.session() as session:
@@ -169,4 +172,4 @@ def sent(db: Database, settings: Settings, clock: Clock) -> Sent:
             .where(Delivery.campaign_id == campaign_id)
             .order_by(Subscriber.email)
         ).all()
-    return Sent(campaign_id, uid, [(e, s, d) for e, s, d in rows], list_id)
+    return Sent(campaign_id, uid, [(e, s, d) for e, s, d in rows], list_id, messages)

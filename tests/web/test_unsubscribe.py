@@ -3,13 +3,15 @@ cookies, answering 200 without a redirect, once however often it comes."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from mailer.storage import Database, Event, EventKind, Subscriber
 from mailer.subscribers.privacy import forget
-from tests.web.conftest import Sent, form_token, token
+from tests.web.conftest import BASE, Sent, form_token, mail_link, token
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +35,29 @@ def link(sent: Sent, reader: int = 0) -> str:
     return (
         f"/unsubscribe/{token('unsubscribe', subscriber_id, sent.list_id, str(sent.campaign_id))}"
     )
+
+
+async def test_the_links_in_a_sent_mail_lead_to_that_readers_pages(
+    client: httpx.AsyncClient, db: Database, sent: Sent
+) -> None:
+    # One token serves the unsubscribe link, the settings link and List-Unsubscribe.
+    message = sent.messages[0]
+    address = message["To"].addresses[0].addr_spec
+    html = message.get_body(("html",))
+    assert html is not None
+    hrefs = re.findall(r'href="(https://news\.example\.org/(?:unsubscribe|preferences)/[^"]+)"',
+                       html.get_content())  # fmt: skip
+    unsubscribe = mail_link(message, "/unsubscribe/")
+    preferences = mail_link(message, "/preferences/")
+    assert {BASE + unsubscribe, BASE + preferences} == set(hrefs)
+    assert f"<{BASE}{unsubscribe}>" in message["List-Unsubscribe"]
+    assert unsubscribe.rsplit("/", 1)[1] == preferences.rsplit("/", 1)[1]
+
+    settings_page = await client.get(preferences)
+    assert settings_page.status_code == 200 and "readers" in settings_page.text
+    answer = await client.post(unsubscribe, data=ONE_CLICK)
+    assert "You are unsubscribed" in answer.text
+    assert status_of(db, address) == "unsubscribed"
 
 
 async def test_a_get_shows_what_will_happen_and_changes_nothing(
