@@ -41,17 +41,15 @@ class TokenData(NamedTuple):
     extra: str = ""  # e.g. a delivery or campaign id
 
     def payload(self) -> str:
-        parts = [self.purpose, str(self.subscriber_id), str(self.list_id), str(self.expires or "")]
-        if self.extra:
-            parts.append(self.extra)
-        return "|".join(parts)
+        text = f"{self.purpose}|{self.subscriber_id}|{self.list_id}|{self.expires or ''}"
+        return f"{text}|{self.extra}" if self.extra else text
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64(data: bytes) -> str:
-    # binascii directly: a campaign encodes six of these for every recipient.
+    # binascii directly: a campaign encodes four of these for every recipient.
     return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
@@ -66,7 +64,7 @@ def _signature(secret: str, payload: bytes) -> bytes:
 
 class Signer:
     """Signs many tokens with one secret; the keyed HMAC is set up once (a campaign
-    signs two links for every recipient)."""
+    signs two tokens for every recipient)."""
 
     def __init__(self, secret: str):
         self._mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
@@ -77,7 +75,7 @@ class Signer:
         payload = data.payload().encode("utf-8")
         mac = self._mac.copy()
         mac.update(payload)
-        return f"{_b64(payload)}.{_b64(mac.digest()[:16])}"
+        return _b64(payload) + "." + _b64(mac.digest()[:16])
 
 
 def sign(secret: str, data: TokenData) -> str:

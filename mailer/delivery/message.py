@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
 
@@ -55,8 +56,10 @@ class Outcome(StrEnum):
     RETRY = "retry"  # refused for now (4xx, throttled); try again later
 
 
-@dataclass(frozen=True)
-class RecipientResult:
+class RecipientResult(NamedTuple):
+    """What became of one recipient of a batch (a tuple: a campaign makes one for every
+    recipient)."""
+
     delivery_id: str
     outcome: Outcome
     provider_message_id: str = ""

@@ -8,14 +8,16 @@ the campaign, so that a second sender does not take over a campaign that is aliv
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,7 +44,7 @@ from mailer.storage.models import Campaign, CampaignStatus
 from mailer.storage.types import utcnow
 from mailer.subscribers.segments import parse_segment
 
-__all__ = ["CampaignSender", "Progress", "SendOutcome", "worker_name"]
+__all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "worker_name"]
 
 #: A sender that has not shown a sign of life for this long is taken for dead.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
@@ -65,6 +67,20 @@ def _alive_here(worker: str) -> bool | None:
     except PermissionError:
         return True
     return True
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """Run the cyclic garbage collector a hundred times less often. A send makes tens
+    of objects for every recipient, freed by reference counting (they hold no cycles),
+    and keeps a batch of them alive at a time; at the default threshold the collector
+    traced them over and over, a tenth of the time of a send."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 1) * 100, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @dataclass
@@ -185,7 +201,8 @@ class CampaignSender:
 
     def _run(self, campaign_id: int) -> SendOutcome:
         try:
-            return self._loop(campaign_id)
+            with collecting_less():
+                return self._loop(campaign_id)
         finally:
             self.dispatcher.close()
 
@@ -196,7 +213,7 @@ class CampaignSender:
         or one for each worker process."""
         total, done = self._totals(campaign_id)
         tally = _Tally(total, done, deque(maxlen=self.error_window))
-        parallel = max(1, self.backend.parallel_batches, self.settings.send_processes)
+        parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
         in_flight: deque[tuple[Future[BatchReport], int]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
         with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
