@@ -7,18 +7,41 @@ each read into one :class:`Article` value so that templates never care where it 
 
 from __future__ import annotations
 
-from mailer.articles.loader import load_article, load_feed
-from mailer.articles.model import (
-    Article,
-    Block,
-    Code,
-    Footnotes,
-    Heading,
-    Image,
-    ListBlock,
-    Paragraph,
-    Quote,
-    Rule,
+from typing import TYPE_CHECKING
+
+from mailer.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from mailer.articles.loader import load_article, load_feed
+    from mailer.articles.model import (
+        Article,
+        Block,
+        Code,
+        Footnotes,
+        Heading,
+        Image,
+        ListBlock,
+        Paragraph,
+        Quote,
+        Rule,
+    )
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "load_article": "mailer.articles.loader",
+        "load_feed": "mailer.articles.loader",
+        "Article": "mailer.articles.model",
+        "Block": "mailer.articles.model",
+        "Code": "mailer.articles.model",
+        "Footnotes": "mailer.articles.model",
+        "Heading": "mailer.articles.model",
+        "Image": "mailer.articles.model",
+        "ListBlock": "mailer.articles.model",
+        "Paragraph": "mailer.articles.model",
+        "Quote": "mailer.articles.model",
+        "Rule": "mailer.articles.model",
+    },
 )
 
 __all__ = [

@@ -7,15 +7,35 @@ recipient's values and :class:`~mailer.rendering.substitution.Filler` puts them 
 
 from __future__ import annotations
 
-from mailer.rendering.render import (
-    CLIP_BYTES,
-    LIMIT_BYTES,
-    WARN_BYTES,
-    render_confirmation,
-    render_email,
+from typing import TYPE_CHECKING
+
+from mailer.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from mailer.rendering.render import (
+        CLIP_BYTES,
+        LIMIT_BYTES,
+        WARN_BYTES,
+        render_confirmation,
+        render_email,
+    )
+    from mailer.rendering.rendered import RenderedEmail, RenderReport
+    from mailer.rendering.substitution import Filler, token
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "CLIP_BYTES": "mailer.rendering.render",
+        "LIMIT_BYTES": "mailer.rendering.render",
+        "WARN_BYTES": "mailer.rendering.render",
+        "render_confirmation": "mailer.rendering.render",
+        "render_email": "mailer.rendering.render",
+        "RenderedEmail": "mailer.rendering.rendered",
+        "RenderReport": "mailer.rendering.rendered",
+        "Filler": "mailer.rendering.substitution",
+        "token": "mailer.rendering.substitution",
+    },
 )
-from mailer.rendering.rendered import RenderedEmail, RenderReport
-from mailer.rendering.substitution import Filler, token
 
 __all__ = [
     "CLIP_BYTES",
