@@ -131,26 +131,24 @@ class BatchWorker:
     def recipient(self, campaign_id: int, row: Claimed, uid: str) -> Recipient:
         parts = self.parts(campaign_id)
         links = parts.links
-        context = {
-            "subscriber": {
-                "email": row.email,
-                "name": row.name,
-                "attributes": row.attributes,
-                "tags": row.tags,
-                "timezone": row.timezone,
-            }
+        subscriber = {
+            "email": row.email,
+            "name": row.name,
+            "attributes": row.attributes,
+            "tags": row.tags,
+            "timezone": row.timezone,
         }
-        values = parts.rendered.substitutions(context)
+        values = parts.rendered.substitutions({"subscriber": subscriber})
         link_token = links.link_token(row.subscriber_id, row.list_id)
         values[LINK_TOKEN] = link_token
         if parts.tracked:
             values[TRACK] = links.tracking_token(row.subscriber_id, row.list_id, row.delivery_id)
         return Recipient(
-            delivery_id=f"{uid}.{row.delivery_id}",
-            email=row.email,
-            name=row.name,
-            substitutions=values,
-            headers=links.headers(row.list_id, link_token),
+            f"{uid}.{row.delivery_id}",
+            row.email,
+            row.name,
+            values,
+            links.headers(row.list_id, link_token),
         )
 
     def run(self, job: BatchJob) -> BatchReport:
@@ -167,6 +165,7 @@ class BatchWorker:
         parts = self.parts(campaign_id)
         uid = parts.content.campaign
         recipients: list[Recipient] = []
+        handed: list[Claimed] = []  # the rows of ``recipients``
         handover = Handover([])
         for row in rows:
             try:
@@ -175,12 +174,14 @@ class BatchWorker:
                 # One recipient's data cannot make a message (a line break in a name, an
                 # attribute an expression cannot use): that one fails, the rest go on.
                 handover.results.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
+            else:
+                handed.append(row)
         if not recipients:
             return handover
-        by_id = {f"{uid}.{row.delivery_id}": row for row in rows}
         try:
             results = self.backend.send_batch(Batch(parts.content, recipients))
         except BackendError as err:
+            by_id = {r.delivery_id: row for r, row in zip(recipients, handed, strict=True)}
             handover.results.extend(
                 (by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id
             )
@@ -193,7 +194,14 @@ class BatchWorker:
                 handover.release.extend(rest)
             handover.error = err
             return handover
-        handover.results.extend((by_id[r.delivery_id], r) for r in results)
+        # A backend answers for every recipient, in the batch's order (Backend.send_batch).
+        for recipient, row, result in zip(recipients, handed, results, strict=True):
+            if result.delivery_id != recipient.delivery_id:
+                raise RuntimeError(
+                    f"{self.backend.name} answered for {result.delivery_id} where "
+                    f"{recipient.delivery_id} was due: results must come in the batch's order"
+                )
+            handover.results.append((row, result))
         return handover
 
 

@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, literal, select, update
+import orjson
+from sqlalchemy import (
+    Connection,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from mailer.delivery.message import Outcome, RecipientResult
@@ -223,10 +236,12 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
             Subscriber.email,
             Subscriber.email_key,
             Subscriber.name,
-            Subscriber.attributes,
-            Subscriber.tags,
+            # As the driver gives them: decoding them here skips SQLAlchemy's converters,
+            # which cost more than the query for a thousand rows.
+            type_coerce(Subscriber.attributes, Text),
+            type_coerce(Subscriber.tags, Text),
             Subscriber.timezone,
-            membership.status,
+            type_coerce(membership.status, Text),
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .outerjoin(
@@ -251,7 +266,7 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     )
     claimed: list[Claimed] = []
     skipped: list[dict[str, Any]] = []
-    confirmed = SubscriptionStatus.CONFIRMED
+    confirmed = SubscriptionStatus.CONFIRMED.value
     for (
         id_,
         subscriber,
@@ -272,7 +287,9 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
             skipped.append({"b_id": id_, "b_error": left})
         else:
             claimed.append(
-                Claimed(id_, subscriber, list_, attempts, email, name, attrs, tags, zone)
+                Claimed(
+                    id_, subscriber, list_, attempts, email, name, _json(attrs), _json(tags), zone
+                )
             )
     if skipped:
         conn.execute(
@@ -283,6 +300,11 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
             skipped,
         )
     return claimed, len(skipped)
+
+
+def _json(value: Any) -> Any:
+    # SQLite gives JSON as text; psycopg decodes it itself.
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 def record(

@@ -7,11 +7,15 @@ once per request, while SMTP and the outbox fill them here for every message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 __all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
+
+_NOTHING: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -31,17 +35,17 @@ class Content:
     is_test: bool = False
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
     """One message of a batch: our own delivery id travels with it (SendGrid's
-    ``custom_args``, an ``X-Mailer-Delivery`` header) so that events map back to it."""
+    ``custom_args``, an ``X-Mailer-Delivery`` header) so that events map back to it.
+    A tuple: a campaign makes one for every recipient."""
 
     delivery_id: str
     email: str
     name: str = ""
-    substitutions: dict[str, str] = field(default_factory=dict)
+    substitutions: Mapping[str, str] = _NOTHING
     # Headers that differ per recipient (List-Unsubscribe, Message-ID, ...).
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NOTHING
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import formatdate
 
 from mailer.delivery.headers import (
@@ -122,7 +122,7 @@ class MessageBuilder:
         lines.append(self._body(values))
         return b"".join(lines)
 
-    def _body(self, values: dict[str, str]) -> bytes:
+    def _body(self, values: Mapping[str, str]) -> bytes:
         parts = []
         if self.content.text:
             parts.append((b"text/plain", self._text.fill(values)))
@@ -141,7 +141,7 @@ class MessageBuilder:
         return b"".join(out)
 
 
-def _checked(headers: dict[str, str]) -> dict[str, bytes]:
+def _checked(headers: Mapping[str, str]) -> dict[str, bytes]:
     """The caller's headers encoded, by lower-case name; refuses injections and the
     headers the builder writes itself."""
     out = {}

@@ -13,7 +13,7 @@ break one (the backend fails that recipient alone), the constructor for a conten
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -75,7 +75,7 @@ class PayloadBuilder:
         if content.reply_to:
             check_address(content.reply_to, header="Reply-To")
         check_header("Subject", content.subject)
-        headers = _check_headers(content.headers)
+        headers = dict(_check_headers(content.headers))
         if not any(name.lower() == "precedence" for name in headers):
             headers = {"Precedence": "bulk", **headers}
         if content.campaign and len(content.campaign) > MAX_CATEGORY_LENGTH:
@@ -195,7 +195,7 @@ def payload_bytes(payload: dict[str, Any]) -> int:
     return len(encode_payload(payload))
 
 
-def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+def _check_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     for name, value in headers.items():
         check_header(name, value)
         if name.lower() in _SENDGRID_RESERVED:

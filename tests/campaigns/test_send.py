@@ -112,6 +112,30 @@ def test_segments_and_several_lists(
     assert len(set(addresses(sent))) == 27
 
 
+def test_each_message_is_personalised_from_the_subscribers_own_data(
+    db: Database, settings: Settings, backend: MemoryBackend, sent: list[EmailMessage],
+    clock: Clock,
+) -> None:  # fmt: skip
+    with db.session() as session:
+        create_list(session, "alerts")
+        add_subscriber(
+            session, "ada@example.org", "alerts", name="Ada Lovelace", tags=["donor"],
+            attributes={"city": "London"},
+        )  # fmt: skip
+        add_subscriber(session, "bo@example.org", "alerts", attributes={"first_name": "Bo"})
+    subject = (
+        "{{ subscriber.first_name or 'Friend' }} in {{ subscriber.attr.city or 'your town' }}"
+        "{{ ' (donor)' if 'donor' in subscriber.tags else '' }}"
+    )
+    campaign_id = make_campaign(db, settings, lists=["alerts"], subject=subject)
+    sender_for(db, settings, backend, clock).send(campaign_id)
+    subjects = {m["To"].addresses[0].addr_spec: m["Subject"] for m in sent}
+    assert subjects == {
+        "ada@example.org": "Ada in London (donor)",
+        "bo@example.org": "Bo in your town",
+    }
+
+
 class Hooked(MemoryBackend):
     """A memory backend that runs a function after each batch it sends."""
 
