@@ -38,3 +38,20 @@ def test_expiry() -> None:
     assert verify(SECRET, token, "confirm", now=now + timedelta(days=6)) == data
     with pytest.raises(BadToken, match="expired"):
         verify(SECRET, token, "confirm", now=now + timedelta(days=8))
+
+
+def test_the_signature_is_keyed_blake2b_even_for_a_long_secret() -> None:
+    import base64
+    import hashlib
+
+    data = TokenData("unsubscribe", 42, 7, extra="c3")
+    payload, signature = sign(SECRET, data).split(".")
+    assert base64.urlsafe_b64decode(payload + "==") == b"unsubscribe|42|7||c3"
+    mac = hashlib.blake2b(b"unsubscribe|42|7||c3", key=SECRET.encode(), digest_size=16,
+                          person=b"mailer-token")  # fmt: skip
+    assert base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode() == signature
+    long_secret = "k" * 200  # longer than BLAKE2b's 64-byte key
+    token = sign(long_secret, data)
+    assert verify(long_secret, token, "unsubscribe") == data
+    with pytest.raises(BadToken):
+        verify("k" * 199, token, "unsubscribe")

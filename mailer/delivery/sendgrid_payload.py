@@ -104,7 +104,10 @@ class PayloadBuilder:
             for value in subject:
                 check_header("Subject", value)
         # Only the tokens the content has: the rest would cost bytes of the 10,000.
-        substitutions = {token: values[token] for token in self._tokens if token in values}
+        if self._tokens.issuperset(values):
+            substitutions = values
+        else:
+            substitutions = {token: values[token] for token in self._tokens if token in values}
         # A character is 4 bytes of UTF-8 at most: only long values need encoding.
         size = sum(map(len, substitutions)) + sum(map(len, substitutions.values()))
         if size * 4 > MAX_SUBSTITUTION_BYTES:
