@@ -63,6 +63,10 @@ class Dispatcher(ABC):
     def dispatch(self, job: BatchJob) -> BatchReport:
         """Send ``job``; raises BackendError if no message of it could be handed over."""
 
+    def start(self) -> None:  # noqa: B027 - most dispatchers have nothing to start
+        """Get ready to take jobs (start worker processes), while the sender does what
+        comes before the first job."""
+
     def close(self) -> None:  # noqa: B027 - most dispatchers hold nothing
         """Let go of what the dispatcher holds (worker processes, connections)."""
 
@@ -237,6 +241,7 @@ class ProcessDispatcher(Dispatcher):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        self.workers = workers
         # spawn: a fresh interpreter, nothing inherited (no open connections, no threads).
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
@@ -244,6 +249,12 @@ class ProcessDispatcher(Dispatcher):
             initializer=_start_worker,
             initargs=(settings,),
         )
+
+    def start(self) -> None:
+        # A worker takes a second or two to import what sending needs; the sender fixes
+        # the audience meanwhile. One call each, at once, makes the pool start them all.
+        for _ in range(self.workers):
+            self.pool.submit(_ready)
 
     def dispatch(self, job: BatchJob) -> BatchReport:
         return self.pool.submit(_run_job, job).result()
@@ -270,6 +281,10 @@ def _start_worker(settings: Settings) -> None:
     backend = get_backend(settings)
     backend.open()
     _worker["worker"] = BatchWorker(database, settings, backend)
+
+
+def _ready() -> None:
+    """Nothing: the initializer has run by the time a worker runs this."""
 
 
 def _run_job(job: BatchJob) -> BatchReport:

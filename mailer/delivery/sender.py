@@ -48,6 +48,8 @@ __all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "work
 
 #: A sender that has not shown a sign of life for this long is taken for dead.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+#: How often a sender shows it is alive.
+HEARTBEAT_EVERY = timedelta(seconds=10)
 
 
 def worker_name() -> str:
@@ -154,6 +156,7 @@ class CampaignSender:
         # resume; a person pressing Ctrl-C pauses them.
         self.release_on_stop = release_on_stop
         self.worker = worker_name()
+        self._beat_at: datetime | None = None
 
     def send(self, campaign_id: int) -> SendOutcome:
         """Start a draft or scheduled campaign: fix its audience, then send."""
@@ -171,9 +174,12 @@ class CampaignSender:
                     {m.id: m.timezone for m in campaign.lists},
                     self.settings.timezone,
                 )
-        with self.database.engine.begin() as conn:
-            ledger.materialize(conn, campaign_id, lists, now, segment, local_time)
-        return self._run(campaign_id)
+
+        def fix_audience() -> None:
+            with self.database.engine.begin() as conn:
+                ledger.materialize(conn, campaign_id, lists, now, segment, local_time)
+
+        return self._run(campaign_id, fix_audience)
 
     def resume(self, campaign_id: int) -> SendOutcome:
         """Go on with a paused or failed campaign, or one whose sender died. Rows the
@@ -184,9 +190,12 @@ class CampaignSender:
             if campaign.status is CampaignStatus.SENDING:
                 self._check_abandoned(campaign, now)
             move(session, campaign_id, "resume", now=now, worker=self.worker, heartbeat_at=now)
-        with self.database.engine.begin() as conn:
-            ledger.recover(conn, campaign_id)
-        return self._run(campaign_id)
+
+        def recover() -> None:
+            with self.database.engine.begin() as conn:
+                ledger.recover(conn, campaign_id)
+
+        return self._run(campaign_id, recover)
 
     def _check_abandoned(self, campaign: Campaign, now: datetime) -> None:
         alive = _alive_here(campaign.worker) if campaign.worker else False
@@ -199,8 +208,11 @@ class CampaignSender:
                 "pause it first, or wait until it stops"
             )
 
-    def _run(self, campaign_id: int) -> SendOutcome:
+    def _run(self, campaign_id: int, prepare: Callable[[], None]) -> SendOutcome:
+        """Start the dispatcher, ``prepare`` the ledger meanwhile, then send."""
+        self.dispatcher.start()
         try:
+            prepare()
             with collecting_less():
                 return self._loop(campaign_id)
         finally:
@@ -294,11 +306,15 @@ class CampaignSender:
         return total, total - counts.get("pending", 0) - counts.get("sending", 0)
 
     def _heartbeat(self, conn: Connection, campaign_id: int, now: datetime) -> CampaignStatus:
-        conn.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
-            .values(heartbeat_at=now)
-        )
+        """Show this sender is alive (every few seconds: it is a write) and read the
+        campaign's status (every time: a pause from another shell stops the next batch)."""
+        if self._beat_at is None or now - self._beat_at >= HEARTBEAT_EVERY:
+            self._beat_at = now
+            conn.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+                .values(heartbeat_at=now)
+            )
         row = conn.execute(
             select(Campaign.status, Campaign.worker).where(Campaign.id == campaign_id)
         ).one()

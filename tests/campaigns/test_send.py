@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from mailer.config import Settings
 from mailer.delivery import ledger
 from mailer.delivery.campaigns import campaign_view, create_campaign, move
+from mailer.delivery.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Batch, Outcome, RecipientResult
 from mailer.delivery.sender import CampaignSender
@@ -337,3 +338,37 @@ def test_results_are_recorded_by_delivery(
         assert (first.status, first.provider_message_id, first.attempts) == (
             DeliveryStatus.SENT, "sg-1", 1,
         )  # fmt: skip
+
+
+class Watched(InlineDispatcher):
+    """An inline dispatcher that notes when it is started and closed."""
+
+    def __init__(self, worker: BatchWorker, events: list[str]):
+        super().__init__(worker)
+        self.events = events
+
+    def start(self) -> None:
+        self.events.append("start")
+
+    def dispatch(self, job: BatchJob) -> BatchReport:
+        self.events.append("batch")
+        return super().dispatch(job)
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+def test_the_dispatcher_starts_after_the_move_and_is_always_closed(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    events: list[str] = []
+    backend = MemoryBackend(sent, {})
+    dispatcher = Watched(BatchWorker(db, settings, backend, clock=clock), events)
+    sender = sender_for(db, settings, backend, clock, dispatcher=dispatcher, batch_size=10)
+    assert sender.send(campaign_id).status.value == "sent"
+    assert events == ["start", "batch", "batch", "batch", "close"]
+    events.clear()
+    with pytest.raises(StateError):
+        sender.send(campaign_id)  # sent already: refused before anything starts
+    assert events == []
