@@ -314,13 +314,13 @@ def record(
 ) -> dict[Outcome, int]:
     """Write what the backend said of each claimed row; the caller commits. A permanent
     refusal counted as a bounce also suppresses the address."""
-    sent: list[dict[str, Any]] = []
+    by_message: dict[str, list[int]] = {}  # the rows sent, by provider message id
     failed: list[dict[str, Any]] = []
     retried: list[dict[str, Any]] = []
     bounced: list[int] = []
     for claimed, result in results:
         if result.outcome is Outcome.SENT:
-            sent.append({"b_id": claimed.delivery_id, "b_pid": result.provider_message_id[:200]})
+            by_message.setdefault(result.provider_message_id[:200], []).append(claimed.delivery_id)
         elif result.outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
             retried.append(
                 {
@@ -338,9 +338,6 @@ def record(
             )
             if result.bounce:
                 bounced.append(claimed.subscriber_id)
-    by_message: dict[str, list[int]] = {}
-    for row in sent:
-        by_message.setdefault(row["b_pid"], []).append(row["b_id"])
     if len(by_message) <= 10:
         # A provider that takes a batch in one request gives it one message id: one
         # UPDATE for the batch costs a tenth of an UPDATE per row.
@@ -357,7 +354,11 @@ def record(
             .where(Delivery.id == bindparam("b_id"))
             .values(status=D.SENT, sent_at=now, provider_message_id=bindparam("b_pid"), error="")
             .execution_options(synchronize_session=False),
-            sent,
+            [
+                {"b_id": delivery_id, "b_pid": message_id}
+                for message_id, ids in by_message.items()
+                for delivery_id in ids
+            ],
         )
     if retried:
         conn.execute(
@@ -379,7 +380,8 @@ def record(
         )
     if bounced:
         _suppress_bounces(conn, bounced, now)
-    return {Outcome.SENT: len(sent), Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
+    count = sum(len(ids) for ids in by_message.values())
+    return {Outcome.SENT: count, Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
 
 
 def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime) -> None:
