@@ -37,7 +37,7 @@ class Backend(ABC):
     name: ClassVar[str]
     #: How many batches a campaign may have in flight at once through one backend: an
     #: HTTP API keeps several requests busy, while an SMTP pool spreads one batch over
-    #: its connections and wants them one at a time.
+    #: its connections (a second batch in flight measured no faster).
     parallel_batches: ClassVar[int] = 1
 
     @classmethod
