@@ -27,22 +27,20 @@ def list_id(list_name: str, sender: str) -> str:
     return f"{label}.{sender.rpartition('@')[2].lower()}"
 
 
-def preferences_url(
-    settings: Settings, subscriber_id: int, list_number: int, signer: Signer | None = None
-) -> str:
+def preferences_url(settings: Settings, subscriber_id: int, list_number: int) -> str:
     """A subscriber's settings page: never expires, bound to subscriber and list."""
-    signer = signer or Signer(settings.secret_key.get_secret_value())
-    token = signer.sign(TokenData("preferences", subscriber_id, list_number))
+    token = Signer(settings.secret_key.get_secret_value()).sign(
+        TokenData("preferences", subscriber_id, list_number)
+    )
     return f"{settings.base_url}/preferences/{token}"
 
 
 class CampaignLinks:
     """Unsubscribe and preference links, and the list headers, for every recipient of
     one campaign. What is the same for all of them (the key, each list's List-Id, the
-    checks of the base URL) is done once: a million recipients make two million links."""
+    checks of the base URL) is done once: a million recipients make two million tokens."""
 
     def __init__(self, settings: Settings, campaign_id: int, sender: str, lists: Mapping[int, str]):
-        self.settings = settings
         self.base_url = settings.base_url
         self.campaign_id = campaign_id
         self.sender = sender
@@ -53,21 +51,19 @@ class CampaignLinks:
         for number, name in lists.items():
             # Built once with a real link, so that every check list_headers makes of the
             # URL, the sender and the name holds for all recipients of the list.
-            sample = self.unsubscribe_url(0, number)
+            sample = self.link_token(0, number)
             headers = list_headers(
-                list_id(name, sender), sample, self._mailto(sample), list_name=name
+                list_id(name, sender),
+                self._unsubscribe + sample,
+                self._mailto(sample),
+                list_name=name,
             )
             self._list_ids[number] = headers["List-Id"]
-
-    def unsubscribe_url(self, subscriber_id: int, list_number: int) -> str:
-        """The one-click unsubscribe link (RFC 8058): it never expires, as the law wants
-        an opt-out to keep working."""
-        return self._unsubscribe + self.link_token(subscriber_id, list_number)
 
     def link_token(self, subscriber_id: int, list_number: int) -> str:
         """The token of a recipient's unsubscribe link and settings link: one for both,
         as the settings page takes an unsubscribe token (either page lets its holder
-        leave the list)."""
+        leave the list). It never expires, as the law wants an opt-out to keep working."""
         return self._signer.sign(
             TokenData("unsubscribe", subscriber_id, list_number, extra=str(self.campaign_id))
         )
@@ -107,17 +103,14 @@ class CampaignLinks:
             text=write_out(rendered.text),
         )
 
-    def _mailto(self, unsubscribe: str) -> str:
+    def _mailto(self, link_token: str) -> str:
         # A mail to the sender whose subject carries the token; tokens are URL-safe.
-        return f"mailto:{self.sender}?subject=unsubscribe%20{unsubscribe.rsplit('/', 1)[-1]}"
+        return f"mailto:{self.sender}?subject=unsubscribe%20{link_token}"
 
     def headers(self, list_number: int, link_token: str) -> dict[str, str]:
         """A recipient's list headers (RFC 2369, RFC 2919, RFC 8058), by their link token."""
         return {
             "List-Id": self._list_ids[list_number],
-            "List-Unsubscribe": (
-                f"<{self._unsubscribe}{link_token}>, "
-                f"<mailto:{self.sender}?subject=unsubscribe%20{link_token}>"
-            ),
+            "List-Unsubscribe": f"<{self._unsubscribe}{link_token}>, <{self._mailto(link_token)}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
