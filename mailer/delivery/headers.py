@@ -71,9 +71,7 @@ _WORD_BYTES = 45
 def check_header(name: str, value: str) -> None:
     """Raise HeaderInjection if ``name`` is not a field name or ``value`` holds a line
     break or another control character (tab is allowed)."""
-    if not _NAME.fullmatch(name):
-        raise HeaderInjection(name, value)
-    if _CONTROL.search(value):
+    if not _NAME.fullmatch(name) or has_control(value):
         raise HeaderInjection(name, value)
 
 
@@ -88,7 +86,7 @@ def has_control(text: str) -> bool:
 
 def check_address(address: str, *, header: str = "To") -> None:
     """Raise if ``address`` cannot go into a header and an SMTP envelope as it is."""
-    if _CONTROL.search(address):
+    if has_control(address):
         raise HeaderInjection(header, address)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or _ADDRESS_FORBIDDEN.search(address):
@@ -113,7 +111,7 @@ def format_address(address: str, name: str = "", *, header: str = "To") -> str:
     """``"Name" <address>`` in ASCII: the name quoted as RFC 5322 wants, or as RFC 2047
     encoded words when it is not ASCII."""
     check_address(address, header=header)
-    if _CONTROL.search(name):
+    if has_control(name):
         raise HeaderInjection(header, name)
     if not name:
         return address
@@ -167,7 +165,7 @@ def list_headers(
 
 def _phrase(text: str) -> str:
     """A display name as RFC 5322 wants it: quoted where needed, encoded if not ASCII."""
-    if _CONTROL.search(text):
+    if has_control(text):
         raise HeaderInjection("List-Id", text)
     if not text.isascii():
         return " ".join(_encoded_words(text, room=_FOLD_AT - len("List-Id: ")))

@@ -4,11 +4,14 @@ import email
 from email import policy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailer.delivery.headers import (
     check_header,
     encode_header,
     format_address,
+    has_control,
     list_headers,
     message_id,
 )
@@ -139,3 +142,11 @@ def test_list_headers_refuses_what_would_break_them(
 ) -> None:
     with pytest.raises(InvalidMessage, match=error):
         list_headers(list_id, url, mailto)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF)))
+def test_has_control_finds_what_the_pattern_finds(text: str) -> None:
+    # The fast path (bytes.translate on ASCII) and the regex agree, tab allowed.
+    expected = any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text)
+    assert has_control(text) is expected
+    assert has_control(text + "\t") is expected
