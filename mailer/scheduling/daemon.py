@@ -96,6 +96,7 @@ class Daemon:
         )
         self.running: dict[int, Future[SendOutcome | None]] = {}
         self._guard = threading.Lock()
+        self._reconciling = threading.Lock()
 
     # --- life cycle -------------------------------------------------------------
 
@@ -119,6 +120,11 @@ class Daemon:
     def stop(self) -> None:
         """Ask every sender to stop after its batch, wait for them, release the lock."""
         self.stop_event.set()
+        # APScheduler's shutdown holds its job-store lock while it waits for the jobs
+        # that run; a reconcile halfway there would wait for that lock for ever. So no
+        # reconcile is running past this point, and none that starts later does anything.
+        with self._reconciling:
+            pass
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
@@ -148,6 +154,11 @@ class Daemon:
 
     def reconcile(self) -> None:
         """Bring the timers in line with the campaigns table; fire what is due."""
+        with self._reconciling:
+            if not self.stop_event.is_set():
+                self._reconcile()
+
+    def _reconcile(self) -> None:
         now = self.clock()
         limit = self.settings.late_send_limit
         with self.database.session() as session:

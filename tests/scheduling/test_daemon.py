@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -158,3 +160,27 @@ def test_a_campaign_left_sending_resumes_on_start(
     daemon.start()
     assert status(db, campaign_id) == "sent"
     assert sorted(m["To"].addresses[0].addr_spec for m in sent) == sorted(weekly)
+
+
+def test_stop_does_not_wait_for_ever_on_a_reconcile_halfway(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # APScheduler's shutdown holds its job-store lock while it waits for running jobs;
+    # a reconcile job that reached for the job store just then used to hang `mailer run`
+    # on SIGTERM (seen in the restart test about one run in five).
+    daemon.start()
+    real_get_jobs = daemon.scheduler.get_jobs
+    entered = threading.Event()
+
+    def get_jobs_when_stopping(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        daemon.stop_event.wait(timeout=20)
+        return real_get_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(daemon.scheduler, "get_jobs", get_jobs_when_stopping)
+    daemon.scheduler.add_job(daemon.reconcile, jobstore="internal")
+    assert entered.wait(timeout=20), "the reconcile job did not run"
+    stopping = threading.Thread(target=daemon.stop)
+    stopping.start()
+    stopping.join(timeout=20)
+    assert not stopping.is_alive(), "stop() hangs while a reconcile job is running"
