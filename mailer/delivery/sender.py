@@ -34,6 +34,7 @@ from mailer.delivery.dispatch import (
     Dispatcher,
     InlineDispatcher,
     ProcessDispatcher,
+    collect_rarely,
 )
 from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
@@ -73,12 +74,9 @@ def _alive_here(worker: str) -> bool | None:
 
 @contextmanager
 def collecting_less() -> Iterator[None]:
-    """Run the cyclic garbage collector a hundred times less often. A send makes tens
-    of objects for every recipient, freed by reference counting (they hold no cycles),
-    and keeps a batch of them alive at a time; at the default threshold the collector
-    traced them over and over, a tenth of the time of a send."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 1) * 100, *before[1:])
+    """:func:`~mailer.delivery.dispatch.collect_rarely` for the time of a send, then the
+    collector as it was."""
+    before = collect_rarely()
     try:
         yield
     finally:
