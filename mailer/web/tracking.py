@@ -55,6 +55,33 @@ def tracked_delivery(session: Session, data: TokenData) -> tuple[Campaign, Deliv
     return campaign, delivery
 
 
+def _record(
+    ctx: WebContext,
+    session: Session,
+    data: TokenData,
+    kind: EventKind,
+    *,
+    link_index: int | None = None,
+    url: str = "",
+) -> None:
+    """An open or a click of the message ``data`` names, if it still exists."""
+    found = tracked_delivery(session, data)
+    if found is None:
+        return
+    campaign, delivery = found
+    record(
+        session,
+        kind,
+        occurred_at=ctx.now(),
+        campaign_id=campaign.id,
+        delivery_id=delivery.id,
+        subscriber_id=delivery.subscriber_id,
+        list_id=delivery.list_id,
+        link_index=link_index,
+        url=url,
+    )
+
+
 def _verify(ctx: WebContext, token: str) -> TokenData | None:
     try:
         return verify(ctx.secret, token, "click")
@@ -68,18 +95,7 @@ def opened(token: str, ctx: WebDep) -> Response:
     data = _verify(ctx, token)
     if data is not None:
         with ctx.database.session() as session:
-            found = tracked_delivery(session, data)
-            if found is not None:
-                campaign, delivery = found
-                record(
-                    session,
-                    EventKind.OPENED,
-                    occurred_at=ctx.now(),
-                    campaign_id=campaign.id,
-                    delivery_id=delivery.id,
-                    subscriber_id=delivery.subscriber_id,
-                    list_id=delivery.list_id,
-                )
+            _record(ctx, session, data, EventKind.OPENED)
     return Response(PIXEL, media_type="image/gif", headers=_PIXEL_HEADERS)
 
 
@@ -104,20 +120,7 @@ def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
                 status_code=404,
             )
         url = links[n]
-        found = tracked_delivery(session, data)
-        if found is not None:
-            _, delivery = found
-            record(
-                session,
-                EventKind.CLICKED,
-                occurred_at=ctx.now(),
-                campaign_id=campaign.id,
-                delivery_id=delivery.id,
-                subscriber_id=delivery.subscriber_id,
-                list_id=delivery.list_id,
-                link_index=n,
-                url=url,
-            )
+        _record(ctx, session, data, EventKind.CLICKED, link_index=n, url=url)
     return RedirectResponse(url, status_code=302, headers={"cache-control": "no-store"})
 
 
