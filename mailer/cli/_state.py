@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,10 +13,13 @@ from rich.console import Console
 from mailer.config import Settings, load_settings
 from mailer.storage import Database, open_database
 
-__all__ = ["CliState", "console", "err_console", "print_json", "state"]
+__all__ = ["CliState", "JsonOption", "console", "err_console", "print_json", "state"]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: The ``--json`` option of every command that prints something a script may read.
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mailer.cli._state import CliState, console, err_console, print_json, state
+from mailer.cli._state import CliState, JsonOption, console, err_console, print_json, state
 from mailer.delivery import ledger
 from mailer.delivery.backends import get_backend
 from mailer.delivery.campaigns import (
@@ -31,7 +31,6 @@ from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 IdArgument = Annotated[int, typer.Argument(help="The campaign's id (mailer campaigns ls).")]
 
 

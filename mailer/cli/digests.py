@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from mailer.cli._state import console, print_json, state
+from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.cli.campaigns import send_with_progress
 from mailer.scheduling.digests import create_digest, digest_dict, get_digest, run_digest
 from mailer.storage.models import Digest
@@ -16,7 +16,6 @@ from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Recurring digests of a feed's new items.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 NameArgument = Annotated[str, typer.Argument(help="The digest's name.")]
 
 

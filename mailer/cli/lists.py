@@ -7,12 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mailer.cli._state import console, print_json, state
+from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.subscribers.lists import create_list, delete_list, get_list, list_counts
 
 app = typer.Typer(no_args_is_help=True, help="Mailing lists.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @app.command("create")

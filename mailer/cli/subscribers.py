@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from mailer.cli._state import console, err_console, print_json, state
+from mailer.cli._state import JsonOption, console, err_console, print_json, state
 from mailer.exceptions import PartialImport
 from mailer.storage.models import SubscriptionStatus
 from mailer.subscribers.export import export_list
@@ -34,7 +34,6 @@ from mailer.subscribers.subscriptions import (
 
 app = typer.Typer(no_args_is_help=True, help="Subscribers and their subscriptions.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ListOption = Annotated[str, typer.Option("--list", "-l", help="The list's name.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")]
 ResubscribeOption = Annotated[
