@@ -23,11 +23,13 @@ def test_opening_again_changes_nothing(database_url: str) -> None:
     again.close()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_durable_commits(tmp_path: object) -> None:
     db = open_database(f"sqlite:///{tmp_path}/x/mailer.db")
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        # FULL (2): a claim of the ledger survives a power cut once committed.
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
     db.close()
 
 
