@@ -84,39 +84,43 @@ def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
-def check_address(address: str, *, header: str = "To") -> None:
-    """Raise if ``address`` cannot go into a header and an SMTP envelope as it is."""
+def check_address(address: str, *, header: str = "To", utf8: bool = False) -> None:
+    """Raise if ``address`` cannot go into a header and an SMTP envelope as it is. A
+    non-ASCII local part passes only with ``utf8`` (RFC 6531/6532: the message must then
+    travel by SMTPUTF8); domains are stored IDNA-encoded already."""
     if has_control(address):
         raise HeaderInjection(header, address)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or _ADDRESS_FORBIDDEN.search(address):
         raise InvalidMessage(f"{header}: not a plain email address: {address!r}")
-    if not address.isascii():
+    if not utf8 and not address.isascii():
         raise InvalidMessage(
-            f"{header}: {address!r} has a non-ASCII local part, which needs SMTPUTF8 "
-            "(domains are stored IDNA-encoded already)"
+            f"{header}: {address!r} has a non-ASCII local part, which needs SMTPUTF8"
         )
 
 
-def encode_header(name: str, value: str) -> bytes:
-    """One header field as it goes on the wire: checked, RFC 2047-encoded when not ASCII,
-    folded at spaces to 78 characters where possible, ending in CRLF."""
+def encode_header(name: str, value: str, *, utf8: bool = False) -> bytes:
+    """One header field as it goes on the wire: checked, RFC 2047-encoded when not ASCII
+    (or, with ``utf8``, left as UTF-8, as RFC 6532 allows: for an address header whose
+    address is not ASCII, where encoded words may not go), folded at spaces to 78
+    characters where possible, ending in CRLF."""
     check_header(name, value)
-    if not value.isascii():
+    if not utf8 and not value.isascii():
         value = " ".join(_encoded_words(value, room=_FOLD_AT - len(name) - 2))
     return _fold(name, value)
 
 
-def format_address(address: str, name: str = "", *, header: str = "To") -> str:
-    """``"Name" <address>`` in ASCII: the name quoted as RFC 5322 wants, or as RFC 2047
-    encoded words when it is not ASCII."""
-    check_address(address, header=header)
+def format_address(address: str, name: str = "", *, header: str = "To", utf8: bool = False) -> str:
+    """``"Name" <address>``: the name quoted as RFC 5322 wants, or as RFC 2047 encoded
+    words when it is not ASCII. The result is ASCII but for a non-ASCII local part, which
+    only ``utf8`` lets through (see :func:`check_address`)."""
+    check_address(address, header=header, utf8=utf8)
     if has_control(name):
         raise HeaderInjection(header, name)
     if not name:
         return address
     if name.isascii():
-        return formataddr((name, address))
+        return f"{_quoted(name)} <{address}>"
     # Room for the first word after the longest address header's "Reply-To: ".
     return f"{' '.join(_encoded_words(name, room=_FOLD_AT - 10))} <{address}>"
 
@@ -169,8 +173,13 @@ def _phrase(text: str) -> str:
         raise HeaderInjection("List-Id", text)
     if not text.isascii():
         return " ".join(_encoded_words(text, room=_FOLD_AT - len("List-Id: ")))
-    # formataddr quotes and escapes the name; keep just that part.
-    return formataddr((text, "x@x")).rsplit(" <", 1)[0]
+    return _quoted(text)
+
+
+def _quoted(name: str) -> str:
+    """An ASCII display name quoted and escaped where RFC 5322 wants it (formataddr's
+    rules; it is given a stand-in address, as it refuses a non-ASCII one)."""
+    return formataddr((name, "x@x")).rsplit(" <", 1)[0]
 
 
 def _encoded_words(text: str, room: int) -> list[str]:
@@ -198,8 +207,9 @@ def _encoded_words(text: str, room: int) -> list[str]:
 
 def _fold(name: str, value: str) -> bytes:
     line = f"{name}: {value}"
+    # UTF-8, not ASCII: only an RFC 6532 address header gets this far with more than ASCII.
     if len(line) <= _FOLD_AT:
-        return f"{line}\r\n".encode("ascii")
+        return f"{line}\r\n".encode()
     # A fold is a CRLF put before a space, so unfolding gives back the value exactly.
     lines = []
     current = f"{name}:"
@@ -213,4 +223,4 @@ def _fold(name: str, value: str) -> bytes:
     lines.append(current)
     if max(len(part) for part in lines) > _MAX_LINE:
         raise InvalidMessage(f"header {name!r} has a line over {_MAX_LINE} characters")
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+    return ("\r\n".join(lines) + "\r\n").encode()

@@ -8,7 +8,8 @@ bytes are what SMTP sends, what the outbox writes and what DKIM signs.
 
 Each message is ``multipart/alternative`` (text, then HTML, UTF-8, quoted-printable) with
 ``Date``, ``Message-ID`` on the sender's domain, ``Precedence: bulk`` and
-``X-Mailer-Delivery`` unless the caller's headers set them.
+``X-Mailer-Delivery`` unless the caller's headers set them. It is 7-bit ASCII but for the
+``To`` line of a recipient whose address has a non-ASCII local part (RFC 6532).
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ class MessageBuilder:
         values = recipient.substitutions
         own = _checked(recipient.headers) if recipient.headers else {}
         lines = [self._shared_head]
-        to = format_address(recipient.email, recipient.name)
-        lines.append(encode_header("To", to))
+        # A non-ASCII local part goes in as UTF-8 (RFC 6532): the outbox writes it as it
+        # is, SMTP sends it only by SMTPUTF8, and SendGrid's schema refuses it earlier.
+        to = format_address(recipient.email, recipient.name, utf8=True)
+        lines.append(encode_header("To", to, utf8=True))
         if self._subject_line is not None:
             lines.append(self._subject_line)
         else:

@@ -90,6 +90,12 @@ class PayloadBuilder:
     def personalization(self, recipient: Recipient) -> dict[str, Any]:
         """The personalization of ``recipient``; raises InvalidMessage saying why
         SendGrid would refuse it (the other recipients can go on without it)."""
+        if not recipient.email.isascii():
+            # mail/send's schema takes addresses of format "email": RFC 5321's, ASCII.
+            raise InvalidMessage(
+                f"To: {recipient.email!r} has a non-ASCII local part, which SendGrid's "
+                "mail/send does not take (send through an SMTP server that offers SMTPUTF8)"
+            )
         check_address(recipient.email)
         headers = recipient.headers
         if not self._names_checked.issuperset(headers):

@@ -7,9 +7,11 @@ see :mod:`mailer.delivery.smtp_connection`, a third more again).
 
 Each worker takes recipients from the batch in turn, so a slow connection holds up
 only its own message. Per recipient: a 5xx refusal is FAILED with ``bounce``, a 4xx one
-RETRY; a connection that drops is reopened and the message tried once more. What stops
-the whole batch raises BackendError: a server that cannot be reached or logged in to,
-or one that refuses the sender for good.
+RETRY; a connection that drops is reopened and the message tried once more. An address
+with a non-ASCII local part goes by SMTPUTF8 (RFC 6531) where the server offers it, and
+is FAILED (not as a bounce) where it does not. What stops the whole batch raises
+BackendError: a server that cannot be reached or logged in to, or one that refuses the
+sender for good.
 """
 
 from __future__ import annotations
@@ -159,6 +161,13 @@ class SmtpBackend(Backend):
         for _attempt in range(2):
             if not connection.is_open:
                 connection.open()
+            if not (recipient.email.isascii() or connection.smtputf8):
+                # Not a bounce: another server may well take it.
+                return failed(
+                    recipient,
+                    f"{recipient.email!r} has a non-ASCII local part, which needs SMTPUTF8, "
+                    f"and the server {self.config.address} does not offer it",
+                )
             try:
                 stage, reply = connection.transaction(sender, recipient.email, message)
             except Dropped as err:

@@ -48,6 +48,8 @@ class SmtpConnection:
         self._helo = helo
         self._smtp: smtplib.SMTP | None = None
         self._pipelining = False
+        #: Whether the server offers SMTPUTF8 (RFC 6531), known once open.
+        self.smtputf8 = False
 
     @property
     def is_open(self) -> bool:
@@ -84,6 +86,10 @@ class SmtpConnection:
             raise self._error("cannot set up the session", err) from err
         self._smtp = smtp
         self._pipelining = smtp.has_extn("pipelining")
+        self.smtputf8 = smtp.has_extn("smtputf8")
+        if self.smtputf8:
+            # Commands may then carry UTF-8 addresses (smtplib sends ASCII otherwise).
+            smtp.command_encoding = "utf-8"
 
     def close(self) -> None:
         """Say QUIT and close; never raises."""
@@ -103,22 +109,25 @@ class SmtpConnection:
     def transaction(self, sender: str, recipient: str, message: bytes) -> tuple[Stage, Reply]:
         """Hand ``message`` over from ``sender`` to ``recipient``: the stage that ended the
         transaction and its reply, ``("message", 250 ...)`` when the server took it.
-        Raises Dropped if the connection broke on the way."""
+        A non-ASCII ``recipient`` goes by SMTPUTF8, which the caller has seen
+        :attr:`smtputf8` offer. Raises Dropped if the connection broke on the way."""
         smtp = self._smtp
         if smtp is None:
             raise Dropped("not connected")
+        # The argument of MAIL; SMTPUTF8 only where needed, as a server may refuse it.
+        mail_from = f"FROM:<{sender}>" if recipient.isascii() else f"FROM:<{sender}> SMTPUTF8"
         try:
             if self._pipelining:
-                return self._pipelined(smtp, sender, recipient, message)
-            return self._stepwise(smtp, sender, recipient, message)
+                return self._pipelined(smtp, mail_from, recipient, message)
+            return self._stepwise(smtp, mail_from, recipient, message)
         except (OSError, smtplib.SMTPServerDisconnected) as err:
             self.abort()
             raise Dropped(str(err) or type(err).__name__) from err
 
     def _pipelined(
-        self, smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes
+        self, smtp: smtplib.SMTP, mail_from: str, recipient: str, message: bytes
     ) -> tuple[Stage, Reply]:
-        smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+        smtp.send(f"MAIL {mail_from}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
         mail, rcpt, data = _reply(smtp), _reply(smtp), _reply(smtp)
         refused: tuple[Stage, Reply] | None = None
         if mail.code != 250:
@@ -138,10 +147,10 @@ class SmtpConnection:
         return "message", self._send_data(smtp, message)
 
     def _stepwise(
-        self, smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes
+        self, smtp: smtplib.SMTP, mail_from: str, recipient: str, message: bytes
     ) -> tuple[Stage, Reply]:
         stages: tuple[tuple[Stage, str, str, tuple[int, ...]], ...] = (
-            ("mail", "MAIL", f"FROM:<{sender}>", (250,)),
+            ("mail", "MAIL", mail_from, (250,)),
             ("rcpt", "RCPT", f"TO:<{recipient}>", (250, 251)),
             ("data", "DATA", "", (354,)),
         )

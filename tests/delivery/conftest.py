@@ -100,6 +100,7 @@ class Received:
     data: bytes
     peer: tuple[str, int]
     login: bytes | None
+    mail_options: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,6 +165,7 @@ class Recorder:
                 envelope.original_content,
                 session.peer,
                 login,
+                list(envelope.mail_options),
             )
         )
         return "250 2.0.0 Ok: queued as ABC123"
@@ -193,6 +195,8 @@ class SmtpServer:
 
 
 def start_smtp(**kwargs: Any) -> SmtpServer:
+    # aiosmtpd's Controller offers SMTPUTF8 unless told not to; most servers do not.
+    kwargs.setdefault("enable_SMTPUTF8", False)
     handler = Recorder()
     controller = LoopbackController(handler, hostname="127.0.0.1", port=0, **kwargs)
     controller.start()

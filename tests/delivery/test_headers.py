@@ -99,6 +99,16 @@ def test_a_non_ascii_local_part_needs_smtputf8() -> None:
         format_address("j\u00fcrgen@example.org")
 
 
+def test_a_non_ascii_address_header_is_utf8_where_allowed() -> None:
+    # RFC 6532: the address stays UTF-8 (an encoded word may not stand for one), the
+    # name is still encoded, and injection checks hold all the same.
+    to = format_address("j\u00fcrgen@example.org", "J\u00fcrgen", utf8=True)
+    line = encode_header("To", to, utf8=True)
+    assert line == b"To: =?utf-8?b?SsO8cmdlbg==?= <j\xc3\xbcrgen@example.org>\r\n"
+    with pytest.raises(HeaderInjection):
+        format_address("j\u00fcrgen@example.org\r\nBcc: x@y", utf8=True)
+
+
 def test_message_id_is_the_delivery_id_on_the_senders_domain() -> None:
     assert message_id("d42", "example.org") == "<d42@example.org>"
     with pytest.raises(InvalidMessage):

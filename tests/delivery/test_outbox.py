@@ -36,6 +36,18 @@ def test_each_message_is_an_eml_file_that_parses_back(tmp_path: Path) -> None:
     assert "Hello Reader2" in str(cast(EmailMessage, html).get_content())
 
 
+def test_a_non_ascii_address_is_written_as_rfc_6532_utf8(tmp_path: Path) -> None:
+    batch = make_batch(1)
+    batch.recipients[0] = make_recipient(0, email="j\u00fcrgen@example.com")
+    OutboxBackend(tmp_path).send_batch(batch)
+    data = (tmp_path / "d0.eml").read_bytes()
+    assert b"\r\nTo: Reader 0 <j\xc3\xbcrgen@example.com>\r\n" in data
+    # Every other line stays ASCII: the parts are quoted-printable.
+    assert [line for line in data.split(b"\r\n") if not line.isascii()] == [
+        b"To: Reader 0 <j\xc3\xbcrgen@example.com>"
+    ]
+
+
 def test_the_backend_from_settings_writes_to_outbox_dir(tmp_path: Path) -> None:
     backend = get_backend(make_settings(tmp_path, outbox_dir="mail/out"))
     assert isinstance(backend, OutboxBackend)

@@ -113,6 +113,12 @@ def test_substitutions_over_10000_bytes_refuse_that_recipient() -> None:
     assert "substitutions" not in builder.personalization(unused)
 
 
+def test_a_non_ascii_address_refuses_that_recipient_saying_where_it_can_go() -> None:
+    builder = PayloadBuilder(make_content())
+    with pytest.raises(InvalidMessage, match=r"SendGrid.s mail/send does not take.*SMTPUTF8"):
+        builder.personalization(make_recipient(1, email="j\u00fcrgen@example.com"))
+
+
 def test_a_huge_delivery_id_is_refused() -> None:
     with pytest.raises(InvalidMessage, match="custom_args"):
         PayloadBuilder(make_content()).personalization(make_recipient(1, delivery_id="d" * 10_000))

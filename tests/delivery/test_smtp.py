@@ -101,6 +101,52 @@ def test_refusals_are_results_and_the_rest_goes_on(server: SmtpServer) -> None:
     ]
 
 
+@pytest.fixture(params=[False, True], ids=["stepwise", "pipelined"])
+def utf8_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    server = start_smtp(enable_SMTPUTF8=True)
+    server.handler.pipelining = request.param
+    yield server
+    server.controller.stop()
+
+
+def test_a_non_ascii_address_goes_by_smtputf8_where_the_server_offers_it(
+    utf8_server: SmtpServer,
+) -> None:
+    batch = make_batch(2)
+    batch.recipients[1] = make_recipient(1, email="j\u00fcrgen@example.com", name="J\u00fcrgen")
+    with backend_for(utf8_server, concurrency=1) as backend:
+        results = backend.send_batch(batch)
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    plain, utf8 = utf8_server.handler.received
+    assert "SMTPUTF8" not in plain.mail_options  # only where it is needed
+    assert "SMTPUTF8" in utf8.mail_options
+    assert utf8.rcpt_tos == ["j\u00fcrgen@example.com"]
+    # RFC 6532: the address as UTF-8 in the header, the name as encoded words.
+    assert b"\r\nTo: =?utf-8?b?SsO8cmdlbg==?= <j\xc3\xbcrgen@example.com>\r\n" in utf8.data
+    message = email.message_from_string(utf8.data.decode(), policy=policy.default)
+    assert message["To"].addresses[0].addr_spec == "j\u00fcrgen@example.com"
+
+
+def test_a_non_ascii_address_fails_where_the_server_has_no_smtputf8(server: SmtpServer) -> None:
+    batch = make_batch(3)
+    batch.recipients[1] = make_recipient(1, email="j\u00fcrgen@example.com")
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(batch)
+    assert [(r.outcome, r.bounce) for r in results] == [
+        (Outcome.SENT, False),
+        (Outcome.FAILED, False),  # not the address's fault: not a bounce
+        (Outcome.SENT, False),
+    ]
+    assert results[1].error == (
+        f"'j\u00fcrgen@example.com' has a non-ASCII local part, which needs SMTPUTF8, "
+        f"and the server 127.0.0.1:{server.port} does not offer it"
+    )
+    assert [r.rcpt_tos for r in server.handler.received] == [
+        ["reader0@example.com"],
+        ["reader2@example.com"],
+    ]
+
+
 def test_a_dropped_connection_is_reopened_and_the_message_sent_once(server: SmtpServer) -> None:
     with backend_for(server, concurrency=1) as backend:
         backend.send_batch(make_batch(1))  # the connection is open and idle now
@@ -270,6 +316,19 @@ def test_messages_are_dkim_signed_and_verify(smtp_server: SmtpServer, dkim_key: 
     # A changed header no longer verifies.
     tampered = smtp_server.handler.received[0].data.replace(b"Subject: ", b"Subject: Re: ", 1)
     assert not dkim.verify(tampered, dnsfunc=dkim_key.dnsfunc)
+
+
+def test_a_message_to_a_non_ascii_address_is_signed_and_verifies(dkim_key: DkimKey) -> None:
+    server = start_smtp(enable_SMTPUTF8=True)
+    signer = DkimSigner(load_private_key(dkim_key.private_pem.decode()), "s2024", "example.org")
+    batch = make_batch(1)
+    batch.recipients[0] = make_recipient(0, email="j\u00fcrgen@example.com")
+    try:
+        with backend_for(server, dkim=signer) as backend:
+            assert backend.send_batch(batch)[0].outcome is Outcome.SENT
+    finally:
+        server.controller.stop()
+    assert dkim.verify(server.handler.received[0].data, dnsfunc=dkim_key.dnsfunc)
 
 
 # --- configuration -----------------------------------------------------------------
