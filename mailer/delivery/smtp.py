@@ -123,14 +123,29 @@ class SmtpBackend(Backend):
         try:
             if not connection.is_open:
                 connection.open()
-            for index, recipient in job:
+            # Each message is built before the one ahead of it is handed over, so that
+            # its envelope can go out with that one's data (see SmtpConnection).
+            ready = self._ready(job, connection)
+            current = next(ready, None)
+            while current is not None:
+                following = next(ready, None)
+                index, recipient, message = current
                 try:
-                    job.results[index] = self._send(connection, job.builder, recipient)
+                    job.results[index] = self._send(
+                        connection,
+                        job.builder,
+                        recipient,
+                        message,
+                        None if following is None else following[1].email,
+                    )
                 except BackendError as err:
                     # The connection dropped and will not open again: this message
-                    # waits for a later try.
+                    # and the one built after it wait for a later try.
                     job.results[index] = retry(recipient, str(err))
+                    if following is not None:
+                        job.results[following[0]] = retry(following[1], str(err))
                     raise
+                current = following
         except BackendError as err:
             # A server that takes fewer connections than we open, or one that went
             # away: the other workers take this one's share, if there are any.
@@ -147,29 +162,48 @@ class SmtpBackend(Backend):
                 return self._idle.pop()
         return SmtpConnection(self.config, self._context, self._helo)
 
-    def _send(
-        self, connection: SmtpConnection, builder: MessageBuilder, recipient: Recipient
-    ) -> RecipientResult:
-        try:
-            message = builder.build(recipient)
-        except InvalidMessage as err:
-            return failed(recipient, str(err))
-        if self.dkim is not None:
-            message = self.dkim.sign(message)
-        sender = builder.content.from_address
-        dropped: Dropped | None = None
-        for _attempt in range(2):
-            if not connection.is_open:
-                connection.open()
+    def _ready(
+        self, job: _Job, connection: SmtpConnection
+    ) -> Iterator[tuple[int, Recipient, bytes]]:
+        """The job's next recipients with their messages, built and signed; one whose
+        message cannot go gets its FAILED result here instead."""
+        builder = job.builder
+        for index, recipient in job:
             if not (recipient.email.isascii() or connection.smtputf8):
                 # Not a bounce: another server may well take it.
-                return failed(
+                job.results[index] = failed(
                     recipient,
                     f"{recipient.email!r} has a non-ASCII local part, which needs SMTPUTF8, "
                     f"and the server {self.config.address} does not offer it",
                 )
+                continue
             try:
-                stage, reply = connection.transaction(sender, recipient.email, message)
+                message = builder.build(recipient)
+            except InvalidMessage as err:
+                job.results[index] = failed(recipient, str(err))
+                continue
+            if self.dkim is not None:
+                message = self.dkim.sign(message)
+            yield index, recipient, message
+
+    def _send(
+        self,
+        connection: SmtpConnection,
+        builder: MessageBuilder,
+        recipient: Recipient,
+        message: bytes,
+        then: str | None,
+    ) -> RecipientResult:
+        """Hand over ``recipient``'s message, announcing the recipient ``then`` whose
+        message comes next on this connection."""
+        sender = builder.content.from_address
+        following = None if then is None else (sender, then)
+        dropped: Dropped | None = None
+        for _attempt in range(2):
+            if not connection.is_open:
+                connection.open()
+            try:
+                stage, reply = connection.transaction(sender, recipient.email, message, following)
             except Dropped as err:
                 dropped = err
                 continue

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email
 import re
+import smtplib
 import socket
+import ssl
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -211,6 +213,68 @@ def test_connections_are_pooled_and_reused_across_batches(smtp_server: SmtpServe
     assert len(smtp_server.handler.received) == 60
 
 
+def test_a_pipelining_server_gets_one_write_per_message(
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each message's data goes out with the next message's MAIL, RCPT and DATA behind it:
+    # one write and one round trip per message, but for the first one's envelope.
+    smtp_server.handler.pipelining = True
+    writes: list[bytes] = []
+    real_send = smtplib.SMTP.send
+
+    def send(self: smtplib.SMTP, data: Any) -> None:
+        writes.append(data)
+        real_send(self, data)
+
+    with backend_for(smtp_server, concurrency=1) as backend:
+        monkeypatch.setattr(smtplib.SMTP, "send", send)
+        results = backend.send_batch(make_batch(5))
+        monkeypatch.undo()  # before QUIT
+    assert [r.outcome for r in results] == [Outcome.SENT] * 5
+    assert len(writes) == 5 + 1
+    assert writes[1].endswith(
+        b"\r\n.\r\nMAIL FROM:<news@example.org>\r\nRCPT TO:<reader1@example.com>\r\nDATA\r\n"
+    )
+    assert writes[-1].endswith(b"\r\n.\r\n")  # the last one has nothing behind it
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [
+        [f"reader{n}@example.com"] for n in range(5)
+    ]
+
+
+def test_closing_with_an_envelope_sent_ahead_hangs_up_and_sends_nothing_more(
+    smtp_server: SmtpServer,
+) -> None:
+    smtp_server.handler.pipelining = True
+    config = parse_smtp_url(smtp_server.url())
+    connection = SmtpConnection(config, ssl.create_default_context(), "client.example.org")
+    connection.open()
+    stage, reply = connection.transaction(
+        "news@example.org",
+        "a@example.com",
+        b"Subject: a\r\n\r\nA\r\n",
+        then=("news@example.org", "b@example.com"),
+    )
+    assert (stage, reply.code) == ("message", 250)
+    with pytest.raises(RuntimeError, match="sent ahead"):
+        # Another message than the one announced: a bug of the caller's, which
+        # costs the connection rather than a wrong message.
+        connection.transaction("news@example.org", "c@example.com", b"\r\nC\r\n")
+    assert not connection.is_open
+    connection.open()
+    connection.transaction(
+        "news@example.org",
+        "d@example.com",
+        b"Subject: d\r\n\r\nD\r\n",
+        then=("news@example.org", "e@example.com"),
+    )
+    connection.close()  # the server is waiting for e's data: no QUIT, no "."
+    assert not connection.is_open
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [
+        ["a@example.com"],
+        ["d@example.com"],
+    ]
+
+
 def test_a_header_injection_fails_that_recipient_and_sends_nothing_for_it(
     smtp_server: SmtpServer,
 ) -> None:
@@ -398,5 +462,9 @@ def test_a_server_that_goes_away_mid_batch_fails_it_with_what_was_done(
     error = caught.value
     assert error.retryable
     assert "too many connections" in str(error)
-    # The message in hand when the connection went is RETRY; the rest were not tried.
-    assert [(r.delivery_id, r.outcome) for r in error.results] == [("d1", Outcome.RETRY)]
+    # The message in hand when the connection went, and the one built to follow it,
+    # are RETRY; the rest were not tried.
+    assert [(r.delivery_id, r.outcome) for r in error.results] == [
+        ("d1", Outcome.RETRY),
+        ("d2", Outcome.RETRY),
+    ]
