@@ -73,6 +73,10 @@ def check_header(name: str, value: str) -> None:
     break or another control character (tab is allowed)."""
     if not _NAME.fullmatch(name) or has_control(value):
         raise HeaderInjection(name, value)
+    if name.startswith("."):
+        # RFC 5322 allows it; refusing it keeps every line of our messages from
+        # beginning with a dot, which SMTP would otherwise have to scan for.
+        raise InvalidMessage(f"header {name!r}: a header name may not begin with a dot")
 
 
 def has_control(text: str) -> bool:

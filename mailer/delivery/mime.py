@@ -9,7 +9,9 @@ bytes are what SMTP sends, what the outbox writes and what DKIM signs.
 Each message is ``multipart/alternative`` (text, then HTML, UTF-8, quoted-printable) with
 ``Date``, ``Message-ID`` on the sender's domain, ``Precedence: bulk`` and
 ``X-Mailer-Delivery`` unless the caller's headers set them. It is 7-bit ASCII but for the
-``To`` line of a recipient whose address has a non-ASCII local part (RFC 6532).
+``To`` line of a recipient whose address has a non-ASCII local part (RFC 6532). No line
+begins with a dot (header names may not, folded lines begin with a space, and see
+:mod:`mailer.delivery.qp` for the parts), so SMTP sends a message without dot-stuffing.
 """
 
 from __future__ import annotations

@@ -203,7 +203,15 @@ class SmtpBackend(Backend):
             if not connection.is_open:
                 connection.open()
             try:
-                stage, reply = connection.transaction(sender, recipient.email, message, following)
+                stage, reply = connection.transaction(
+                    # A DKIM signature's lines are dkimpy's to fold: a signed message is
+                    # scanned for dots (signing costs a hundred times more anyway).
+                    sender,
+                    recipient.email,
+                    message,
+                    following,
+                    dot_safe=self.dkim is None,
+                )
             except Dropped as err:
                 dropped = err
                 continue

@@ -118,7 +118,13 @@ class SmtpConnection:
             _close_quietly(smtp)
 
     def transaction(
-        self, sender: str, recipient: str, message: bytes, then: tuple[str, str] | None = None
+        self,
+        sender: str,
+        recipient: str,
+        message: bytes,
+        then: tuple[str, str] | None = None,
+        *,
+        dot_safe: bool = False,
     ) -> tuple[Stage, Reply]:
         """Hand ``message`` over from ``sender`` to ``recipient``: the stage that ended the
         transaction and its reply, ``("message", 250 ...)`` when the server took it.
@@ -128,11 +134,17 @@ class SmtpConnection:
         ``then`` is the (sender, recipient) of the message the caller will hand over
         next on this connection, built already: where the server pipelines, its envelope
         goes out behind this message's data, and the next call must be for it (or
-        :meth:`close` hangs up rather than leave the server a message to finish)."""
+        :meth:`close` hangs up rather than leave the server a message to finish).
+
+        ``dot_safe`` says that no line of ``message`` begins with a dot, as none of a
+        MessageBuilder's does: it then goes without dot-stuffing, which would cost a scan
+        of the whole message."""
         smtp = self._smtp
         if smtp is None:
             raise Dropped("not connected")
         try:
+            if not dot_safe:
+                message = dot_stuffed(message)
             if self._pipelining:
                 return self._pipelined(smtp, sender, recipient, message, then)
             return self._stepwise(smtp, _mail_from(sender, recipient), recipient, message)
@@ -192,16 +204,9 @@ class SmtpConnection:
                 return stage, reply
         return "message", self._send_data(smtp, message)
 
-    def _send_data(self, smtp: smtplib.SMTP, message: bytes, following: bytes = b"") -> Reply:
-        # Dot-stuffing (RFC 5321 4.5.2), then the end-of-data line. The message's lines
-        # end in CRLF only (MessageBuilder makes them so), which lets a plain replace do
-        # in microseconds what a multi-line regex does in a tenth of a millisecond.
-        data = message.replace(b"\r\n.", b"\r\n..")
-        if data.startswith(b"."):
-            data = b"." + data
-        if not data.endswith(b"\r\n"):
-            data += b"\r\n"
-        smtp.send(data + b".\r\n" + following)
+    def _send_data(self, smtp: smtplib.SMTP, data: bytes, following: bytes = b"") -> Reply:
+        end = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
+        smtp.send(data + end + following)
         return _reply(smtp)
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
@@ -233,6 +238,14 @@ class SmtpConnection:
         if isinstance(err, smtplib.SMTPException) and "authentication method" in str(err):
             permanent = True
         return BackendError(self.backend, f"{doing} to {where}: {err}", retryable=not permanent)
+
+
+def dot_stuffed(message: bytes) -> bytes:
+    """``message`` with a dot put before every line that begins with one (RFC 5321
+    4.5.2). Its lines end in CRLF only (MessageBuilder makes them so), which lets a plain
+    replace do in microseconds what a multi-line regex does in a tenth of a millisecond."""
+    data = message.replace(b"\r\n.", b"\r\n..")
+    return b"." + data if data.startswith(b".") else data
 
 
 def _mail_from(sender: str, recipient: str) -> str:

@@ -6,6 +6,8 @@ from email.message import EmailMessage
 from typing import cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailer.delivery.message import Recipient
 from mailer.delivery.mime import MessageBuilder
@@ -184,3 +186,30 @@ def test_one_header_given_twice_is_refused() -> None:
 def test_a_delivery_id_that_cannot_be_a_message_id_fails_that_message() -> None:
     with pytest.raises(InvalidMessage):
         MessageBuilder(make_content()).build(make_recipient(1, delivery_id="d 1"))
+
+
+dotty = st.lists(
+    st.one_of(st.text(max_size=90), st.sampled_from([".", "\n.", "..", "\r\n.x", "." * 80])),
+    max_size=12,
+).map("".join)
+# What may stand in a header: no control characters (those fail the recipient alone).
+printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=60)
+
+
+@given(dotty, dotty, st.one_of(printable, st.just(".")).map(lambda v: "." + v), printable)
+def test_no_line_of_a_message_begins_with_a_dot(
+    html: str, text: str, value: str, name: str
+) -> None:
+    # What lets SMTP send a built message without dot-stuffing it. The value begins
+    # with a dot and stands in the subject and at the start of a line of each part.
+    content = make_content(html=html + "%%first_name%%", text=text + "%%first_name%%.")
+    recipient = make_recipient(1, name=name, substitutions={"%%first_name%%": value})
+    data = MessageBuilder(content, clock=lambda: NOW).build(recipient)
+    assert not data.startswith(b".")
+    assert b"\n." not in data
+    assert data.endswith(b"\r\n")
+
+
+def test_a_header_name_beginning_with_a_dot_is_refused() -> None:
+    with pytest.raises(InvalidMessage, match="may not begin with a dot"):
+        MessageBuilder(make_content(headers={".X-Odd": "1"}))

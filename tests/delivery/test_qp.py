@@ -13,7 +13,7 @@ TOKENS = ["%%a%%", "%%b_1%%", "%%c.d%%"]
 pieces = st.one_of(
     st.text(max_size=120),
     st.sampled_from(TOKENS),
-    st.sampled_from([" ", "  ", "\n", "\r\n", "=", ".", "\t", "x" * 80]),
+    st.sampled_from([" ", "  ", "\n", "\r\n", "=", ".", "..", "\n.", "\t", "x" * 80, "." * 80]),
 )
 texts = st.lists(pieces, max_size=30).map("".join)
 values = st.dictionaries(st.sampled_from(TOKENS[:2]), st.text(max_size=100))
@@ -38,11 +38,24 @@ def test_filling_encoded_pieces_decodes_to_the_filled_text(text: str, subs: dict
     assert all(len(line) <= 76 for line in lines)
     assert b"\n" not in encoded.replace(b"\r\n", b"")
     assert all(not line.endswith((b" ", b"\t")) for line in lines)
+    # SMTP sends it without dot-stuffing.
+    assert not encoded.startswith(b".") and b"\n." not in encoded
 
 
 @given(texts)
 def test_plain_encoding_round_trips(text: str) -> None:
-    assert decode(encode_quoted_printable(text)) == normalized(text)
+    encoded = encode_quoted_printable(text)
+    assert decode(encoded) == normalized(text)
+    assert not encoded.startswith(b".") and b"\n." not in encoded
+
+
+def test_a_leading_dot_is_escaped_even_where_the_line_is_full() -> None:
+    dots = "." * 200 + "\n." + "=" * 30 + "\n."
+    encoded = encode_quoted_printable(dots)
+    assert decode(encoded) == dots
+    lines = encoded.split(b"\r\n")
+    assert all(len(line) <= 76 and not line.startswith(b".") for line in lines)
+    assert lines[0].startswith(b"=2E")
 
 
 def test_a_token_standing_many_times_is_filled_everywhere() -> None:
