@@ -153,6 +153,9 @@ class SmtpBackend(Backend):
         except _SenderRefused as err:
             job.fail(err.error)
         finally:
+            if connection.awaiting_data:
+                # Left so by an error we did not expect: the next batch starts clean.
+                connection.abort()
             with self._lock:
                 self._idle.append(connection)
 

@@ -60,6 +60,11 @@ class SmtpConnection:
     def is_open(self) -> bool:
         return self._smtp is not None
 
+    @property
+    def awaiting_data(self) -> bool:
+        """Whether the server waits for the data of a message announced with ``then``."""
+        return self._announced is not None
+
     def open(self) -> None:
         """Connect, say EHLO, start TLS and log in as configured; raises BackendError
         saying whether trying later may help."""
@@ -98,7 +103,7 @@ class SmtpConnection:
 
     def close(self) -> None:
         """Say QUIT and close; never raises."""
-        if self._announced is not None:
+        if self.awaiting_data:
             # The server is reading a message's data: QUIT would be part of it, and "."
             # would send an empty message. Hanging up drops the transaction.
             self.abort()

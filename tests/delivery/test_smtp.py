@@ -18,7 +18,8 @@ import pytest
 
 from mailer.delivery.backends import get_backend
 from mailer.delivery.dkim import DkimSigner, load_private_key
-from mailer.delivery.message import Batch, Outcome
+from mailer.delivery.message import Batch, Outcome, Recipient
+from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.smtp import SmtpBackend
 from mailer.delivery.smtp_connection import SmtpConnection
 from mailer.delivery.smtp_url import parse_smtp_url
@@ -272,6 +273,31 @@ def test_closing_with_an_envelope_sent_ahead_hangs_up_and_sends_nothing_more(
     assert [r.rcpt_tos for r in smtp_server.handler.received] == [
         ["a@example.com"],
         ["d@example.com"],
+    ]
+
+
+def test_an_unexpected_error_leaves_no_connection_waiting_for_data(
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp_server.handler.pipelining = True
+    real_build = MessageBuilder.build
+
+    def build(self: MessageBuilder, recipient: Recipient) -> bytes:
+        if recipient.delivery_id == "d2":
+            raise RuntimeError("a bug")
+        return real_build(self, recipient)
+
+    with backend_for(smtp_server, concurrency=1) as backend:
+        monkeypatch.setattr(MessageBuilder, "build", build)
+        # d1's envelope went out behind d0's data when building d2 (to follow d1) failed.
+        with pytest.raises(RuntimeError, match="a bug"):
+            backend.send_batch(make_batch(3))
+        monkeypatch.undo()
+        results = backend.send_batch(Batch(make_content(), [make_recipient(5)]))
+    assert [r.outcome for r in results] == [Outcome.SENT]
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [
+        ["reader0@example.com"],
+        ["reader5@example.com"],
     ]
 
 
