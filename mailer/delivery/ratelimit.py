@@ -1,18 +1,21 @@
 """A sending pace: messages per second and per hour, as two token buckets.
 
-The caller takes tokens before it hands a batch over::
+The caller takes tokens before it claims a batch, and claims no more than it took::
 
     limiter = RateLimiter.from_settings(settings)
-    if limiter is not None:
-        limiter.acquire(len(batch.recipients))
-    results = backend.send_batch(batch)
+    size = min(batch_size, limiter.largest_batch)
+    limiter.acquire(size)           # or wait for limiter.reserve(size) its own way
+    claimed = claim(size)
+    limiter.refund(size - len(claimed))
+    results = backend.send_batch(...)   # a batch goes out at the backend's own speed
 
 Each bucket holds a burst (a second's worth of the per-second rate, a minute's worth of
-the per-hour one) and refills at its rate, so over any span of ``t`` seconds at most
-``burst + rate * t`` messages go out. Taking more than a bucket holds is allowed: the
-bucket goes into debt and the call waits until it is paid off, which keeps the average
-exact for batches of any size. Waiting is done outside the lock, in the order the calls
-came in, so threads can share one limiter.
+the per-hour one) and refills at its rate. A batch is never larger than the smallest
+burst (:attr:`RateLimiter.largest_batch`), so over any span of ``t`` seconds at most
+``burst + rate * t`` messages go out: at 40 a second, batches of 40 a second apart, not
+500 at once and then twelve seconds of nothing. Taking more than a bucket holds is
+allowed: the bucket goes into debt and the call waits until it is paid off. Waiting is
+done outside the lock, in the order the calls came in, so threads can share one limiter.
 """
 
 from __future__ import annotations
@@ -78,13 +81,32 @@ class RateLimiter:
             return None
         return cls(settings.rate_per_second, settings.rate_per_hour)
 
-    def acquire(self, count: int = 1) -> float:
-        """Wait until ``count`` more messages may go; returns the seconds waited."""
+    @property
+    def largest_batch(self) -> int:
+        """The most messages one batch may hold for the pace to hold: the smallest
+        bucket's burst (a very large number when nothing is limited)."""
+        return int(min((bucket.capacity for bucket in self._buckets), default=1 << 62))
+
+    def reserve(self, count: int) -> float:
+        """Take ``count`` tokens now; the seconds to wait before the messages may go."""
         if count <= 0:
             return 0.0
         with self._lock:
             now = self.clock()
-            wait = max((bucket.take(count, now) for bucket in self._buckets), default=0.0)
+            return max((bucket.take(count, now) for bucket in self._buckets), default=0.0)
+
+    def refund(self, count: int) -> None:
+        """Give back ``count`` tokens taken for messages that will not go (a batch
+        claimed smaller than reserved, or a send stopped while it waited)."""
+        if count <= 0:
+            return
+        with self._lock:
+            for bucket in self._buckets:
+                bucket.tokens = min(bucket.capacity, bucket.tokens + count)
+
+    def acquire(self, count: int = 1) -> float:
+        """Wait until ``count`` more messages may go; returns the seconds waited."""
+        wait = self.reserve(count)
         if wait > 0:
             self.sleep(wait)
         return wait

@@ -233,15 +233,19 @@ class CampaignSender:
                 if ending is None and self.stop.is_set():
                     ending = ("release" if self.release_on_stop else "pause", "interrupted")
                 elif ending is None:
+                    size = self._pace(campaign_id)
+                    if self.stop.is_set():
+                        self._refund(size)
+                        continue
+                    now = self.clock()
                     with self.database.engine.begin() as conn:
                         status = self._heartbeat(conn, campaign_id, now)
                         if status is CampaignStatus.SENDING:
-                            claimed = ledger.claim(conn, campaign_id, self.batch_size, now)
+                            claimed = ledger.claim(conn, campaign_id, size, now)
                         else:
                             ending = ("elsewhere", status.value)
+                    self._refund(size - len(claimed))
                 if claimed:
-                    if self.limiter is not None:
-                        self.limiter.acquire(len(claimed))
                     job = BatchJob(campaign_id, tuple(claimed))
                     in_flight.append((pool.submit(self.dispatcher.dispatch, job), len(claimed)))
                     if len(in_flight) < parallel:
@@ -259,6 +263,22 @@ class CampaignSender:
                     return self._stop(campaign_id, "finish", "", tally.counts)
                 if due is not None and due > now:
                     self._wait((due - now).total_seconds(), campaign_id)
+
+    def _pace(self, campaign_id: int) -> int:
+        """How many rows to claim next, after waiting until the rate limits let that
+        many go. The wait comes before the claim: rows wait as pending, not as sending
+        (which a crash would leave unknown), and a stop while waiting claims nothing.
+        A batch is no larger than a limit's burst, so that it does not go out at once
+        after a long wait."""
+        if self.limiter is None:
+            return self.batch_size
+        size = min(self.batch_size, self.limiter.largest_batch)
+        self._wait(self.limiter.reserve(size), campaign_id)
+        return size
+
+    def _refund(self, unused: int) -> None:
+        if self.limiter is not None:
+            self.limiter.refund(unused)
 
     def _absorb(
         self, campaign_id: int, future: Future[BatchReport], size: int, tally: _Tally

@@ -15,6 +15,7 @@ from mailer.delivery.campaigns import campaign_view, create_campaign, move
 from mailer.delivery.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Batch, Outcome, RecipientResult
+from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender
 from mailer.exceptions import BackendError, StateError
 from mailer.storage import Database, Delivery, DeliveryStatus
@@ -230,6 +231,44 @@ def test_a_stop_request_pauses_cleanly(
     outcome = sender_for(db, settings, backend, clock, stop=stop).send(campaign_id)
     assert (outcome.status.value, outcome.reason) == ("paused", "interrupted")
     assert counts(db, campaign_id) == {"sent": 7, "pending": 18}
+
+
+def test_a_rate_limit_paces_batches_instead_of_sending_them_in_bursts(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    limiter = RateLimiter(per_second=5, clock=lambda: clock.now.timestamp(), sleep=clock.sleep)
+    start = clock.now
+    times: list[tuple[float, int]] = []
+    backend = Hooked(
+        sent, lambda batches: times.append(((clock.now - start).total_seconds(), len(sent)))
+    )
+    campaign_id = make_campaign(db, settings)
+    outcome = sender_for(db, settings, backend, clock, limiter=limiter).send(campaign_id)
+    assert outcome.status.value == "sent"
+    # Batches of at most a second's worth (not the batch size, 7), a second apart: never
+    # more than burst + rate * t in t seconds.
+    assert times == [(0.0, 5), (1.0, 10), (2.0, 15), (3.0, 20), (4.0, 25)]
+
+
+def test_a_stop_while_waiting_for_the_rate_limit_claims_nothing_more(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    stop = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        stop.set()  # Ctrl-C while the sender waits for the pace
+        clock.sleep(seconds)
+
+    limiter = RateLimiter(per_second=5, clock=lambda: clock.now.timestamp(), sleep=sleep)
+    campaign_id = make_campaign(db, settings)
+    sender = CampaignSender(
+        db, settings, MemoryBackend(sent, {}), batch_size=7, clock=clock, sleep=sleep,
+        limiter=limiter, stop=stop,
+    )  # fmt: skip
+    outcome = sender.send(campaign_id)
+    assert (outcome.status.value, outcome.reason) == ("paused", "interrupted")
+    # The rows waited as pending, so nothing is sending, and nothing became unknown.
+    assert counts(db, campaign_id) == {"sent": 5, "pending": 20}
 
 
 def test_too_many_failures_pause_the_campaign_and_say_why(

@@ -74,3 +74,16 @@ def test_from_settings(tmp_path: Path) -> None:
     assert RateLimiter.from_settings(make_settings(tmp_path)) is None
     limiter = RateLimiter.from_settings(make_settings(tmp_path, rate_per_second=14))
     assert limiter is not None
+
+
+def test_the_largest_batch_is_the_smallest_burst_and_unused_tokens_come_back() -> None:
+    time = FakeTime()
+    assert RateLimiter(clock=time.clock).largest_batch > 10**15  # nothing limited
+    assert RateLimiter(per_second=40, clock=time.clock).largest_batch == 40
+    assert RateLimiter(per_hour=600, clock=time.clock).largest_batch == 10  # a minute's
+    limiter = RateLimiter(per_second=0.5, per_hour=36_000, clock=time.clock, sleep=time.sleep)
+    assert limiter.largest_batch == 1  # a burst is one message at least
+    assert limiter.reserve(1) == 0
+    assert limiter.reserve(1) == pytest.approx(2.0)
+    limiter.refund(1)  # that message did not go after all
+    assert limiter.reserve(1) == pytest.approx(2.0)
