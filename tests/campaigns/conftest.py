@@ -33,6 +33,10 @@ class Clock:
         self.slept += seconds
         self.now += timedelta(seconds=seconds)
 
+    def seconds(self) -> float:
+        """Now as seconds, for what takes a monotonic clock (a RateLimiter)."""
+        return self.now.timestamp()
+
 
 DONATE = """
 [cta.donate]

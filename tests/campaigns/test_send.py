@@ -236,7 +236,7 @@ def test_a_stop_request_pauses_cleanly(
 def test_a_rate_limit_paces_batches_instead_of_sending_them_in_bursts(
     db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
-    limiter = RateLimiter(per_second=5, clock=lambda: clock.now.timestamp(), sleep=clock.sleep)
+    limiter = RateLimiter(per_second=5, clock=clock.seconds, sleep=clock.sleep)
     start = clock.now
     times: list[tuple[float, int]] = []
     backend = Hooked(
@@ -259,7 +259,7 @@ def test_a_stop_while_waiting_for_the_rate_limit_claims_nothing_more(
         stop.set()  # Ctrl-C while the sender waits for the pace
         clock.sleep(seconds)
 
-    limiter = RateLimiter(per_second=5, clock=lambda: clock.now.timestamp(), sleep=sleep)
+    limiter = RateLimiter(per_second=5, clock=clock.seconds, sleep=sleep)
     campaign_id = make_campaign(db, settings)
     sender = CampaignSender(
         db, settings, MemoryBackend(sent, {}), batch_size=7, clock=clock, sleep=sleep,
