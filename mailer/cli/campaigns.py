@@ -19,9 +19,11 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.campaigns import (
     campaign_view,
     create_campaign,
+    get_campaign,
     list_campaigns,
     move,
 )
+from mailer.delivery.campaigns import resend_unknown as resend_unknown_deliveries
 from mailer.delivery.message import Outcome
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.delivery.sender import Progress as SendProgress
@@ -260,16 +262,15 @@ def cancel(
 def resend_unknown(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Queue again the messages that were in flight when a sender died. Some of them
     may have arrived: their readers then get the campaign twice."""
-    database = state(ctx).database
-    with database.session() as session:
-        view = campaign_view(session, campaign_id)
-        if view.campaign.status is CampaignStatus.SENT:
-            move(session, campaign_id, "reopen", reason="unknown messages queued again")
-    with database.engine.begin() as conn:
-        queued = ledger.resend_unknown(conn, campaign_id)
-    console.print(
-        f"{queued} messages queued again; mailer campaigns resume {campaign_id} sends them"
+    with state(ctx).database.session() as session:
+        queued = resend_unknown_deliveries(session, campaign_id)
+        status = get_campaign(session, campaign_id).status
+    then = (
+        "the send under way takes them"
+        if status is CampaignStatus.SENDING
+        else f"mailer campaigns resume {campaign_id} sends them"
     )
+    console.print(f"{queued} messages queued again; {then}")
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailer.articles import Article
 from mailer.config import Settings
+from mailer.delivery import ledger
 from mailer.delivery.tracking import add_tracking
 from mailer.exceptions import InputError, NotFound, StateError
 from mailer.storage.models import (
@@ -197,6 +198,29 @@ def move(
             f"campaign that is {allowed}"
         )
     return campaign
+
+
+def resend_unknown(session: Session, campaign_id: int) -> int:
+    """Queue the campaign's ``unknown`` deliveries again (some may then arrive twice);
+    returns how many. A sent campaign is reopened, paused, for ``resume`` to send them.
+    StateError says why it cannot be: a cancelled campaign sends nothing more, and one
+    without unknown deliveries has nothing to queue."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status is S.CANCELLED:
+        raise StateError(f"campaign {campaign_id} is cancelled: it sends nothing more")
+    unknown = session.scalar(
+        select(func.count()).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.UNKNOWN
+        )
+    )
+    if not unknown:
+        raise StateError(
+            f"campaign {campaign_id} is {campaign.status.value} and has no unknown messages "
+            "to send again"
+        )
+    if campaign.status is S.SENT:
+        move(session, campaign_id, "reopen", reason="unknown messages queued again")
+    return ledger.resend_unknown(session.connection(), campaign_id)
 
 
 @dataclass(frozen=True)

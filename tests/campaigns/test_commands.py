@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailer.config import Settings
+from mailer.storage import Delivery, DeliveryStatus, open_database
 from tests.campaigns.conftest import ARTICLE, DONATE
 from tests.conftest import Cli
 
@@ -93,3 +94,31 @@ def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
                           "--cta", "give", ok=False)  # fmt: skip
     assert "no call-to-action 'give' (known: donate)" in unknown_cta.stderr
     assert "[cta.donate]" in DONATE
+
+
+def test_resend_unknown_queues_only_what_is_unknown_and_reopens_nothing_else(
+    project: Cli, settings: Settings
+) -> None:
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    draft = project("campaigns", "resend-unknown", "1", ok=False)
+    assert "campaign 1 is draft and has no unknown messages to send again" in draft.stderr
+    project("campaigns", "send", "1")
+    sent = project("campaigns", "resend-unknown", "1", ok=False)
+    assert "campaign 1 is sent and has no unknown messages to send again" in sent.stderr
+    assert json.loads(project("campaigns", "show", "1", "--json").stdout)["status"] == "sent"
+
+    # A sender died with two messages in flight.
+    with open_database(settings.database_url) as db, db.session() as session:
+        rows = session.query(Delivery).order_by(Delivery.id).limit(2).all()
+        for row in rows:
+            row.status = DeliveryStatus.UNKNOWN
+    out = project("campaigns", "resend-unknown", "1").stdout
+    assert "2 messages queued again; mailer campaigns resume 1 sends them" in out
+    shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
+    assert (shown["status"], shown["deliveries"]["pending"]) == ("paused", 2)
+    assert "campaign 1 is sent: sent 3" in project("campaigns", "resume", "1").stdout
+
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    project("campaigns", "cancel", "2", "--yes")
+    cancelled = project("campaigns", "resend-unknown", "2", ok=False)
+    assert "campaign 2 is cancelled: it sends nothing more" in cancelled.stderr
