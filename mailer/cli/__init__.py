@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer import _click
 from typer.core import TyperGroup
 
@@ -27,7 +28,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except MailerError as err:
-            err_console.print(f"[red]error:[/red] {err}", markup=True, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(err))}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
         finally:
             if isinstance(ctx.obj, CliState):

@@ -15,8 +15,11 @@ from mailer.storage import Database, open_database
 
 __all__ = ["CliState", "JsonOption", "console", "err_console", "print_json", "state"]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup by default: what we print holds the user's text (subjects, segments, errors
+# that quote input), where "[bold]" or "[cta.donate]" must show as typed. Styled text is
+# asked for with markup=True and the user's part escaped.
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 #: The ``--json`` option of every command that prints something a script may read.
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

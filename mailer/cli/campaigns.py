@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -215,7 +216,8 @@ def test(
             console.print(f"sent a test to {address.strip()}")
         else:
             err_console.print(
-                f"[red]not sent to {address.strip()}:[/red] {result.error}", markup=True
+                f"[red]not sent to {escape(address.strip())}:[/red] {escape(result.error)}",
+                markup=True,
             )
     if any(r.outcome is not Outcome.SENT for r in results):
         raise typer.Exit(1)
@@ -341,5 +343,5 @@ def _report(cli: CliState, outcome: SendOutcome) -> None:
             f"paused ({outcome.reason}); mailer campaigns resume {outcome.campaign_id} goes on"
         )
     elif outcome.status is CampaignStatus.FAILED:
-        err_console.print(f"[red]failed:[/red] {outcome.reason}", markup=True)
+        err_console.print(f"[red]failed:[/red] {escape(outcome.reason)}", markup=True)
         raise typer.Exit(1)

@@ -93,6 +93,10 @@ def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
     unknown_cta = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
                           "--cta", "give", ok=False)  # fmt: skip
     assert "no call-to-action 'give' (known: donate)" in unknown_cta.stderr
+    # What the user typed shows as typed, brackets and all (not as Rich markup).
+    bracketed = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                        "--segment", "attr.x in [bold]", ok=False)  # fmt: skip
+    assert "segment 'attr.x in [bold]'" in bracketed.stderr
     assert "[cta.donate]" in DONATE
 
 
