@@ -331,6 +331,11 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
     _report(cli, outcome)
 
 
+#: The exit status of ``send`` and ``resume`` when the campaign stopped paused (by
+#: Ctrl-C, too many errors, or a server that could not be reached).
+PAUSED_EXIT = 3
+
+
 def _report(cli: CliState, outcome: SendOutcome) -> None:
     with cli.database.session() as session:
         view = campaign_view(session, outcome.campaign_id)
@@ -339,9 +344,10 @@ def _report(cli: CliState, outcome: SendOutcome) -> None:
         f"campaign {outcome.campaign_id} is {outcome.status.value}: {counts or 'nothing to send'}"
     )
     if outcome.status is CampaignStatus.PAUSED:
-        console.print(
-            f"paused ({outcome.reason}); mailer campaigns resume {outcome.campaign_id} goes on"
-        )
+        console.print(f"paused: {outcome.reason}")
+        console.print(f"mailer campaigns resume {outcome.campaign_id} goes on")
+        # Not done, and not an error either: scripts can tell it from both.
+        raise typer.Exit(PAUSED_EXIT)
     elif outcome.status is CampaignStatus.FAILED:
         err_console.print(f"[red]failed:[/red] {escape(outcome.reason)}", markup=True)
         raise typer.Exit(1)

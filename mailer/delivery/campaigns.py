@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailer.articles import Article
 from mailer.config import Settings
 from mailer.delivery import ledger
+from mailer.delivery.headers import has_control
 from mailer.delivery.tracking import add_tracking
 from mailer.exceptions import InputError, NotFound, StateError
 from mailer.storage.models import (
@@ -101,6 +102,13 @@ def create_campaign(
 
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
+    if subject is not None:
+        if not subject.strip():
+            raise InputError("the subject is empty: leave --subject out for the article's title")
+        if has_control(subject):
+            raise InputError(
+                f"the subject holds a line break or another control character: {subject!r}"
+            )
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)

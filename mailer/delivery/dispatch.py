@@ -23,7 +23,7 @@ from mailer.delivery.ledger import Claimed
 from mailer.delivery.links import LINK_TOKEN, CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
 from mailer.delivery.tracking import TRACK, add_tracking
-from mailer.exceptions import BackendError, MailerError
+from mailer.exceptions import BackendError, InvalidMessage, MailerError
 from mailer.rendering import RenderedEmail
 from mailer.storage.database import Database
 from mailer.storage.types import utcnow
@@ -185,7 +185,7 @@ class BatchWorker:
         if not recipients:
             return handover
         try:
-            results = self.backend.send_batch(Batch(parts.content, recipients))
+            results = self._send_batch(Batch(parts.content, recipients))
         except BackendError as err:
             by_id = {r.delivery_id: row for r, row in zip(recipients, handed, strict=True)}
             handover.results.extend(
@@ -209,6 +209,16 @@ class BatchWorker:
                 )
             handover.results.append((row, result))
         return handover
+
+    def _send_batch(self, batch: Batch) -> list[RecipientResult]:
+        try:
+            return self.backend.send_batch(batch)
+        except InvalidMessage as err:
+            # What every message shares cannot go (a line break in the subject): nothing
+            # was handed over, and trying again will not help.
+            raise BackendError(
+                self.backend.name, f"cannot send the campaign's message: {err}", retryable=False
+            ) from err
 
 
 @dataclass

@@ -226,6 +226,14 @@ class CampaignSender:
         parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
         in_flight: deque[tuple[Future[BatchReport], int]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
+        try:
+            self.backend.open()
+        except BackendError as err:
+            self.backend.close()
+            # Nothing is claimed yet. A server that may come back pauses the campaign, a
+            # setting to fix (a password, a certificate) fails it; either says why.
+            action = "pause" if err.retryable else "fail"
+            return self._stop(campaign_id, action, str(err), tally.counts)
         with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
             while True:
                 claimed: list[int] = []
@@ -365,7 +373,7 @@ class CampaignSender:
         common, _ = Counter(failures).most_common(1)[0]
         return (
             f"{len(failures)} of the last {len(recent)} messages failed "
-            f"(most often: {common}); fix the cause, then mailer campaigns resume"
+            f"(most often: {common}); fix the cause, then resume"
         )
 
     def _release(self, campaign_id: int, counts: Counter[str]) -> SendOutcome:

@@ -274,7 +274,16 @@ class ExpressionSet:
         return _IN_HTML.sub(replace, inline_html)
 
     def in_text(self, text: str, origin: str) -> str:
-        """Raw text (a subject) with every expression replaced by its raw token."""
+        """Raw text (a subject) with every expression replaced by its raw token; a
+        ``{{`` or ``}}`` left over is a mistake, which would go out as typed."""
+        outside = _IN_TEXT.sub(lambda m: " " * len(m.group(0)), text)
+        stray = min((i for i in (outside.find("{{"), outside.find("}}")) if i >= 0), default=-1)
+        if stray >= 0:
+            raise RenderError(
+                origin,
+                f"{outside[stray : stray + 2]!r} without its other half at column {stray + 1}: "
+                f"{text!r}",
+            )
         return _IN_TEXT.sub(lambda m: token(f"f{self.add(m.group(1), origin)}"), text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -97,6 +98,17 @@ def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
     bracketed = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
                         "--segment", "attr.x in [bold]", ok=False)  # fmt: skip
     assert "segment 'attr.x in [bold]'" in bracketed.stderr
+    for subject, error in [
+        ("", "the subject is empty: leave --subject out for the article's title"),
+        ("Hi\r\nBcc: evil@example.net", "the subject holds a line break"),
+        ("Hi {{ subscriber.first_name", "subject: '{{' without its other half at column 4"),
+        ("Hi }} there", "subject: '}}' without its other half at column 4"),
+    ]:
+        refused = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                          "--subject", subject, ok=False)  # fmt: skip
+        assert error in refused.stderr, subject
+    # Nothing of the refused campaigns was stored.
+    assert json.loads(project("campaigns", "ls", "--json").stdout) == []
     assert "[cta.donate]" in DONATE
 
 
@@ -126,3 +138,21 @@ def test_resend_unknown_queues_only_what_is_unknown_and_reopens_nothing_else(
     project("campaigns", "cancel", "2", "--yes")
     cancelled = project("campaigns", "resend-unknown", "2", ok=False)
     assert "campaign 2 is cancelled: it sends nothing more" in cancelled.stderr
+
+
+def test_a_send_that_cannot_reach_its_server_pauses_saying_why_with_its_own_exit_status(
+    project: Cli, config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    monkeypatch.setenv("MAILER_BACKEND", "smtp")
+    monkeypatch.setenv("MAILER_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    paused = project("campaigns", "send", "1", ok=False)
+    assert paused.exit_code == 3
+    assert "campaign 1 is paused: pending 3" in paused.stdout
+    assert f"paused: SMTP cannot connect to 127.0.0.1:{port}" in paused.stdout
+    assert "mailer campaigns resume 1 goes on" in paused.stdout
+    shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
+    assert shown["status_reason"].startswith("SMTP cannot connect")

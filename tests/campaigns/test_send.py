@@ -17,7 +17,7 @@ from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Batch, Outcome, RecipientResult
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender
-from mailer.exceptions import BackendError, StateError
+from mailer.exceptions import BackendError, InvalidMessage, StateError
 from mailer.storage import Database, Delivery, DeliveryStatus
 from mailer.storage.models import Campaign
 from mailer.subscribers.lists import create_list
@@ -310,6 +310,50 @@ def test_a_backend_that_refuses_everything_fails_the_campaign_and_loses_nothing(
     outcome = sender_for(db, settings, MemoryBackend(sent, {}), clock).resume(campaign_id)
     assert outcome.status.value == "sent"
     assert addresses(sent) == sorted(weekly)
+
+
+class Unreachable(MemoryBackend):
+    def __init__(self, sent: list[EmailMessage], error: BackendError):
+        super().__init__(sent, {})
+        self.error = error
+
+    def open(self) -> bool:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("retryable", "status"), [(True, "paused"), (False, "failed")], ids=["down", "misconfigured"]
+)
+def test_a_backend_that_cannot_open_stops_the_campaign_saying_why(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+    retryable: bool, status: str,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    error = BackendError("SMTP", "cannot set up the session to mx:25: 535 bad password",
+                         retryable=retryable)  # fmt: skip
+    outcome = sender_for(db, settings, Unreachable(sent, error), clock).send(campaign_id)
+    assert (outcome.status.value, outcome.reason) == (status, str(error))
+    with db.session() as session:
+        view = campaign_view(session, campaign_id)
+    assert (view.campaign.status.value, view.campaign.status_reason) == (status, str(error))
+    assert view.counts == {"pending": 25}  # nothing claimed, nothing lost
+
+
+class Unbuildable(MemoryBackend):
+    def send_batch(self, batch: Batch) -> list[RecipientResult]:
+        raise InvalidMessage("header 'Subject' contains a line break")
+
+
+def test_a_message_no_one_can_get_fails_the_campaign_and_puts_the_rows_back(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    outcome = sender_for(db, settings, Unbuildable(sent, {}), clock).send(campaign_id)
+    assert outcome.status.value == "failed"
+    assert outcome.reason == (
+        "memory cannot send the campaign's message: header 'Subject' contains a line break"
+    )
+    assert counts(db, campaign_id) == {"pending": 25}
 
 
 def test_a_dead_senders_messages_become_unknown_and_are_resent_only_on_request(
