@@ -5,7 +5,7 @@
     attr.city in ["Bonn", "Köln"] and timezone != "Asia/Tokyo"
     domain == "example.org" or name contains "Lee"
 
-``tag:NAME`` is true when the subscriber has the tag; ``attr.KEY`` is an attribute,
+``tag:NAME`` is true when the subscriber has the tag, letter case aside; ``attr.KEY`` is an attribute,
 ``email``, ``domain``, ``name`` and ``timezone`` are the subscriber's own fields. A field
 alone is true when it is set and not empty. Comparisons are ``== != < <= > >=``, ``in``
 a list, and ``contains`` (text or a list). A number compares with an attribute that
@@ -165,8 +165,9 @@ class _Parser:
                 raise self._error(closing, f"expected ')', found {closing.text!r}")
             return inner
         if token.kind == "tag":
-            name = token.text[4:]
-            return lambda m: name in m.tags
+            # Letter case aside, as Mailchimp's tags: "tag:donor" finds "Donor".
+            name = token.text[4:].casefold()
+            return lambda m: any(tag.casefold() == name for tag in m.tags)
         if token.kind != "word" or token.text in _KEYWORDS:
             raise self._error(token, f"expected a condition, found {token.text!r}")
         field = _field(self, token)

@@ -61,3 +61,11 @@ def test_expressions(expression: str, expected: bool) -> None:
 def test_errors_name_the_column(expression: str, message: str) -> None:
     with pytest.raises(SegmentError, match=message):
         parse_segment(expression)
+
+
+def test_tags_match_whatever_their_letter_case() -> None:
+    # The sample list and Mailchimp exports write "Donor"; people type tag:donor.
+    person = Person(tags=["Donor", "Straße"])
+    assert parse_segment("tag:donor").matches(person)
+    assert parse_segment("tag:DONOR and tag:STRASSE").matches(person)
+    assert not parse_segment("tag:donors").matches(person)
