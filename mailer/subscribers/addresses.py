@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from mailer.exceptions import InvalidAddress
 
-__all__ = ["Address", "address_hash", "normalize_address"]
+__all__ = ["Address", "address_hash", "clean_name", "normalize_address"]
 
 # A local part of plain ASCII atoms separated by single dots (RFC 5322 dot-atom) is valid
 # for email-validator whatever its letters, as long as it is at most 64 characters; only
@@ -67,3 +67,13 @@ def _domain(domain: str) -> str | None:
 def address_hash(key: str) -> str:
     """The hash kept on the suppression list in place of a forgotten address."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean_name(text: str) -> str:
+    """A person's name on one line: line breaks, tabs and other control characters
+    become single spaces. A name goes into the To header of every message to them,
+    where a line break would fail each one."""
+    return " ".join(_CONTROL.sub(" ", text).split())

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mailer.exceptions import FileInputError, InvalidAddress
-from mailer.subscribers.addresses import Address, normalize_address
+from mailer.subscribers.addresses import Address, clean_name, normalize_address
 from mailer.timezones import known_zone
 
 __all__ = ["Rejected", "Row", "check_encoding", "read_rows"]
@@ -251,8 +251,8 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     except InvalidAddress as err:
         return Rejected(line, err.reason, cells)
     row = Row(line, address)
-    first, last = padded[layout.first].strip(), padded[layout.last].strip()
-    name = padded[layout.name].strip() or f"{first} {last}".strip()
+    first, last = clean_name(padded[layout.first]), clean_name(padded[layout.last])
+    name = clean_name(padded[layout.name]) or f"{first} {last}".strip()
     if name:
         row.name = name
     if first and first != name.split(" ", 1)[0]:

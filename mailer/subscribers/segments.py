@@ -5,8 +5,9 @@
     attr.city in ["Bonn", "Köln"] and timezone != "Asia/Tokyo"
     domain == "example.org" or name contains "Lee"
 
-``tag:NAME`` is true when the subscriber has the tag, letter case aside; ``attr.KEY`` is an attribute,
-``email``, ``domain``, ``name`` and ``timezone`` are the subscriber's own fields. A field
+``tag:NAME`` is true when the subscriber has the tag, letter case aside; ``attr.KEY`` is
+an attribute, ``email``, ``domain``, ``name`` and ``timezone`` are the subscriber's own
+fields. A field
 alone is true when it is set and not empty. Comparisons are ``== != < <= > >=``, ``in``
 a list, and ``contains`` (text or a list). A number compares with an attribute that
 holds a number as text (``attr.age > 30`` matches ``"42"``). A missing attribute is

@@ -19,7 +19,7 @@ from mailer.storage.models import (
     SuppressionReason,
 )
 from mailer.storage.types import utcnow
-from mailer.subscribers.addresses import normalize_address
+from mailer.subscribers.addresses import clean_name, normalize_address
 from mailer.subscribers.lists import check_timezone, get_list
 from mailer.subscribers.suppression import lift, suppress, suppression_of
 
@@ -113,7 +113,7 @@ def add_subscriber(
         )
         session.add(subscriber)
     if name is not None:
-        subscriber.name = name.strip()
+        subscriber.name = clean_name(name)
     if attributes:
         subscriber.attributes = {**subscriber.attributes, **attributes}
     if tags:

@@ -154,6 +154,13 @@ def test_quoted_fields_with_newlines_keep_line_numbers(news: Database, tmp_path:
     assert (tmp_path / "multi.rejected.csv").read_text().splitlines()[1].startswith("4,")
 
 
+def test_a_name_with_line_breaks_is_kept_on_one_line(news: Database, tmp_path: Path) -> None:
+    # A line break would fail every message to them (it cannot go into To:).
+    source = write(tmp_path / "names.csv", 'email,name\r\nann@example.com,"Ann\r\n\tLee\x1f"\r\n')
+    import_file(news, source, "news")
+    assert people(news)["ann@example.com"]["name"] == "Ann Lee"
+
+
 def test_duplicates_merge_and_a_rerun_changes_nothing(news: Database, tmp_path: Path) -> None:
     source = write(
         tmp_path / "dups.csv",
