@@ -23,9 +23,10 @@ from mailer.delivery.headers import (
     check_address,
     check_header,
     has_control,
+    message_id,
 )
 from mailer.delivery.message import Batch, Content, Recipient
-from mailer.delivery.mime import DELIVERY_HEADER
+from mailer.delivery.mime import DELIVERY_HEADER, sender_domain
 from mailer.exceptions import InvalidMessage
 from mailer.rendering.substitution import Filler
 
@@ -70,7 +71,7 @@ class PayloadBuilder:
         subject = Filler(content.subject)
         self._subject_tokens = subject.tokens
         self._tokens = subject.tokens | Filler(content.html).tokens | Filler(content.text).tokens
-        check_address(content.from_address, header="From")
+        self._domain = sender_domain(content.from_address)
         check_header("From", content.from_name)
         if content.reply_to:
             check_address(content.reply_to, header="Reply-To")
@@ -137,7 +138,12 @@ class PayloadBuilder:
         if substitutions:
             personalization["substitutions"] = substitutions
         personalization["custom_args"] = custom_args
-        personalization["headers"] = {**recipient.headers, DELIVERY_HEADER: recipient.delivery_id}
+        headers = {**recipient.headers, DELIVERY_HEADER: recipient.delivery_id}
+        if not any(name.lower() == "message-id" for name in recipient.headers):
+            # On the sender's domain, as SMTP's, instead of one of SendGrid's making;
+            # per personalization, so that each recipient's is their own.
+            headers["Message-ID"] = message_id(recipient.delivery_id, self._domain)
+        personalization["headers"] = headers
         return personalization
 
     def body(self, personalizations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -48,12 +48,14 @@ def test_the_whole_body_of_a_small_batch() -> None:
                     "List-Unsubscribe": "<https://news.example.org/u/1>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                     "X-Mailer-Delivery": "d1",
+                    "Message-ID": "<d1@example.org>",
                 },
             },
             {
                 "to": [{"email": "bob@example.com"}],
                 "custom_args": {"mailer_delivery": "d2"},
-                "headers": {"X-Mailer-Delivery": "d2"},
+                # Each recipient's own, on the sender's domain.
+                "headers": {"X-Mailer-Delivery": "d2", "Message-ID": "<d2@example.org>"},
             },
         ],
         "from": {"email": "news@example.org", "name": "The Example Times"},
