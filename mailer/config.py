@@ -213,6 +213,8 @@ class Settings(BaseSettings):
         if value is not None:
             from mailer.delivery.smtp_url import parse_smtp_url
 
+            if not value.get_secret_value().strip():
+                raise ValueError("is empty: give smtp://user:pass@host:587?starttls=true or so")
             parse_smtp_url(value.get_secret_value())
         return value
 
@@ -351,6 +353,12 @@ def _config_error(err: ValidationError, path: Path | None) -> ConfigError:
     first = err.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
     top = str(first["loc"][0]) if first["loc"] else ""
+    message = first["msg"].removeprefix("Value error, ")
+    named = re.match(r"(\w+): ", message)
+    if not top and named and named.group(1) in Settings.model_fields:
+        # A check across settings (the DKIM key is read there) names its key in front.
+        key = top = named.group(1)
+        message = message[named.end() :]
     env_name = f"{ENV_PREFIX}{top.upper()}"
     if top and env_name in os.environ:
         source = f"environment variable {env_name}"
@@ -358,7 +366,6 @@ def _config_error(err: ValidationError, path: Path | None) -> ConfigError:
         source = str(path)
     else:
         source = f"no {CONFIG_FILENAME} found and no {env_name}"
-    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "missing":
         message = "missing (set it in mailer.toml or as " + env_name + "; mailer init writes one)"
     more = len(err.errors()) - 1

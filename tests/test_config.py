@@ -68,6 +68,27 @@ def test_an_invalid_environment_variable_is_named(
         load_settings(path)
 
 
+def test_a_bad_dkim_key_or_an_empty_smtp_url_from_the_environment_is_blamed_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, "sqlite:///var/x.db")
+    (tmp_path / "bad.pem").write_text("not a key")
+    monkeypatch.setenv("MAILER_DKIM_PRIVATE_KEY", "bad.pem")
+    monkeypatch.setenv("MAILER_DKIM_SELECTOR", "s1")
+    monkeypatch.setenv("MAILER_DKIM_DOMAIN", "example.org")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(
+        "environment variable MAILER_DKIM_PRIVATE_KEY: dkim_private_key: "
+    )
+    monkeypatch.delenv("MAILER_DKIM_PRIVATE_KEY")
+    monkeypatch.delenv("MAILER_DKIM_SELECTOR")
+    monkeypatch.delenv("MAILER_DKIM_DOMAIN")
+    monkeypatch.setenv("MAILER_SMTP_URL", "")
+    with pytest.raises(ConfigError, match="MAILER_SMTP_URL: smtp_url: is empty"):
+        load_settings(path)
+
+
 def test_a_missing_secret_is_reported_without_printing_secrets(tmp_path: Path) -> None:
     path = tmp_path / "mailer.toml"
     path.write_text('from_address = "a@example.org"\n')

@@ -326,8 +326,15 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
             stop=stop,
             on_progress=show,
         )
-        with _stop_on_signals(stop):
-            outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        try:
+            with _stop_on_signals(stop):
+                outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        except KeyboardInterrupt:
+            err_console.print(
+                f"stopped at once: what was in flight shows as unknown; "
+                f"mailer campaigns resume {campaign_id} goes on"
+            )
+            raise typer.Exit(130) from None
     _report(cli, outcome)
 
 

@@ -345,7 +345,10 @@ class CampaignSender:
             select(Campaign.status, Campaign.worker).where(Campaign.id == campaign_id)
         ).one()
         if row.worker != self.worker and row.status is CampaignStatus.SENDING:
-            raise StateError(f"campaign {campaign_id} was taken over by {row.worker}")
+            raise StateError(
+                f"campaign {campaign_id} is being sent by another process ({row.worker}): "
+                "this one stops"
+            )
         return CampaignStatus(row.status)
 
     def _wait(self, seconds: float, campaign_id: int) -> None:

@@ -239,6 +239,18 @@ class SmtpConnection:
         # A certificate that does not verify, or an extension the server lacks
         # (STARTTLS, AUTH), is a matter of configuration: trying again will not help.
         permanent = isinstance(err, ssl.SSLCertVerificationError | smtplib.SMTPNotSupportedError)
+        if (
+            isinstance(err, smtplib.SMTPNotSupportedError)
+            and "AUTH" in str(err)
+            and self.config.security == "none"
+        ):
+            # Servers offer AUTH only over TLS, as RFC 8314 asks.
+            return BackendError(
+                self.backend,
+                f"{doing} to {where}: {err} (over plain text: add ?starttls=true to "
+                "smtp_url, or use smtps://)",
+                retryable=False,
+            )
         # smtplib has no type of its own for "No suitable authentication method found."
         if isinstance(err, smtplib.SMTPException) and "authentication method" in str(err):
             permanent = True

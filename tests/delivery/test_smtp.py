@@ -369,6 +369,7 @@ def test_without_starttls_a_server_that_requires_it_refuses(starttls_server: Smt
     with pytest.raises(BackendError) as caught:
         SmtpBackend(parse_smtp_url(url)).open()
     assert not caught.value.retryable
+    assert "add ?starttls=true to smtp_url, or use smtps://" in str(caught.value)
 
 
 def test_smtps_is_tls_from_the_start(tls: Tls) -> None:
