@@ -319,12 +319,19 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
                 detail=detail,
             )
 
+        def waiting(campaign_id: int, pending: int, seconds: float) -> None:
+            err_console.print(
+                f"campaign {campaign_id}: {pending} waiting to be retried (the server said "
+                f"try later); the next try in {seconds:,.0f} s, Ctrl-C pauses"
+            )
+
         sender = CampaignSender(
             cli.database,
             settings,
             get_backend(settings),
             stop=stop,
             on_progress=show,
+            on_wait=waiting,
         )
         try:
             with _stop_on_signals(stop):

@@ -128,6 +128,7 @@ class CampaignSender:
         dispatcher: Dispatcher | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        on_wait: Callable[[int, int, float], None] | None = None,
         error_threshold: float | None = None,
         error_window: int = 200,
         release_on_stop: bool = False,
@@ -148,6 +149,8 @@ class CampaignSender:
         self.dispatcher = dispatcher
         self.stop = stop or threading.Event()
         self.on_progress = on_progress
+        # Told (campaign id, rows waiting, seconds) when only retries are left, not due yet.
+        self.on_wait = on_wait
         self.error_threshold = error_threshold or settings.error_threshold
         self.error_window = error_window
         # A daemon shutting down leaves its campaigns "sending" for the next start to
@@ -270,7 +273,10 @@ class CampaignSender:
                 if pending == 0 and sending == 0:
                     return self._stop(campaign_id, "finish", "", tally.counts)
                 if due is not None and due > now:
-                    self._wait((due - now).total_seconds(), campaign_id)
+                    seconds = (due - now).total_seconds()
+                    if self.on_wait is not None:
+                        self.on_wait(campaign_id, pending, seconds)
+                    self._wait(seconds, campaign_id)
 
     def _pace(self, campaign_id: int) -> int:
         """How many rows to claim next, after waiting until the rate limits let that

@@ -184,9 +184,13 @@ def test_refusals_retry_later_and_bounces_are_suppressed(
     hooked = Hooked(sent, after)
     hooked.refused = backend.refused
     campaign_id = make_campaign(db, settings)
-    outcome = sender_for(db, settings, hooked, clock).send(campaign_id)
+    waits: list[tuple[int, int, float]] = []
+    sender = sender_for(db, settings, hooked, clock, on_wait=lambda *w: waits.append(w))
+    outcome = sender.send(campaign_id)
     assert outcome.status.value == "sent"
     assert counts(db, campaign_id) == {"sent": 23, "failed": 2}
+    # Whoever waits with it is told why and for how long: 2 deferred, retried in 1 minute.
+    assert waits[0] == (campaign_id, 2, 60.0)
     with db.session() as session:
         failed = session.scalars(
             select(Delivery).where(Delivery.status == DeliveryStatus.FAILED).order_by(Delivery.id)
