@@ -24,7 +24,6 @@ from mailer.subscribers.importer import ImportSummary, import_file
 from mailer.subscribers.privacy import export_data, forget
 from mailer.subscribers.subscriptions import (
     add_subscriber,
-    find_subscriber,
     iter_subscriptions,
     parse_attribute,
     remove_subscriber,
@@ -132,13 +131,17 @@ def ls(
 def show(ctx: typer.Context, email: str, json_output: JsonOption = False) -> None:
     """One subscriber with every subscription."""
     with state(ctx).database.session() as session:
-        data = subscriber_dict(find_subscriber(session, email))
+        data = export_data(session, email)
     if json_output:
         print_json(data)
         return
     grid = Table.grid(padding=(0, 2))
     for key in ("email", "name", "timezone", "created_at"):
         grid.add_row(key.replace("_", " "), str(data[key] or ""))
+    if data["suppressed"]:
+        # No list mails them, whatever their subscriptions say.
+        suppressed = data["suppressed"]
+        grid.add_row("suppressed", f"{suppressed['reason']} since {suppressed['since'][:19]}")
     grid.add_row("tags", ", ".join(data["tags"]))
     for key, value in data["attributes"].items():
         grid.add_row(f"attr.{key}", str(value))

@@ -112,6 +112,8 @@ def test_unsubscribe_from_one_list_and_from_all(cli: Cli) -> None:
     assert {s["status"] for s in shown["subscriptions"]} == {"unsubscribed"}
     data = json.loads(cli("subscribers", "export-data", "ann@example.com").stdout)
     assert data["suppressed"]["reason"] == "unsubscribed"
+    assert shown["suppressed"]["reason"] == "unsubscribed"
+    assert "suppressed  unsubscribed since" in cli("subscribers", "show", "ann@example.com").stdout
     cli("lists", "create", "third")
     refused = cli("subscribers", "add", "ann@example.com", "--list", "third", ok=False)
     assert "suppression list" in refused.stderr
