@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from mailer.cli._state import CliState, JsonOption, console, err_console, print_json, state
 from mailer.delivery import ledger
@@ -297,13 +297,18 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None:
     settings = cli.settings
     stop = threading.Event()
+    # On a narrow terminal the counts, rate and ETA keep their width (up to ten million
+    # recipients) and the outcomes are cut short instead.
     columns: list[Any] = [
         TextColumn(f"[bold]campaign {campaign_id}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[detail]}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=15)),
+        TextColumn("{task.fields[rate]}", table_column=Column(no_wrap=True, min_width=8)),
+        TimeRemainingColumn(table_column=Column(no_wrap=True, min_width=7)),
+        TextColumn(
+            "{task.fields[detail]}",
+            table_column=Column(no_wrap=True, overflow="ellipsis", max_width=40),
+        ),
     ]
     with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("send", total=None, rate="", detail="")
