@@ -168,7 +168,15 @@ class BatchWorker:
     def hand_over(self, campaign_id: int, rows: Sequence[Claimed]) -> Handover:
         """Build the messages of ``rows`` and hand them to the backend; writes nothing,
         so that it can run where the ledger is out of reach."""
-        parts = self.parts(campaign_id)
+        try:
+            parts = self.parts(campaign_id)
+        except MailerError as err:
+            # What every message needs cannot be made (a base_url that is not https):
+            # nothing is handed over, the rows go back, and trying again will not help.
+            error = BackendError(
+                self.backend.name, f"cannot build the campaign's messages: {err}", retryable=False
+            )
+            return Handover([], release=list(rows), error=error)
         uid = parts.content.campaign
         recipients: list[Recipient] = []
         handed: list[Claimed] = []  # the rows of ``recipients``

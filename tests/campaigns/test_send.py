@@ -360,6 +360,19 @@ def test_a_message_no_one_can_get_fails_the_campaign_and_puts_the_rows_back(
     assert counts(db, campaign_id) == {"pending": 25}
 
 
+def test_links_no_message_can_have_fail_the_campaign_and_put_the_rows_back(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    plain = settings.model_copy(update={"base_url": "http://localhost:8000"})
+    outcome = sender_for(db, plain, MemoryBackend(sent, {}), clock).send(campaign_id)
+    assert outcome.status.value == "failed"
+    assert "cannot build the campaign's messages" in outcome.reason
+    assert "https" in outcome.reason
+    assert counts(db, campaign_id) == {"pending": 25}  # none left sending, none unknown
+    assert sent == []
+
+
 def test_a_dead_senders_messages_become_unknown_and_are_resent_only_on_request(
     db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
