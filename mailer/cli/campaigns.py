@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -346,7 +348,11 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
                 f"stopped at once: what was in flight shows as unknown; "
                 f"mailer campaigns resume {campaign_id} goes on"
             )
-            raise typer.Exit(130) from None
+            # At once means now: the batch threads would otherwise finish their batch.
+            # The ledger holds nothing uncommitted; resume sorts out the rest.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
     _report(cli, outcome)
 
 

@@ -51,6 +51,9 @@ __all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "work
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 #: How often a sender shows it is alive.
 HEARTBEAT_EVERY = timedelta(seconds=10)
+#: While it waits (for retries, for the pace), a sender reads the status this often, in
+#: seconds, so that a pause or cancel from another shell ends the wait.
+WAIT_CHECK_EVERY = 5.0
 
 
 def worker_name() -> str:
@@ -359,17 +362,22 @@ class CampaignSender:
 
     def _wait(self, seconds: float, campaign_id: int) -> None:
         # Waits in short steps so that a stop request is honoured within a second, and
-        # shows signs of life on the way (a local-time send waits hours between waves).
+        # a pause or cancel from elsewhere within a few; shows signs of life on the way
+        # (a local-time send waits hours between waves).
         remaining, since_beat = seconds, 0.0
         while remaining > 0 and not self.stop.is_set():
             step = min(remaining, 1.0)
             self.sleep(step)
             remaining -= step
             since_beat += step
-            if since_beat >= 60:
+            if since_beat >= WAIT_CHECK_EVERY and remaining > 0:
                 since_beat = 0.0
                 with self.database.engine.begin() as conn:
-                    self._heartbeat(conn, campaign_id, self.clock())
+                    if (
+                        self._heartbeat(conn, campaign_id, self.clock())
+                        is not CampaignStatus.SENDING
+                    ):
+                        return  # the loop reads the status again and ends
 
     def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
         if len(recent) < min(self.error_window, 20):

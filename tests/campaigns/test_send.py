@@ -275,6 +275,26 @@ def test_a_stop_while_waiting_for_the_rate_limit_claims_nothing_more(
     assert counts(db, campaign_id) == {"sent": 5, "pending": 20}
 
 
+def test_a_pause_from_elsewhere_ends_a_wait_for_retries_within_seconds(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    backend = MemoryBackend(sent, {})
+    backend.refuse(weekly[0], 451)  # retried in a minute
+    campaign_id = make_campaign(db, settings)
+
+    def sleep(seconds: float) -> None:
+        if clock.slept == 0:
+            with db.session() as session:  # another shell: mailer campaigns pause
+                move(session, campaign_id, "pause", reason="paused by hand")
+        clock.sleep(seconds)
+
+    sender = CampaignSender(db, settings, backend, batch_size=7, clock=clock, sleep=sleep)
+    outcome = sender.send(campaign_id)
+    assert outcome.status.value == "paused"
+    assert clock.slept <= 5  # not the minute to the retry
+    assert counts(db, campaign_id) == {"sent": 24, "pending": 1}
+
+
 def test_too_many_failures_pause_the_campaign_and_say_why(
     db: Database, settings: Settings, sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
