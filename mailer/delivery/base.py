@@ -27,7 +27,7 @@ from mailer.exceptions import BackendError, InvalidMessage
 if TYPE_CHECKING:
     from mailer.config import Settings
 
-__all__ = ["Backend", "MessageBackend", "failed", "retry"]
+__all__ = ["Backend", "MessageBackend", "failed", "retry", "withdrawn"]
 
 
 class Backend(ABC):
@@ -89,6 +89,10 @@ class MessageBackend(Backend):
             builder = self.builder(batch)
             results = []
             for recipient in batch.recipients:
+                reason = batch.withdrawn(recipient.delivery_id) if batch.withdrawn else None
+                if reason is not None:
+                    results.append(withdrawn(recipient, reason))
+                    continue
                 message = self.build(builder, recipient)
                 if isinstance(message, RecipientResult):
                     results.append(message)
@@ -126,3 +130,7 @@ def failed(recipient: Recipient, error: str, *, bounce: bool = False) -> Recipie
 
 def retry(recipient: Recipient, error: str) -> RecipientResult:
     return RecipientResult(recipient.delivery_id, Outcome.RETRY, error=error)
+
+
+def withdrawn(recipient: Recipient, reason: str) -> RecipientResult:
+    return RecipientResult(recipient.delivery_id, Outcome.SKIPPED, error=reason)

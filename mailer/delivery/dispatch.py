@@ -10,6 +10,8 @@ without changing the sender or the workers.
 from __future__ import annotations
 
 import gc
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,12 +102,14 @@ class BatchWorker:
         backend: Backend,
         *,
         clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
         test: bool = False,
     ):
         self.database = database
         self.settings = settings
         self.backend = backend
         self.clock = clock
+        self.monotonic = monotonic
         self.test = test
         self._parts: dict[int, _CampaignParts] = {}
 
@@ -192,8 +196,9 @@ class BatchWorker:
                 handed.append(row)
         if not recipients:
             return handover
+        withdrawals = Withdrawals(self.database, handed, uid, self.monotonic)
         try:
-            results = self._send_batch(Batch(parts.content, recipients))
+            results = self._send_batch(Batch(parts.content, recipients, withdrawals))
         except BackendError as err:
             by_id = {r.delivery_id: row for r, row in zip(recipients, handed, strict=True)}
             handover.results.extend(
@@ -229,6 +234,43 @@ class BatchWorker:
             ) from err
 
 
+class Withdrawals:
+    """Batch.withdrawn for a batch's rows: reads the ledger again (who left their list
+    or was suppressed) at most once every ``every`` seconds, and only once the batch has
+    taken that long since it was loaded, so that a batch handed over in a blink costs
+    nothing and a slow one honours an unsubscribe within a second."""
+
+    def __init__(
+        self,
+        database: Database,
+        rows: Sequence[Claimed],
+        uid: str,
+        clock: Callable[[], float] = time.monotonic,
+        every: float = 1.0,
+    ):
+        self._database = database
+        self._rows = rows
+        self._uid = uid
+        self._clock = clock
+        self._every = every
+        self._checked = clock()
+        self._gone: dict[str, str] = {}  # by the recipients' delivery ids
+        self._lock = threading.Lock()
+
+    def __call__(self, delivery_id: str) -> str | None:
+        if self._clock() - self._checked >= self._every:
+            with self._lock:  # one read for every worker thread of the batch
+                if self._clock() - self._checked >= self._every:
+                    self._refresh()
+        return self._gone.get(delivery_id) if self._gone else None
+
+    def _refresh(self) -> None:
+        with self._database.engine.begin() as conn:
+            gone = ledger.withdrawn(conn, [row.delivery_id for row in self._rows])
+        self._gone = {f"{self._uid}.{row}": reason for row, reason in gone.items()}
+        self._checked = self._clock()
+
+
 @dataclass
 class Handover:
     """What the backend made of a batch, before the ledger hears of it: a result for
@@ -247,7 +289,12 @@ def record_handover(database: Database, handover: Handover, now: datetime) -> Ba
         ledger.release(conn, handover.release)
     if handover.error is not None:
         raise handover.error
-    errors = [r.error for _, r in handover.results if r.outcome is not Outcome.SENT and r.error]
+    # A withdrawn recipient is no failure: it does not count towards the error threshold.
+    errors = [
+        r.error
+        for _, r in handover.results
+        if r.outcome is not Outcome.SENT and r.outcome is not Outcome.SKIPPED and r.error
+    ]
     return BatchReport(outcomes, errors)
 
 

@@ -266,7 +266,6 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     )
     claimed: list[Claimed] = []
     skipped: list[dict[str, Any]] = []
-    confirmed = SubscriptionStatus.CONFIRMED.value
     for (
         id_,
         subscriber,
@@ -280,11 +279,9 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
         zone,
         status,
     ), hashed in zip(rows, hashes, strict=True):
-        if hashed in suppressed:
-            skipped.append({"b_id": id_, "b_error": "suppressed"})
-        elif status != confirmed:
-            left = "unsubscribed" if status is not None else "removed from the list"
-            skipped.append({"b_id": id_, "b_error": left})
+        reason = _gone(hashed in suppressed, status)
+        if reason is not None:
+            skipped.append({"b_id": id_, "b_error": reason})
         else:
             claimed.append(
                 Claimed(
@@ -300,6 +297,53 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
             skipped,
         )
     return claimed, len(skipped)
+
+
+def withdrawn(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, str]:
+    """Which of the loaded rows ``delivery_ids`` must not be sent any more, with why:
+    their subscriber left the list or was suppressed since :func:`load`. For a batch
+    that takes a while to hand over (a slow SMTP server); nothing is written."""
+    if not delivery_ids:
+        return {}
+    membership = aliased(Subscription)
+    rows = conn.execute(
+        select(Delivery.id, Subscriber.email_key, type_coerce(membership.status, Text))
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(
+            membership,
+            and_(
+                membership.subscriber_id == Delivery.subscriber_id,
+                membership.list_id == Delivery.list_id,
+            ),
+        )
+        .where(in_values(conn, Delivery.id, list(delivery_ids)))
+    ).all()
+    hashes = [address_hash(key) for _, key, _ in rows]
+    suppressed = set(
+        conn.scalars(
+            select(Suppression.address_hash).where(
+                in_values(conn, Suppression.address_hash, list(set(hashes)))
+            )
+        )
+    )
+    gone = {}
+    for (id_, _, status), hashed in zip(rows, hashes, strict=True):
+        reason = _gone(hashed in suppressed, status)
+        if reason is not None:
+            gone[id_] = reason
+    return gone
+
+
+_CONFIRMED = SubscriptionStatus.CONFIRMED.value
+
+
+def _gone(suppressed: bool, status: str | None) -> str | None:
+    """Why a row's subscriber must not get the campaign now, or None."""
+    if suppressed:
+        return "suppressed"
+    if status != _CONFIRMED:
+        return "unsubscribed" if status is not None else "removed from the list"
+    return None
 
 
 def _json(value: Any) -> Any:
@@ -318,9 +362,12 @@ def record(
     failed: list[dict[str, Any]] = []
     retried: list[dict[str, Any]] = []
     bounced: list[int] = []
+    skipped: list[dict[str, Any]] = []
     for claimed, result in results:
         if result.outcome is Outcome.SENT:
             by_message.setdefault(result.provider_message_id[:200], []).append(claimed.delivery_id)
+        elif result.outcome is Outcome.SKIPPED:
+            skipped.append({"b_id": claimed.delivery_id, "b_error": result.error})
         elif result.outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
             retried.append(
                 {
@@ -378,10 +425,21 @@ def record(
             .execution_options(synchronize_session=False),
             failed,
         )
+    if skipped:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"))
+            .values(status=D.SKIPPED, error=bindparam("b_error"))
+            .execution_options(synchronize_session=False),
+            skipped,
+        )
     if bounced:
         _suppress_bounces(conn, bounced, now)
     count = sum(len(ids) for ids in by_message.values())
-    return {Outcome.SENT: count, Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
+    outcomes = {Outcome.SENT: count, Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
+    if skipped:
+        outcomes[Outcome.SKIPPED] = len(skipped)
+    return outcomes
 
 
 def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime) -> None:

@@ -7,7 +7,7 @@ once per request, while SMTP and the outbox fill them here for every message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -52,12 +52,17 @@ class Recipient(NamedTuple):
 class Batch:
     content: Content
     recipients: list[Recipient]
+    #: Asked with a recipient's delivery id just before its message is handed over:
+    #: the reason it must not go any more (they unsubscribed during the batch), or None.
+    #: A backend that hands messages over one by one asks; None asks nothing.
+    withdrawn: Callable[[str], str | None] | None = None
 
 
 class Outcome(StrEnum):
     SENT = "sent"  # accepted by the server or provider
     FAILED = "failed"  # refused for good (5xx, invalid); a bounce when ``bounce`` is set
     RETRY = "retry"  # refused for now (4xx, throttled); try again later
+    SKIPPED = "skipped"  # not handed over: withdrawn during the batch (see Batch.withdrawn)
 
 
 class RecipientResult(NamedTuple):

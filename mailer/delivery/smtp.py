@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Self
 
-from mailer.delivery.base import Backend, failed, retry
+from mailer.delivery.base import Backend, failed, retry, withdrawn
 from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
 from mailer.delivery.mime import MessageBuilder
@@ -101,7 +101,7 @@ class SmtpBackend(Backend):
         created = self.open()
         try:
             assert self._executor is not None
-            job = _Job(MessageBuilder(batch.content, clock=self.clock), batch.recipients)
+            job = _Job(MessageBuilder(batch.content, clock=self.clock), batch)
             workers = min(self.concurrency, len(batch.recipients))
             futures = [self._executor.submit(self._work, job) for _ in range(workers)]
             for future in futures:
@@ -172,6 +172,10 @@ class SmtpBackend(Backend):
         message cannot go gets its FAILED result here instead."""
         builder = job.builder
         for index, recipient in job:
+            reason = job.withdrawn(recipient.delivery_id) if job.withdrawn else None
+            if reason is not None:
+                job.results[index] = withdrawn(recipient, reason)
+                continue
             if not (recipient.email.isascii() or connection.smtputf8):
                 # Not a bounce: another server may well take it.
                 job.results[index] = failed(
@@ -253,8 +257,10 @@ class _SenderRefused(Exception):
 class _Job:
     """One batch shared by the workers: who is next, and what came of each."""
 
-    def __init__(self, builder: MessageBuilder, recipients: list[Recipient]):
+    def __init__(self, builder: MessageBuilder, batch: Batch):
         self.builder = builder
+        self.withdrawn = batch.withdrawn
+        recipients = batch.recipients
         self.results: list[RecipientResult | None] = [None] * len(recipients)
         self.error: BackendError | None = None  # stops every worker
         self.lost: list[BackendError] = []  # each stopped one worker

@@ -14,7 +14,7 @@ from mailer.delivery import ledger
 from mailer.delivery.campaigns import campaign_view, create_campaign, move
 from mailer.delivery.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.message import Batch, Outcome, RecipientResult
+from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.sender import CampaignSender
 from mailer.exceptions import BackendError, InvalidMessage, StateError
@@ -235,6 +235,49 @@ def test_a_stop_request_pauses_cleanly(
     outcome = sender_for(db, settings, backend, clock, stop=stop).send(campaign_id)
     assert (outcome.status.value, outcome.reason) == ("paused", "interrupted")
     assert counts(db, campaign_id) == {"sent": 7, "pending": 18}
+
+
+class Slow(MemoryBackend):
+    """Hands messages over one by one, a second each on ``seconds``, and runs ``during``
+    after the first."""
+
+    def __init__(self, sent: list[EmailMessage], seconds: list[float], during: Any):
+        super().__init__(sent, {})
+        self.seconds = seconds
+        self.during = during
+
+    def deliver(self, recipient: Recipient, message: bytes, message_id: str) -> RecipientResult:
+        result = super().deliver(recipient, message, message_id)
+        self.seconds[0] += 1.0
+        if len(self.messages) == 1:
+            self.during()
+        return result
+
+
+def test_an_unsubscribe_during_a_slow_batch_is_honoured_for_the_rest_of_it(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    seconds = [0.0]
+
+    def leave() -> None:  # readers 3 and 5 leave while the batch is being handed over
+        with db.session() as session:
+            unsubscribe(session, weekly[3], "weekly")
+            unsubscribe(session, weekly[5])  # every list: suppressed too
+
+    backend = Slow(sent, seconds, leave)
+    worker = BatchWorker(db, settings, backend, clock=clock, monotonic=lambda: seconds[0])
+    sender = sender_for(db, settings, backend, clock, dispatcher=InlineDispatcher(worker))
+    outcome = sender.send(campaign_id)
+    assert outcome.status.value == "sent"
+    assert addresses(sent) == sorted(set(weekly) - {weekly[3], weekly[5]})
+    assert counts(db, campaign_id) == {"sent": 23, "skipped": 2}
+    assert outcome.counts["skipped"] == 2
+    with db.session() as session:
+        errors = session.scalars(
+            select(Delivery.error).where(Delivery.status == DeliveryStatus.SKIPPED)
+        ).all()
+    assert sorted(errors) == ["suppressed", "unsubscribed"]
 
 
 def test_a_rate_limit_paces_batches_instead_of_sending_them_in_bursts(

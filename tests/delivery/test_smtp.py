@@ -150,6 +150,22 @@ def test_a_non_ascii_address_fails_where_the_server_has_no_smtputf8(server: Smtp
     ]
 
 
+def test_a_recipient_withdrawn_during_the_batch_is_skipped(server: SmtpServer) -> None:
+    batch = make_batch(3)
+    batch = Batch(batch.content, batch.recipients, lambda d: "unsubscribed" if d == "d1" else None)
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(batch)
+    assert [(r.outcome, r.error) for r in results] == [
+        (Outcome.SENT, ""),
+        (Outcome.SKIPPED, "unsubscribed"),
+        (Outcome.SENT, ""),
+    ]
+    assert [r.rcpt_tos for r in server.handler.received] == [
+        ["reader0@example.com"],
+        ["reader2@example.com"],
+    ]
+
+
 def test_a_dropped_connection_is_reopened_and_the_message_sent_once(server: SmtpServer) -> None:
     with backend_for(server, concurrency=1) as backend:
         backend.send_batch(make_batch(1))  # the connection is open and idle now
