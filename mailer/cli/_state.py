@@ -13,7 +13,7 @@ from rich.console import Console
 from mailer.config import Settings, load_settings
 from mailer.storage import Database, open_database
 
-__all__ = ["CliState", "JsonOption", "console", "err_console", "print_json", "state"]
+__all__ = ["CliState", "IdArgument", "JsonOption", "console", "err_console", "print_json", "state"]
 
 # No markup by default: what we print holds the user's text (subjects, segments, errors
 # that quote input), where "[bold]" or "[cta.donate]" must show as typed. Styled text is
@@ -23,6 +23,10 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False
 
 #: The ``--json`` option of every command that prints something a script may read.
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+#: A campaign's id; out of the database's range is a usage error, not a traceback.
+IdArgument = Annotated[
+    int, typer.Argument(help="The campaign's id (mailer campaigns ls).", min=1, max=2**63 - 1)
+]
 
 
 @dataclass

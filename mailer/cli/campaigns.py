@@ -16,7 +16,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
-from mailer.cli._state import CliState, JsonOption, console, err_console, print_json, state
+from mailer.cli._state import (
+    CliState,
+    IdArgument,
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    state,
+)
 from mailer.delivery import ledger
 from mailer.delivery.backends import get_backend
 from mailer.delivery.campaigns import (
@@ -35,8 +43,6 @@ from mailer.delivery.testsend import send_test
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
-
-IdArgument = Annotated[int, typer.Argument(help="The campaign's id (mailer campaigns ls).")]
 
 
 @app.command("create")
@@ -359,6 +365,8 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
 #: The exit status of ``send`` and ``resume`` when the campaign stopped paused (by
 #: Ctrl-C, too many errors, or a server that could not be reached).
 PAUSED_EXIT = 3
+#: ... and when it was cancelled (from another shell) while it was being sent.
+CANCELLED_EXIT = 4
 
 
 def _report(cli: CliState, outcome: SendOutcome) -> None:
@@ -376,3 +384,6 @@ def _report(cli: CliState, outcome: SendOutcome) -> None:
     elif outcome.status is CampaignStatus.FAILED:
         err_console.print(f"[red]failed:[/red] {escape(outcome.reason)}", markup=True)
         raise typer.Exit(1)
+    elif outcome.status is CampaignStatus.CANCELLED:
+        # Cancelled from another shell while this one sent: not sent, as scripts must see.
+        raise typer.Exit(CANCELLED_EXIT)

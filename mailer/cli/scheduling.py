@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from mailer.cli._state import console, print_json, state
+from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
 from mailer.exceptions import InputError
 from mailer.scheduling import campaigns as scheduling
@@ -28,7 +28,6 @@ from mailer.timezones import zone
 
 jobs_app = typer.Typer(no_args_is_help=True, help="What the scheduler will run.")
 
-IdArgument = Annotated[int, typer.Argument(help="The campaign's id (mailer campaigns ls).")]
 AtOption = Annotated[
     str, typer.Option("--at", help="When: 2026-12-01T09:00 (wall-clock time in --tz).")
 ]

@@ -109,12 +109,26 @@ def create_campaign(
             raise InputError(
                 f"the subject holds a line break or another control character: {subject!r}"
             )
+        try:
+            subject.encode("utf-8")
+        except UnicodeEncodeError:  # bytes a terminal passed on that are not UTF-8
+            raise InputError(f"the subject is not valid UTF-8 text: {subject!r}") from None
+        if "{%" in subject or "%}" in subject:
+            raise InputError(
+                f"a subject takes {{{{ expressions }}}}, not {{% statements %}}: {subject!r}"
+            )
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
     sender = from_address or settings.from_address
     if not sender:
         raise InputError("no sender: pass --from or set from_address in mailer.toml")
+    sender_name = settings.publisher_name if from_name is None else from_name
+    if has_control(sender_name):
+        raise InputError(
+            f"the sender's name (--from-name, or publisher_name in mailer.toml) holds a line "
+            f"break or another control character: {sender_name!r}"
+        )
     normalize_address(sender)
     if reply_to:
         normalize_address(reply_to)
@@ -135,7 +149,7 @@ def create_campaign(
         subject=subject or first.title,
         status=S.DRAFT,
         from_address=sender,
-        from_name=settings.publisher_name if from_name is None else from_name,
+        from_name=sender_name,
         reply_to=reply_to if reply_to is not None else settings.reply_to,
         segment=segment or "",
         ctas=list(ctas or []),
@@ -216,15 +230,22 @@ def resend_unknown(session: Session, campaign_id: int) -> int:
     campaign = get_campaign(session, campaign_id)
     if campaign.status is S.CANCELLED:
         raise StateError(f"campaign {campaign_id} is cancelled: it sends nothing more")
-    unknown = session.scalar(
-        select(func.count()).where(
-            Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.UNKNOWN
-        )
-    )
+    unknown, sending = session.execute(
+        select(
+            func.count().filter(Delivery.status == DeliveryStatus.UNKNOWN),
+            func.count().filter(Delivery.status == DeliveryStatus.SENDING),
+        ).where(Delivery.campaign_id == campaign_id)
+    ).one()
     if not unknown:
+        hint = (
+            f" ({sending} are marked sending: if their sender died, mailer campaigns resume "
+            f"{campaign_id} marks them unknown first)"
+            if sending
+            else ""
+        )
         raise StateError(
             f"campaign {campaign_id} is {campaign.status.value} and has no unknown messages "
-            "to send again"
+            f"to send again{hint}"
         )
     if campaign.status is S.SENT:
         move(session, campaign_id, "reopen", reason="unknown messages queued again")

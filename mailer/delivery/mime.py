@@ -73,7 +73,8 @@ class MessageBuilder:
         self._boundary = (boundary or f"=_{secrets.token_hex(12)}").encode("ascii")
 
         # What every message shares, encoded once.
-        lines = [encode_header("From", format_address(content.from_address, content.from_name))]
+        sender = format_address(content.from_address, content.from_name, header="From")
+        lines = [encode_header("From", sender)]
         if content.reply_to:
             reply_to = format_address(content.reply_to, header="Reply-To")
             lines.append(encode_header("Reply-To", reply_to))

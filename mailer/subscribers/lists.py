@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.exceptions import AlreadyExists, InputError, NotFound
-from mailer.storage.models import MailingList, Subscription, SubscriptionStatus
+from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError
+from mailer.storage.models import MailingList, Subscription, SubscriptionStatus, campaign_lists
 from mailer.timezones import zone
 
 __all__ = ["ListCounts", "check_timezone", "create_list", "delete_list", "get_list", "list_counts"]
@@ -101,6 +101,17 @@ def delete_list(session: Session, name: str) -> int:
     """Delete a list and its subscriptions (not the subscribers); returns how many
     subscriptions went with it."""
     mailing_list = get_list(session, name)
+    used_by = session.scalars(
+        select(campaign_lists.c.campaign_id)
+        .where(campaign_lists.c.list_id == mailing_list.id)
+        .order_by(campaign_lists.c.campaign_id)
+    ).all()
+    if used_by:
+        ids = ", ".join(map(str, used_by))
+        raise StateError(
+            f"list {name!r} is a list of campaign {ids}: it stays while they do (their "
+            "deliveries and statistics point to it)"
+        )
     (counts,) = list_counts(session, [mailing_list])
     session.delete(mailing_list)
     return counts.total

@@ -103,12 +103,25 @@ def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
         ("Hi\r\nBcc: evil@example.net", "the subject holds a line break"),
         ("Hi {{ subscriber.first_name", "subject: '{{' without its other half at column 4"),
         ("Hi }} there", "subject: '}}' without its other half at column 4"),
+        ("{% if 1 %}x", "a subject takes {{ expressions }}, not {% statements %}"),
+        ("Hi\udc85there", "the subject is not valid UTF-8 text"),
     ]:
         refused = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
                           "--subject", subject, ok=False)  # fmt: skip
         assert error in refused.stderr, subject
+    named = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                    "--from-name", "News\r\nBcc: evil@example.net", ok=False)  # fmt: skip
+    assert "the sender's name (--from-name, or publisher_name" in named.stderr
     # Nothing of the refused campaigns was stored.
     assert json.loads(project("campaigns", "ls", "--json").stdout) == []
+    # Out of range is a usage error, not a traceback.
+    huge = project("campaigns", "show", "99999999999999999999", ok=False)
+    assert huge.exit_code == 2
+    assert "campaign_id" in huge.stderr
+    # A list with campaigns stays.
+    project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly")
+    kept = project("lists", "rm", "weekly", "--yes", ok=False)
+    assert "list 'weekly' is a list of campaign 1: it stays while they do" in kept.stderr
     assert "[cta.donate]" in DONATE
 
 
