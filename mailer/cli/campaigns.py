@@ -36,11 +36,12 @@ from mailer.delivery.campaigns import (
 )
 from mailer.delivery.campaigns import resend_unknown as resend_unknown_deliveries
 from mailer.delivery.message import Outcome
-from mailer.delivery.sender import CampaignSender, SendOutcome
+from mailer.delivery.sender import CampaignSender, SendOutcome, sender_gone
 from mailer.delivery.sender import Progress as SendProgress
 from mailer.delivery.stats import campaign_stats
 from mailer.delivery.testsend import send_test
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
 
@@ -262,10 +263,15 @@ def cancel(
         typer.confirm(f"cancel campaign {campaign_id}? It cannot be sent afterwards", abort=True)
     database = state(ctx).database
     with database.session() as session:
-        move(session, campaign_id, "cancel", reason="cancelled by hand")
+        campaign = move(session, campaign_id, "cancel", reason="cancelled by hand")
+        gone = sender_gone(campaign, utcnow())
     with database.engine.begin() as conn:
         skipped = ledger.skip_pending(conn, campaign_id, "campaign cancelled")
+        # A live sender writes what became of its batch; a dead one's stays unknown.
+        unknown = ledger.recover(conn, campaign_id) if gone else 0
     console.print(f"campaign {campaign_id} cancelled; {skipped} pending messages will not be sent")
+    if unknown:
+        console.print(f"{unknown} were in flight when its sender stopped: they show as unknown")
 
 
 @app.command("resend-unknown")

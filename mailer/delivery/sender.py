@@ -75,6 +75,14 @@ def _alive_here(worker: str) -> bool | None:
     return True
 
 
+def sender_gone(campaign: Campaign, now: datetime) -> bool:
+    """Whether no sender works on ``campaign`` any more: none was named, or the one
+    named has died (seen on this machine) or fell silent (seen from elsewhere)."""
+    alive = _alive_here(campaign.worker) if campaign.worker else False
+    recent = campaign.heartbeat_at is not None and now - campaign.heartbeat_at < HEARTBEAT_TIMEOUT
+    return not (alive or (alive is None and recent))
+
+
 @contextmanager
 def collecting_less() -> Iterator[None]:
     """:func:`~mailer.delivery.dispatch.collect_rarely` for the time of a send, then the
@@ -202,11 +210,7 @@ class CampaignSender:
         return self._run(campaign_id, recover)
 
     def _check_abandoned(self, campaign: Campaign, now: datetime) -> None:
-        alive = _alive_here(campaign.worker) if campaign.worker else False
-        recent = (
-            campaign.heartbeat_at is not None and now - campaign.heartbeat_at < HEARTBEAT_TIMEOUT
-        )
-        if alive or (alive is None and recent):
+        if not sender_gone(campaign, now):
             raise StateError(
                 f"campaign {campaign.id} is being sent by another process ({campaign.worker}); "
                 "pause it first, or wait until it stops"

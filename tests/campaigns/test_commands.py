@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from mailer.config import Settings
 from mailer.storage import Delivery, DeliveryStatus, open_database
+from mailer.storage.models import Campaign, CampaignStatus
 from tests.campaigns.conftest import ARTICLE, DONATE
 from tests.conftest import Cli
 
@@ -169,3 +171,23 @@ def test_a_send_that_cannot_reach_its_server_pauses_saying_why_with_its_own_exit
     assert "mailer campaigns resume 1 goes on" in paused.stdout
     shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
     assert shown["status_reason"].startswith("SMTP cannot connect")
+
+
+def test_cancelling_a_campaign_whose_sender_died_shows_its_in_flight_rows_as_unknown(
+    project: Cli, settings: Settings
+) -> None:
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    project("campaigns", "send", "1")
+    with open_database(settings.database_url) as db, db.session() as session:
+        # As a sender killed mid-batch leaves it: sending, two rows in flight, silent.
+        campaign = session.get(Campaign, 1)
+        assert campaign is not None
+        campaign.status = CampaignStatus.SENDING
+        campaign.worker = "elsewhere:1:dead"
+        campaign.heartbeat_at = datetime(2020, 1, 1, tzinfo=UTC)
+        for row in session.query(Delivery).order_by(Delivery.id).limit(2):
+            row.status = DeliveryStatus.SENDING
+    out = project("campaigns", "cancel", "1", "--yes").stdout
+    assert "2 were in flight when its sender stopped: they show as unknown" in out
+    shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
+    assert (shown["deliveries"]["sending"], shown["deliveries"]["unknown"]) == (0, 2)
