@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import (
     Connection,
+    Select,
     Text,
     and_,
     bindparam,
@@ -226,9 +227,8 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     commits."""
     if not delivery_ids:
         return [], 0
-    membership = aliased(Subscription)
     query = (
-        select(
+        _with_membership(
             Delivery.id,
             Delivery.subscriber_id,
             Delivery.list_id,
@@ -241,15 +241,6 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
             type_coerce(Subscriber.attributes, Text),
             type_coerce(Subscriber.tags, Text),
             Subscriber.timezone,
-            type_coerce(membership.status, Text),
-        )
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .outerjoin(
-            membership,
-            and_(
-                membership.subscriber_id == Delivery.subscriber_id,
-                membership.list_id == Delivery.list_id,
-            ),
         )
         .where(in_values(conn, Delivery.id, list(delivery_ids)), Delivery.status == D.SENDING)
         .order_by(Delivery.id)
@@ -257,13 +248,7 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     # all(): fetching the rows at once costs half of iterating over them.
     rows = conn.execute(query).all()
     hashes = [address_hash(row[5]) for row in rows]
-    suppressed = set(
-        conn.scalars(
-            select(Suppression.address_hash).where(
-                in_values(conn, Suppression.address_hash, list(set(hashes)))
-            )
-        )
-    )
+    suppressed = _suppressed(conn, hashes)
     claimed: list[Claimed] = []
     skipped: list[dict[str, Any]] = []
     for (
@@ -305,9 +290,28 @@ def withdrawn(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, str]:
     that takes a while to hand over (a slow SMTP server); nothing is written."""
     if not delivery_ids:
         return {}
-    membership = aliased(Subscription)
     rows = conn.execute(
-        select(Delivery.id, Subscriber.email_key, type_coerce(membership.status, Text))
+        _with_membership(Delivery.id, Subscriber.email_key).where(
+            in_values(conn, Delivery.id, list(delivery_ids))
+        )
+    ).all()
+    hashes = [address_hash(key) for _, key, _ in rows]
+    suppressed = _suppressed(conn, hashes)
+    gone = {}
+    for (id_, _, status), hashed in zip(rows, hashes, strict=True):
+        reason = _gone(hashed in suppressed, status)
+        if reason is not None:
+            gone[id_] = reason
+    return gone
+
+
+def _with_membership(*columns: Any) -> Select[Any]:
+    """``columns`` of deliveries and their subscribers, and last the status of the
+    subscriber's membership of the delivery's list (None if they were removed)."""
+    membership = aliased(Subscription)
+    return (
+        select(*columns, type_coerce(membership.status, Text))
+        .select_from(Delivery)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .outerjoin(
             membership,
@@ -316,22 +320,16 @@ def withdrawn(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, str]:
                 membership.list_id == Delivery.list_id,
             ),
         )
-        .where(in_values(conn, Delivery.id, list(delivery_ids)))
-    ).all()
-    hashes = [address_hash(key) for _, key, _ in rows]
-    suppressed = set(
-        conn.scalars(
-            select(Suppression.address_hash).where(
-                in_values(conn, Suppression.address_hash, list(set(hashes)))
-            )
-        )
     )
-    gone = {}
-    for (id_, _, status), hashed in zip(rows, hashes, strict=True):
-        reason = _gone(hashed in suppressed, status)
-        if reason is not None:
-            gone[id_] = reason
-    return gone
+
+
+def _suppressed(conn: Connection, hashes: Sequence[str]) -> set[str]:
+    """Which of these address hashes are on the suppression list."""
+    wanted = list(set(hashes))
+    query = select(Suppression.address_hash).where(
+        in_values(conn, Suppression.address_hash, wanted)
+    )
+    return set(conn.scalars(query))
 
 
 _CONFIRMED = SubscriptionStatus.CONFIRMED.value
