@@ -103,20 +103,7 @@ def create_campaign(
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
     if subject is not None:
-        if not subject.strip():
-            raise InputError("the subject is empty: leave --subject out for the article's title")
-        if has_control(subject):
-            raise InputError(
-                f"the subject holds a line break or another control character: {subject!r}"
-            )
-        try:
-            subject.encode("utf-8")
-        except UnicodeEncodeError:  # bytes a terminal passed on that are not UTF-8
-            raise InputError(f"the subject is not valid UTF-8 text: {subject!r}") from None
-        if "{%" in subject or "%}" in subject:
-            raise InputError(
-                f"a subject takes {{{{ expressions }}}}, not {{% statements %}}: {subject!r}"
-            )
+        _check_subject(subject)
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
@@ -177,6 +164,25 @@ def create_campaign(
     if campaign.tracking:
         campaign.links = add_tracking(rendered.html, settings.base_url)[1]
     return campaign
+
+
+def _check_subject(subject: str) -> None:
+    """Refuse a subject no message could carry as typed. Stray ``{{`` and ``}}`` are
+    found where the subject's expressions are compiled."""
+    if not subject.strip():
+        raise InputError("the subject is empty: leave --subject out for the article's title")
+    if has_control(subject):
+        raise InputError(
+            f"the subject holds a line break or another control character: {subject!r}"
+        )
+    try:
+        subject.encode("utf-8")
+    except UnicodeEncodeError:  # bytes a terminal passed on that are not UTF-8
+        raise InputError(f"the subject is not valid UTF-8 text: {subject!r}") from None
+    if "{%" in subject or "%}" in subject:
+        raise InputError(
+            f"a subject takes {{{{ expressions }}}}, not {{% statements %}}: {subject!r}"
+        )
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
