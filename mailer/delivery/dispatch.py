@@ -196,7 +196,7 @@ class BatchWorker:
                 handed.append(row)
         if not recipients:
             return handover
-        withdrawals = Withdrawals(self.database, handed, uid, self.monotonic)
+        withdrawals = Withdrawals(self.database, campaign_id, handed, uid, self.monotonic)
         try:
             results = self._send_batch(Batch(parts.content, recipients, withdrawals))
         except BackendError as err:
@@ -235,20 +235,23 @@ class BatchWorker:
 
 
 class Withdrawals:
-    """Batch.withdrawn for a batch's rows: reads the ledger again (who left their list
-    or was suppressed) at most once every ``every`` seconds, and only once the batch has
-    taken that long since it was loaded, so that a batch handed over in a blink costs
-    nothing and a slow one honours an unsubscribe within a second."""
+    """Batch.withdrawn for a batch's rows: reads the ledger again (was the campaign
+    cancelled, who left their list or was suppressed) at most once every ``every``
+    seconds, and only once the batch has taken that long since it was loaded, so that a
+    batch handed over in a blink costs nothing and a slow one honours an unsubscribe or
+    a cancel within a second."""
 
     def __init__(
         self,
         database: Database,
+        campaign_id: int,
         rows: Sequence[Claimed],
         uid: str,
         clock: Callable[[], float] = time.monotonic,
         every: float = 1.0,
     ):
         self._database = database
+        self._campaign_id = campaign_id
         self._rows = rows
         self._uid = uid
         self._clock = clock
@@ -266,7 +269,8 @@ class Withdrawals:
 
     def _refresh(self) -> None:
         with self._database.engine.begin() as conn:
-            gone = ledger.withdrawn(conn, [row.delivery_id for row in self._rows])
+            ids = [row.delivery_id for row in self._rows]
+            gone = ledger.withdrawn(conn, self._campaign_id, ids)
         self._gone = {f"{self._uid}.{row}": reason for row, reason in gone.items()}
         self._checked = self._clock()
 

@@ -35,6 +35,8 @@ from mailer.delivery.message import Outcome, RecipientResult
 from mailer.scheduling.localtime import instant
 from mailer.storage.bulk import in_values
 from mailer.storage.models import (
+    Campaign,
+    CampaignStatus,
     Delivery,
     DeliveryStatus,
     Subscriber,
@@ -284,12 +286,16 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     return claimed, len(skipped)
 
 
-def withdrawn(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, str]:
-    """Which of the loaded rows ``delivery_ids`` must not be sent any more, with why:
-    their subscriber left the list or was suppressed since :func:`load`. For a batch
-    that takes a while to hand over (a slow SMTP server); nothing is written."""
+def withdrawn(conn: Connection, campaign_id: int, delivery_ids: Sequence[int]) -> dict[int, str]:
+    """Which of the campaign's loaded rows ``delivery_ids`` must not be sent any more,
+    with why: the campaign was cancelled, or their subscriber left the list or was
+    suppressed since :func:`load`. For a batch that takes a while to hand over (a slow
+    SMTP server); nothing is written."""
     if not delivery_ids:
         return {}
+    status = conn.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+    if status is CampaignStatus.CANCELLED:
+        return dict.fromkeys(delivery_ids, "campaign cancelled")
     rows = conn.execute(
         _with_membership(Delivery.id, Subscriber.email_key).where(
             in_values(conn, Delivery.id, list(delivery_ids))

@@ -280,6 +280,25 @@ def test_an_unsubscribe_during_a_slow_batch_is_honoured_for_the_rest_of_it(
     assert sorted(errors) == ["suppressed", "unsubscribed"]
 
 
+def test_a_cancel_during_a_slow_batch_sends_nothing_more_of_it(
+    db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
+) -> None:  # fmt: skip
+    campaign_id = make_campaign(db, settings)
+    seconds = [0.0]
+
+    def cancel() -> None:  # another shell: mailer campaigns cancel
+        with db.session() as session:
+            move(session, campaign_id, "cancel", reason="cancelled by hand")
+
+    backend = Slow(sent, seconds, cancel)
+    worker = BatchWorker(db, settings, backend, clock=clock, monotonic=lambda: seconds[0])
+    sender = sender_for(db, settings, backend, clock, dispatcher=InlineDispatcher(worker))
+    outcome = sender.send(campaign_id)
+    assert outcome.status.value == "cancelled"
+    assert len(sent) == 1  # the one in hand when the cancel came, not the batch of 7
+    assert counts(db, campaign_id) == {"sent": 1, "skipped": 6, "pending": 18}
+
+
 def test_a_rate_limit_paces_batches_instead_of_sending_them_in_bursts(
     db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
