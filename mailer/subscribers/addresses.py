@@ -76,4 +76,5 @@ def clean_name(text: str) -> str:
     """A person's name on one line: line breaks, tabs and other control characters
     become single spaces. A name goes into the To header of every message to them,
     where a line break would fail each one."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    # Only the control characters go: other spaces (a no-break space) are the name's own.
+    return _CONTROL.sub(" ", text).strip()
