@@ -373,21 +373,21 @@ class FakeSendGrid:
         self.thread.join()
 
 
-SPEC = Path(__file__).parents[2] / ".." / "shared" / "specs" / "sendgrid-mail-v3.openapi.json"
+SPEC = Path(__file__).parents[1] / "data" / "sendgrid-mail-v3.openapi.json"
 SPEC_URI = "urn:sendgrid-mail-v3"
 
 
 @pytest.fixture(scope="session")
 def mail_send_schema() -> Draft202012Validator:
     """A validator of request bodies for POST /v3/mail/send, from SendGrid's own OpenAPI
-    description (shared/specs, beside the repository)."""
+    description, kept in tests/data (its source and licence are in the README there)."""
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
     pointer = spec["paths"]["/v3/mail/send"]["post"]["requestBody"]["$ref"]
     request_body = spec
     for part in pointer.removeprefix("#/").split("/"):
         request_body = request_body[part]
     schema = request_body["content"]["application/json"]["schema"]
-    # The spec's known defect (see shared/specs/README.md): top-level custom_args is typed
+    # The spec's known defect (see tests/data/README.md): top-level custom_args is typed
     # "string", while the API and SendGrid's own helper send an object of strings, as
     # personalizations[].custom_args is. Patched here to what the API takes.
     schema["properties"]["custom_args"] = {
