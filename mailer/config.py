@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     dkim_private_key: SecretStr | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
-    # Recipients claimed from the ledger and handed to the backend at a time (SendGrid
-    # takes at most 1,000 in one request).
-    send_batch_size: int = Field(default=500, ge=1, le=1000)
+    # Recipients claimed from the ledger and handed to the backend at a time; unset, the
+    # backend's own: 1,000 for SendGrid (the most one request takes), 500 for the others.
+    send_batch_size: int | None = Field(default=None, ge=1, le=1000)
     # Worker processes that build and hand over batches beside the one that claims them
     # (0: all in one process). Building messages is CPU work; more cores send faster.
     send_processes: int = Field(default=0, ge=0, le=64)

@@ -39,6 +39,9 @@ class Backend(ABC):
     #: HTTP API keeps several requests busy, while an SMTP pool spreads one batch over
     #: its connections (a second batch in flight measured no faster).
     parallel_batches: ClassVar[int] = 1
+    #: Recipients a batch holds unless ``send_batch_size`` says otherwise: what the
+    #: backend hands over best in one go.
+    batch_size: ClassVar[int] = 500
 
     @classmethod
     @abstractmethod

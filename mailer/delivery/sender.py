@@ -148,7 +148,7 @@ class CampaignSender:
         self.settings = settings
         self.backend = backend
         # What is not given comes from the settings: every caller sends the same way.
-        self.batch_size = batch_size or settings.send_batch_size
+        self.batch_size = batch_size or settings.send_batch_size or backend.batch_size
         self.clock = clock
         self.sleep = sleep
         self.limiter = limiter or RateLimiter.from_settings(settings)
