@@ -18,7 +18,7 @@ from tests.delivery.conftest import FakeSendGrid, sendgrid_server  # noqa: F401
 
 
 def test_a_sendgrid_campaign_of_2500_goes_in_3_requests(
-    db: Database, database_url: str, tmp_path: Path, sendgrid_server: FakeSendGrid,
+    db: Database, database_url: str, tmp_path: Path, sendgrid_server: FakeSendGrid,  # noqa: F811
     clock: Clock,
 ) -> None:  # fmt: skip
     config = write_config(
