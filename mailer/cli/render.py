@@ -3,7 +3,11 @@ sending."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import sys
+import threading
 import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -156,11 +160,26 @@ def preview(
     if open_browser:
         webbrowser.open(server.url)
     try:
-        typer.prompt("press Enter to stop", default="", show_default=False)
-    except (KeyboardInterrupt, EOFError, typer.Abort):
-        pass
+        _serve_until_stopped()
     finally:
         server.close()
+
+
+def _serve_until_stopped() -> None:
+    """Wait for Enter at a terminal; without one (stdin closed or a pipe, as under a
+    service manager or ``nohup``), until SIGINT or SIGTERM."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        with contextlib.suppress(KeyboardInterrupt, EOFError, typer.Abort):
+            typer.prompt("press Enter to stop", default="", show_default=False)
+        return
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _render(

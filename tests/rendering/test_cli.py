@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -104,9 +110,50 @@ def test_the_preview_server(tmp_path: Path) -> None:
         server.close()
 
 
-def test_preview_serves_until_enter(cli: Cli, cta_config: Path) -> None:
-    result = cli("preview", ARTICLE, "--no-open", input="\n")
-    assert "preview at http://127.0.0.1:" in result.stdout
+def _start_preview(cta_config: Path, stdin: int) -> tuple[subprocess.Popen[str], str]:
+    """``mailer preview`` as a process of its own, and the address it serves at."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailer", "--config", str(cta_config), "preview", ARTICLE,
+         "--no-open"],
+        stdin=stdin, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    found = re.search(r"preview at (http://127\.0\.0\.1:\d+/)", line)
+    if found is None:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"mailer preview said {line!r}")
+    return process, found.group(1)
+
+
+@pytest.mark.slow
+def test_preview_at_a_terminal_serves_until_enter(cta_config: Path) -> None:
+    main, terminal = pty.openpty()
+    try:
+        process, url = _start_preview(cta_config, terminal)
+        with process:
+            assert httpx.get(url).status_code == 200
+            os.write(main, b"\n")
+            assert process.wait(timeout=60) == 0
+    finally:
+        os.close(main)
+        os.close(terminal)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_preview_without_a_terminal_serves_until_interrupted(
+    cta_config: Path, stop: signal.Signals
+) -> None:
+    # stdin closed, as under a service manager: it must not take that for Enter.
+    process, url = _start_preview(cta_config, subprocess.DEVNULL)
+    with process:
+        assert httpx.get(url).status_code == 200
+        assert process.poll() is None
+        assert httpx.get(url + "email.html").status_code == 200
+        process.send_signal(stop)
+        assert process.wait(timeout=60) == 0
 
 
 @pytest.mark.slow
