@@ -23,7 +23,7 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # Benchmarks print their figures (the README lists them). The SMTP ones need Postfix's
 # smtp-sink: apt-get install postfix (choose "No configuration").

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from typer.testing import CliRunner
 
 from mailer.cli import app
@@ -20,7 +20,28 @@ from mailer.cli.project import CONFIG_TEMPLATE
 from mailer.config import Settings, load_settings
 from mailer.storage import Database, open_database
 
-PG_URL = os.environ.get("MAILER_TEST_DATABASE_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """The PostgreSQL database of this test process: with pytest-xdist each worker gets
+    a database of its own beside the one named (``test`` → ``test_gw0``), made on first
+    use, so that workers never reset each other's schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("MAILER_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
