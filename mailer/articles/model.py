@@ -15,6 +15,7 @@ __all__ = [
     "Article",
     "Block",
     "Code",
+    "Dropped",
     "Footnotes",
     "Heading",
     "Image",
@@ -110,6 +111,15 @@ def block_from_dict(data: dict[str, Any]) -> Block:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """Something of the source a reader left out as page furniture, and why (``mailer
+    articles show`` lists them, so that a publisher sees what did not make it)."""
+
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Article:
     """An article, whatever it came from (Markdown, a web page, plain text, a feed item).
 
@@ -132,6 +142,8 @@ class Article:
     personalised: bool = False
     source: str = field(default="", compare=False)  # the file or URL it was read from
     guid: str = ""  # a feed item's own id (RSS guid, Atom id), by which digests know it
+    # What the reader dropped; a report of the reading, not part of the article (not stored).
+    dropped: tuple[Dropped, ...] = field(default=(), compare=False)
 
     @property
     def summary(self) -> str:
