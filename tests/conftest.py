@@ -21,6 +21,9 @@ from mailer.config import Settings, load_settings
 from mailer.storage import Database, open_database
 
 PG_URL = os.environ.get("MAILER_TEST_DATABASE_URL")
+#: A sender for tests of real-mail backends (smtp, sendgrid), which refuse one at
+#: example.org; a made-up domain, never looked up or mailed.
+SENDER = "newsletter@example-times.org"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
