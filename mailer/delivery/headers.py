@@ -63,6 +63,8 @@ _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _ADDRESS_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>()\[\],;:\\\"]")
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>]")
+# What only a name-addr, a list or a group holds (RFC 5322 specials but "@" and ".").
+_MAILBOX_SPECIALS = re.compile(r"[<>()\[\],;:\\\"]")
 
 _FOLD_AT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
 _MAX_LINE = 998  # ... and MUST be at most 998
@@ -122,7 +124,7 @@ def parse_mailbox(text: str, *, header: str = "From") -> Mailbox:
     (email-validator for settings, :func:`check_address` for messages)."""
     if has_control(text):
         raise HeaderInjection(header, text)
-    if "<" not in text and '"' not in text:
+    if not _MAILBOX_SPECIALS.search(text):  # a plain address: nothing to parse
         return Mailbox("", text.strip())
     parsed = default_policy.header_factory(header, text)
     addresses = parsed.addresses

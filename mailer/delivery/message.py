@@ -41,7 +41,7 @@ class Content:
     is_test: bool = False
 
     def __post_init__(self) -> None:
-        if "<" in self.from_address or '"' in self.from_address:
+        if "<" in self.from_address:
             name, address = parse_mailbox(self.from_address)
             # Frozen: the split happens once, as the value is made.
             object.__setattr__(self, "from_address", address)
