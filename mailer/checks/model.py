@@ -43,7 +43,8 @@ class CheckOptions:
     """``nameserver``: a DNS server (``HOST`` or ``HOST:PORT``, an IP address) to ask
     instead of the system's. ``dns_timeout`` bounds each DNS lookup, ``timeout`` each
     connection to the SMTP server, SendGrid and the web app. ``ssl_context`` verifies
-    the SMTP server's certificate (default: the system's trusted ones)."""
+    the certificates of the SMTP server and the web app (default: the system's
+    trusted ones)."""
 
     nameserver: str | None = None
     dns_timeout: float = 3.0

@@ -23,7 +23,12 @@ def health_check(settings: Settings, options: CheckOptions) -> Check:
     missing = Status.FAIL if settings.sends_real_mail else Status.WARN
     serve = f"run mailer serve (or mailer run) behind base_url {where_to_set(settings, 'base_url')}"
     try:
-        answer = httpx.get(url, timeout=options.timeout, follow_redirects=True)
+        answer = httpx.get(
+            url,
+            timeout=options.timeout,
+            follow_redirects=True,
+            verify=options.ssl_context or True,
+        )
     except httpx.HTTPError as err:
         return Check("web", missing, f"cannot reach {url}: {err or type(err).__name__}", serve)
     body: Any = None
