@@ -81,9 +81,7 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise InputError(
-            f"--nameserver: {text!r} is not an IP address (HOST or HOST:PORT)"
-        ) from None
+        raise InputError(f"--nameserver: {text!r} is not an IP address (IP or IP:PORT)") from None
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise InputError(f"--nameserver: {text!r} has no port from 1 to 65535")
     return host, int(port)

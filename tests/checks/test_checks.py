@@ -464,3 +464,8 @@ def test_the_command_on_what_init_writes_warns_and_exits_0(
     ]
     assert "WARN backend: outbox: nothing is sent; for real mail set backend = " in out.stdout
     assert lines[-1] == "backend outbox: nothing is sent, nothing FAILs"
+    typo = Cli(path)("check", "--nameserver", "dns.local", ok=False)
+    assert (typo.exit_code, typo.stdout) == (1, "")
+    assert typo.stderr == (
+        "error: --nameserver: 'dns.local' is not an IP address (IP or IP:PORT)\n"
+    )
