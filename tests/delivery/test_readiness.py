@@ -94,3 +94,17 @@ def test_a_campaigns_own_sender_is_checked_and_the_fix_says_to_make_it_again(
     # --from at a placeholder, over a good setting: the fix names --from first.
     given = readiness_problems(settings, "x@example.net")
     assert given[0].fix.startswith("pass --from with an address at your own domain, or set")
+
+
+def test_list_headers_take_a_local_http_link_only_when_told_the_mail_stays_here() -> None:
+    from mailer.delivery.headers import list_headers
+    from mailer.exceptions import InvalidMessage
+
+    local = "http://localhost:8000/unsubscribe/t"
+    with pytest.raises(InvalidMessage, match="must be https://"):
+        list_headers("weekly.example.org", local, "news@example.org")
+    headers = list_headers("weekly.example.org", local, "news@example.org", https_only=False)
+    assert headers["List-Unsubscribe"] == f"<{local}>, <mailto:news@example.org>"
+    for broken in ("http://", "http:///x", "ftp://host/x"):
+        with pytest.raises(InvalidMessage, match="must be https://"):
+            list_headers("weekly.example.org", broken, "news@example.org", https_only=False)
