@@ -4,6 +4,7 @@
 
     MailerError
     ├── ConfigError (ValueError)          a missing or invalid setting, named with its source
+    │   └── NotReady                      settings that cannot send real mail (readiness)
     ├── InputError (ValueError)           bad input from a user, named with where it is
     │   ├── InvalidAddress                an email address that does not validate
     │   ├── FileInputError                a file that cannot be read, or lacks what it needs
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidMessage",
     "MailerError",
     "NotFound",
+    "NotReady",
     "PartialImport",
     "RenderError",
     "StateError",
@@ -63,6 +65,19 @@ class ConfigError(MailerError, ValueError):
         self.source = source
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class NotReady(ConfigError):
+    """The settings are valid but cannot send real mail yet (an http:// base_url, no
+    postal address, a placeholder sender); ``problems`` lists every one, the message
+    shows the first with its fix."""
+
+    def __init__(self, problems: Sequence[Any]):
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        rest = f" (and {more} more: mailer check lists them)" if more else ""
+        super().__init__(f"{first.message}; {first.fix}{rest}", key=first.key)
 
 
 class InputError(MailerError, ValueError):

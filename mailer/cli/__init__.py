@@ -11,6 +11,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from mailer.cli import campaigns, db, digests, lists, project, scheduling
+from mailer.cli import check as check_cli
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli import web as web_cli
@@ -70,6 +71,7 @@ app.add_typer(campaigns.app, name="campaigns")
 scheduling.register(app)
 app.add_typer(digests.app, name="digests")
 web_cli.register(app)
+check_cli.register(app)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from mailer.delivery.campaigns import (
 )
 from mailer.delivery.campaigns import resend_unknown as resend_unknown_deliveries
 from mailer.delivery.message import Outcome
+from mailer.delivery.readiness import require_campaign_ready
 from mailer.delivery.sender import CampaignSender, SendOutcome, sender_gone
 from mailer.delivery.sender import Progress as SendProgress
 from mailer.delivery.stats import campaign_stats
@@ -310,6 +311,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None:
     settings = cli.settings
+    with cli.database.session() as session:
+        require_campaign_ready(session, settings, campaign_id)
     stop = threading.Event()
     # On a narrow terminal the counts, rate and ETA keep their width (up to ten million
     # recipients) and the outcomes are cut short instead.

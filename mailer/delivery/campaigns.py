@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, selectinload
 from mailer.articles import Article
 from mailer.config import Settings
 from mailer.delivery import ledger
-from mailer.delivery.headers import has_control
+from mailer.delivery.headers import has_control, parse_mailbox
+from mailer.delivery.readiness import require_ready
 from mailer.delivery.tracking import add_tracking
-from mailer.exceptions import InputError, NotFound, StateError
+from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError
 from mailer.storage.models import (
     Campaign,
     CampaignStatus,
@@ -107,16 +108,23 @@ def create_campaign(
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
-    sender = from_address or settings.from_address
-    if not sender:
+    given = from_address or settings.from_address
+    if not given:
         raise InputError("no sender: pass --from or set from_address in mailer.toml")
-    sender_name = settings.publisher_name if from_name is None else from_name
+    try:
+        mailbox = parse_mailbox(given)
+    except InvalidMessage as err:
+        raise InputError(f"the sender (--from, or from_address in mailer.toml): {err}") from None
+    sender = mailbox.address
+    # The name given, else the address's own ("The Weekly <news@...>"), else the publisher.
+    sender_name = from_name if from_name is not None else mailbox.name or settings.publisher_name
     if has_control(sender_name):
         raise InputError(
             f"the sender's name (--from-name, or publisher_name in mailer.toml) holds a line "
             f"break or another control character: {sender_name!r}"
         )
     normalize_address(sender)
+    require_ready(settings, sender)
     if reply_to:
         normalize_address(reply_to)
     loaded: Article | list[Article]

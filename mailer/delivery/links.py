@@ -42,6 +42,8 @@ class CampaignLinks:
 
     def __init__(self, settings: Settings, campaign_id: int, sender: str, lists: Mapping[int, str]):
         self.base_url = settings.base_url
+        # Mail that stays here (outbox, memory) may link to a local http:// web app.
+        https_only = settings.sends_real_mail
         self.campaign_id = campaign_id
         self.sender = sender
         self._signer = Signer(settings.secret_key.get_secret_value())
@@ -57,6 +59,7 @@ class CampaignLinks:
                 self._unsubscribe + sample,
                 self._mailto(sample),
                 list_name=name,
+                https_only=https_only,
             )
             self._list_ids[number] = headers["List-Id"]
 

@@ -13,6 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from mailer.delivery.headers import parse_mailbox
+
 __all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
@@ -20,7 +22,11 @@ _NOTHING: Mapping[str, str] = MappingProxyType({})
 
 @dataclass(frozen=True)
 class Content:
-    """What every recipient of a batch gets, tokens included."""
+    """What every recipient of a batch gets, tokens included.
+
+    ``from_address`` may also be ``The Weekly <news@example.org>``: it is then split,
+    and its name is the sender's name unless ``from_name`` gives one, so that every
+    backend sees a plain address (the SMTP envelope, the Message-ID domain)."""
 
     subject: str
     html: str
@@ -33,6 +39,14 @@ class Content:
     # The campaign's own id (a SendGrid category; a header for SMTP).
     campaign: str = ""
     is_test: bool = False
+
+    def __post_init__(self) -> None:
+        if "<" in self.from_address:
+            name, address = parse_mailbox(self.from_address)
+            # Frozen: the split happens once, as the value is made.
+            object.__setattr__(self, "from_address", address)
+            if not self.from_name:
+                object.__setattr__(self, "from_name", name)
 
 
 class Recipient(NamedTuple):

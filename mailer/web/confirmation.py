@@ -66,12 +66,13 @@ def confirmation_batch(settings: Settings, request: ConfirmationRequest, now: da
         "subscriber": {"email": request.email, "name": request.name, "attributes": {}, "tags": []},
         "confirm_url": request.url(settings, now),
     }
+    sender = settings.sender
     content = Content(
         subject=rendered.subject,
         html=rendered.html,
         text=rendered.text,
-        from_address=settings.from_address,
-        from_name=settings.publisher_name,
+        from_address=sender.address,
+        from_name=sender.name,
         reply_to=settings.reply_to,
         campaign="confirmation",
     )
