@@ -75,9 +75,10 @@ MOVES: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
 }
 
 
-def archive_url(settings: Settings, campaign_id: int) -> str:
-    """The campaign's copy on the web (the view-in-browser link)."""
-    return f"{settings.base_url}/archive/{campaign_id}"
+def archive_url(base_url: str, campaign_id: int) -> str:
+    """The campaign's copy on the web (the view-in-browser link) at ``base_url``:
+    ``settings.base_url``, or BASE_URL in what is stored, to be filled when it is sent."""
+    return f"{base_url}/archive/{campaign_id}"
 
 
 def create_campaign(
@@ -97,9 +98,12 @@ def create_campaign(
     now: datetime | None = None,
 ) -> Campaign:
     """Render ``article`` (a file or URL, an Article, or several for a digest) and store
-    it with the campaign, so that a later edit of the file changes nothing that is sent."""
+    it with the campaign, so that a later edit of the file changes nothing that is sent.
+    The links to the web app (masthead, view in browser, unsubscribe, tracking) are
+    stored without its address: each send fills in the ``base_url`` in force then."""
     from mailer.articles import load_article
     from mailer.rendering import render_email
+    from mailer.rendering.rendered import BASE_URL
 
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
@@ -162,15 +166,16 @@ def create_campaign(
         ctas=list(ctas) if ctas else None,
         list_name=" and ".join(m.name for m in mailing_lists),
         template=template,
-        archive_url=archive_url(settings, campaign.id),
+        archive_url=archive_url(BASE_URL, campaign.id),
         campaign=f"campaign-{campaign.id}",
         list_default_cta=mailing_lists[0].default_cta,
+        base_url=BASE_URL,
     )
     campaign.rendered = rendered.to_dict()
     campaign.subject = subject or rendered.subject
     campaign.tracking = settings.tracking if tracking is None else tracking
     if campaign.tracking:
-        campaign.links = add_tracking(rendered.html, settings.base_url)[1]
+        campaign.links = add_tracking(rendered.html)[1]
     return campaign
 
 

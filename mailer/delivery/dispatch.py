@@ -14,7 +14,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailer.config import Settings
@@ -119,12 +119,15 @@ class BatchWorker:
                 campaign = get_campaign(session, campaign_id)
                 lists = {m.id: m.name for m in campaign.lists}
                 links = CampaignLinks(self.settings, campaign_id, campaign.from_address, lists)
-                rendered = links.with_links(RenderedEmail.from_dict(campaign.rendered))
-                subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
-                body = rendered.html
+                stored = RenderedEmail.from_dict(campaign.rendered)
                 if campaign.tracking and not self.test:
                     # Test sends stay out of the statistics, as they stay out of the ledger.
-                    body = add_tracking(body, self.settings.base_url)[0]
+                    # Numbered by the links kept at create, where the redirects look.
+                    tracked = add_tracking(stored.html, campaign.links)[0]
+                    stored = replace(stored, html=tracked)
+                rendered = links.with_links(stored)
+                subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
+                body = rendered.html
                 content = Content(
                     subject=subject,
                     html=body,

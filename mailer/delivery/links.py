@@ -81,9 +81,10 @@ class CampaignLinks:
         )
 
     def with_links(self, rendered: RenderedEmail) -> RenderedEmail:
-        """``rendered`` with its unsubscribe and settings links written out but for
-        the recipient's :data:`LINK_TOKEN`: each recipient then has one value to fill
-        where four whole URLs were (raw and HTML-escaped, of both links)."""
+        """``rendered`` with the web app's address in force written in (the masthead,
+        view-in-browser and tracked links), and its unsubscribe and settings links
+        written out but for the recipient's :data:`LINK_TOKEN`: each recipient then has
+        one value to fill where four whole URLs were (raw and HTML-escaped, of both)."""
         urls = {
             "unsubscribe_url": self._unsubscribe + LINK_TOKEN,
             "preferences_url": self._preferences + LINK_TOKEN,
@@ -104,7 +105,7 @@ class CampaignLinks:
             subject=write_out(rendered.subject),
             html=write_out(rendered.html),
             text=write_out(rendered.text),
-        )
+        ).with_base_url(self.base_url)
 
     def _mailto(self, link_token: str) -> str:
         # A mail to the sender whose subject carries the token; tokens are URL-safe.
