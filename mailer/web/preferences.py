@@ -209,7 +209,8 @@ def _page(
             "title": s.list.title,
             "status_text": _STATUS_TEXT[s.status]
             + (
-                f" on {s.status_changed_at.day} {s.status_changed_at:%B %Y}"
+                # No-break spaces: a date is not split over two lines.
+                f" on {s.status_changed_at.day}\u00a0{s.status_changed_at:%B\u00a0%Y}"
                 if s.status is SubscriptionStatus.UNSUBSCRIBED
                 else ""
             ),
