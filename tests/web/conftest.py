@@ -140,7 +140,7 @@ def token(purpose: str, subscriber_id: int, list_id: int, extra: str = "", **kw:
 
 @dataclass
 class Sent:
-    """A campaign sent to three readers of 'readers' (titled "Morning Readers")."""
+    """A campaign sent to three readers of 'readers' (titled "The Morning Post")."""
 
     campaign_id: int
     uid: str
@@ -162,7 +162,7 @@ LINKS = [
 def sent(db: Database, settings: Settings, clock: Clock) -> Sent:
     emails = ["reader0@example.org", "reader1@example.org", "reader2@example.org"]
     with db.session() as session:
-        mailing_list = create_list(session, "readers", title="Morning Readers")
+        mailing_list = create_list(session, "readers", title="The Morning Post")
         for number, email in enumerate(emails):
             add_subscriber(session, email, "readers", name=f"Reader Number{number}")
         campaign = create_campaign(

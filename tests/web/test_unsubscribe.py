@@ -54,10 +54,10 @@ async def test_the_links_in_a_sent_mail_lead_to_that_readers_pages(
     assert unsubscribe.rsplit("/", 1)[1] == preferences.rsplit("/", 1)[1]
 
     settings_page = await client.get(preferences)
-    assert settings_page.status_code == 200 and "Morning Readers" in settings_page.text
+    assert settings_page.status_code == 200 and "The Morning Post" in settings_page.text
     answer = await client.post(unsubscribe, data=ONE_CLICK)
     assert "You're unsubscribed" in shown(answer.text)
-    assert "You won't get Morning Readers any more." in shown(answer.text)
+    assert "You won't get The Morning Post any more." in shown(answer.text)
     assert status_of(db, address) == "unsubscribed"
 
 
@@ -68,8 +68,8 @@ async def test_a_get_shows_what_will_happen_and_changes_nothing(
     assert page.status_code == 200
     assert "r•••@example.org" in page.text  # masked: the mail may have been forwarded
     assert "reader0@example.org" not in page.text
-    assert "Unsubscribe from Morning Readers?" in page.text and "<button" in page.text
-    assert "We'll stop sending Morning Readers to r•••@example.org." in shown(page.text)
+    assert "Unsubscribe from The Morning Post?" in page.text and "<button" in page.text
+    assert "We'll stop sending The Morning Post to r•••@example.org." in shown(page.text)
     assert 'method="post"' in page.text
     assert status_of(db, "reader0@example.org") == "confirmed"
 

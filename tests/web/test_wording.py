@@ -144,26 +144,26 @@ async def test_a_campaign_footer_and_the_unsubscribe_pages_name_the_title(
     message = sent.messages[0]
     for kind in ("plain", "html"):
         assert (
-            "You're getting this email because you subscribed to Morning Readers from "
+            "You're getting this email because you subscribed to The Morning Post from "
             "The Example Times."
         ) in words(message, kind)
     link = mail_link(message, "/unsubscribe/")
     ask = shown((await client.get(link)).text)
     assert (
-        "Unsubscribe from Morning Readers? We'll stop sending Morning Readers to "
+        "Unsubscribe from The Morning Post? We'll stop sending The Morning Post to "
         "r•••@example.org. Unsubscribe Changed your mind? Just close this page. Or choose "
         "which of our lists you get."
     ) in ask
     page = await client.get(link)
     done = await client.post(link, data={"csrf": form_token(page.text)})
     assert (
-        "You're unsubscribed You won't get Morning Readers any more. An issue that was "
+        "You're unsubscribed You won't get The Morning Post any more. An issue that was "
         "already on its way may still arrive within a day. Unsubscribed by mistake? "
         "Rejoin on your settings page"
     ) in shown(done.text)
     already = shown((await client.get(link)).text)
     assert (
-        "You're already unsubscribed r•••@example.org doesn't get Morning Readers any "
+        "You're already unsubscribed r•••@example.org doesn't get The Morning Post any "
         "more: there is nothing left to do. Unsubscribed by mistake? Rejoin on your "
         "settings page"
     ) in already
