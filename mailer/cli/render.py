@@ -205,7 +205,7 @@ def _render(
         from mailer.subscribers.lists import get_list
 
         with cli.database.session() as session:
-            list_name = get_list(session, list_name).name
+            list_name = get_list(session, list_name).title
     return render_email(
         content, cli.settings, subject=subject, ctas=cta, list_name=list_name, template=template
     )

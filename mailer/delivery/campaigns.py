@@ -164,7 +164,7 @@ def create_campaign(
         settings,
         subject=subject,
         ctas=list(ctas) if ctas else None,
-        list_name=" and ".join(m.name for m in mailing_lists),
+        list_name=" and ".join(m.title for m in mailing_lists),
         template=template,
         archive_url=archive_url(BASE_URL, campaign.id),
         campaign=f"campaign-{campaign.id}",

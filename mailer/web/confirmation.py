@@ -37,7 +37,7 @@ class ConfirmationRequest:
     email: str
     name: str
     list_id: int
-    list_name: str
+    list_title: str
     subscriber_id: int
     resubscribe: bool = False
 
@@ -61,7 +61,7 @@ class ConfirmationRequest:
 
 def confirmation_batch(settings: Settings, request: ConfirmationRequest, now: datetime) -> Batch:
     """The confirmation mail as a batch of one, ready for any backend."""
-    rendered = render_confirmation(settings, request.list_name)
+    rendered = render_confirmation(settings, request.list_title)
     context = {
         "subscriber": {"email": request.email, "name": request.name, "attributes": {}, "tags": []},
         "confirm_url": request.url(settings, now),
