@@ -17,7 +17,8 @@ from mailer.delivery.smtp import SmtpBackend
 from mailer.delivery.smtp_url import parse_smtp_url
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.storage.models import Suppression
-from tests.campaigns.conftest import ARTICLE, Clock
+from mailer.subscribers.lists import create_list
+from tests.campaigns.conftest import ARTICLE, Clock, add_people
 from tests.delivery.conftest import SmtpServer, start_smtp
 
 
@@ -80,3 +81,50 @@ def test_a_lost_answer_is_unknown_never_sent_again_nor_failed_nor_suppressed(
     assert not bounced
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Suppression)) == 0
+
+
+def readers(db: Database, count: int) -> list[str]:
+    with db.session() as session:
+        create_list(session, "weekly")
+    return add_people(db, "weekly", count)
+
+
+def defer(server: SmtpServer, emails: list[str], every: int, of: int = 5) -> None:
+    """The server answers 451 to ``every`` of each ``of`` readers, on every try."""
+    for number, email in enumerate(emails):
+        if number % of < every:
+            server.handler.refusals[email] = "451 4.7.1 greylisted, try later"
+
+
+def test_a_fifth_deferred_does_not_pause_a_campaign_at_the_default_threshold(
+    db: Database, settings: Settings, server: SmtpServer, clock: Clock
+) -> None:
+    # One batch of 500 (the default): its 100 deferrals, counted after its 400
+    # successes, once filled the last 200 places half with failures.
+    defer(server, readers(db, 500), 1)
+    outcome = send(db, settings, server, clock)
+    assert outcome.status.value == "sent", outcome.reason
+    assert Counter(s for s, _, _ in ledger_by_email(db).values()) == {"sent": 400, "failed": 100}
+    assert len(server.handler.received) == 400
+
+
+def test_a_row_retried_three_times_counts_as_one_failure(
+    db: Database, settings: Settings, server: SmtpServer, clock: Clock
+) -> None:
+    # Small batches, so that only the retries could crowd the window. The 20 deferred
+    # rows are tried four times each; counted every time, that was 80 failures to the
+    # 80 successes.
+    defer(server, readers(db, 100), 1)
+    outcome = send(db, settings, server, clock, batch_size=10)
+    assert outcome.status.value == "sent", outcome.reason
+    assert Counter(s for s, _, _ in ledger_by_email(db).values()) == {"sent": 80, "failed": 20}
+
+
+def test_three_fifths_deferred_pause_the_campaign_after_the_first_batch(
+    db: Database, settings: Settings, server: SmtpServer, clock: Clock
+) -> None:
+    defer(server, readers(db, 200), 3)
+    outcome = send(db, settings, server, clock, batch_size=100)
+    assert outcome.status.value == "paused"
+    assert outcome.reason.startswith("60 of the last 100 messages failed (most often: rcpt: 451")
+    assert len(server.handler.received) == 40
