@@ -17,11 +17,11 @@ from typing import Any, cast
 import dkim
 import pytest
 
+from mailer.delivery import smtp_connection
 from mailer.delivery.backends import get_backend
 from mailer.delivery.dkim import DkimSigner, load_private_key
 from mailer.delivery.message import Batch, Outcome, Recipient
 from mailer.delivery.mime import MessageBuilder
-from mailer.delivery import smtp_connection
 from mailer.delivery.smtp import SmtpBackend
 from mailer.delivery.smtp_connection import Dropped, SmtpConnection
 from mailer.delivery.smtp_url import parse_smtp_url
