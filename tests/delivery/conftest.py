@@ -326,6 +326,7 @@ class Answer:
 
 
 HANG = 0
+HANG_UP = -1  # reads the request, then closes the connection without an answer
 
 
 @dataclass
@@ -365,6 +366,9 @@ class FakeSendGrid:
                     )
                 if answer.status == HANG:
                     fake.released.wait()
+                    return
+                if answer.status == HANG_UP:
+                    self.close_connection = True
                     return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
