@@ -31,9 +31,9 @@ class Dropped(Exception):
 
     Before the end of a message's data, or with a 421 in answer to it, the server does
     not have the message: reopen the connection and try again. With ``reply_lost`` the
-    message's final "." had gone out and no answer came: the server may have the message
-    (RFC 5321 6.1 lets it keep what it took before the line broke), and sending it again
-    may deliver it twice."""
+    message's final "." had gone out and no answer came: the server may have taken the
+    message before its answer was lost on the way (RFC 1047), and sending it again may
+    deliver it twice."""
 
     def __init__(self, message: str, *, reply_lost: bool = False):
         super().__init__(message)
