@@ -54,11 +54,12 @@ class BatchJob:
 
 @dataclass
 class BatchReport:
-    """What became of a batch: counts per outcome, rows skipped (the subscriber left or
-    was suppressed before their turn), and the errors seen."""
+    """What became of a batch: counts per outcome, each row handed over with its error
+    (None if it was sent) in the batch's order, and rows skipped (the subscriber left or
+    was suppressed before their turn)."""
 
     outcomes: dict[Outcome, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    tried: list[tuple[int, str | None]] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -297,12 +298,12 @@ def record_handover(database: Database, handover: Handover, now: datetime) -> Ba
     if handover.error is not None:
         raise handover.error
     # A withdrawn recipient is no failure: it does not count towards the error threshold.
-    errors = [
-        r.error
-        for _, r in handover.results
-        if r.outcome is not Outcome.SENT and r.outcome is not Outcome.SKIPPED and r.error
+    tried = [
+        (row.delivery_id, None if r.outcome is Outcome.SENT else r.error or r.outcome.value)
+        for row, r in handover.results
+        if r.outcome is not Outcome.SKIPPED
     ]
-    return BatchReport(outcomes, errors)
+    return BatchReport(outcomes, tried)
 
 
 class ProcessDispatcher(Dispatcher):

@@ -77,6 +77,9 @@ class Outcome(StrEnum):
     FAILED = "failed"  # refused for good (5xx, invalid); a bounce when ``bounce`` is set
     RETRY = "retry"  # refused for now (4xx, throttled); try again later
     SKIPPED = "skipped"  # not handed over: withdrawn during the batch (see Batch.withdrawn)
+    # Handed over whole, but the answer was lost (the connection dropped after the end of
+    # the data): the server may have it, so it is not tried again unless someone says so.
+    UNKNOWN = "unknown"
 
 
 class RecipientResult(NamedTuple):

@@ -110,8 +110,20 @@ class _Tally:
 
     total: int
     done: int
+    #: The last messages' outcomes in the order they came (ok, error), for the threshold.
     recent: deque[tuple[bool, str]]
     counts: Counter[str] = field(default_factory=Counter)
+    #: The rows counted as failures so far: a row refused for now and tried again later
+    #: counts as one failure however often it is refused (its later tries are all there
+    #: is to send by then, and would crowd out the successes around its first).
+    failed: set[int] = field(default_factory=set)
+
+    def count(self, delivery_id: int, error: str | None) -> None:
+        if error is None:
+            self.recent.append((True, ""))
+        elif delivery_id not in self.failed:
+            self.failed.add(delivery_id)
+            self.recent.append((False, error))
 
 
 @dataclass
@@ -234,7 +246,7 @@ class CampaignSender:
         total, done = self._totals(campaign_id)
         tally = _Tally(total, done, deque(maxlen=self.error_window))
         parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
-        in_flight: deque[tuple[Future[BatchReport], int]] = deque()
+        in_flight: deque[tuple[Future[BatchReport], BatchJob]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
         try:
             self.backend.open()
@@ -265,12 +277,12 @@ class CampaignSender:
                     self._refund(size - len(claimed))
                 if claimed:
                     job = BatchJob(campaign_id, tuple(claimed))
-                    in_flight.append((pool.submit(self.dispatcher.dispatch, job), len(claimed)))
+                    in_flight.append((pool.submit(self.dispatcher.dispatch, job), job))
                     if len(in_flight) < parallel:
                         continue
                 if in_flight:
-                    future, size = in_flight.popleft()
-                    verdict = self._absorb(campaign_id, future, size, tally)
+                    future, job = in_flight.popleft()
+                    verdict = self._absorb(campaign_id, future, job, tally)
                     ending = ending or verdict
                     continue
                 if ending is not None:
@@ -302,7 +314,7 @@ class CampaignSender:
             self.limiter.refund(unused)
 
     def _absorb(
-        self, campaign_id: int, future: Future[BatchReport], size: int, tally: _Tally
+        self, campaign_id: int, future: Future[BatchReport], job: BatchJob, tally: _Tally
     ) -> tuple[str, str] | None:
         """Count what a batch came to; say whether the campaign must stop for it."""
         try:
@@ -311,8 +323,9 @@ class CampaignSender:
             if not err.retryable:
                 return ("fail", str(err))
             # The worker put the batch back for a later retry.
-            tally.counts["retry"] += size
-            tally.recent.extend((False, str(err)) for _ in range(size))
+            tally.counts["retry"] += len(job.delivery_ids)
+            for delivery_id in job.delivery_ids:
+                tally.count(delivery_id, str(err))
         else:
             for outcome, count in report.outcomes.items():
                 tally.counts[outcome.value] += count
@@ -320,8 +333,10 @@ class CampaignSender:
                     tally.done += count
             tally.counts["skipped"] += report.skipped
             tally.done += report.skipped
-            tally.recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
-            tally.recent.extend((False, error) for error in report.errors)
+            # In the order they came: a batch's failures after all its successes would
+            # fill the window with failures at any rate of them.
+            for delivery_id, error in report.tried:
+                tally.count(delivery_id, error)
             if self.on_progress is not None:
                 progress = Progress(campaign_id, tally.total, tally.done, tally.counts.copy())
                 self.on_progress(progress)
