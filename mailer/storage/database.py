@@ -65,7 +65,16 @@ def create_database_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options["connect_args"] = {"timeout": 30}
+        # How long a statement waits for another process's lock before "database is
+        # locked" (a send then retries, for database_retry_seconds): 30 s, or the
+        # URL's ?timeout=SECONDS.
+        timeout = parsed.query.get("timeout", "30")
+        try:
+            options["connect_args"] = {"timeout": float(str(timeout))}
+        except ValueError:
+            raise ConfigError(
+                f"?timeout= must be seconds, not {timeout!r}", key="database_url"
+            ) from None
     elif parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         # psycopg 3 is the driver we ship; a plain postgresql:// URL means it.
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -92,7 +101,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # (whose messages may be out already: a resend) or an unsubscribe we confirmed. In
     # WAL mode it costs one fsync of the log per commit, and a send commits per batch.
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
