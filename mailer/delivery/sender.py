@@ -9,6 +9,7 @@ the campaign, so that a second sender does not take over a campaign that is aliv
 from __future__ import annotations
 
 import gc
+import math
 import os
 import secrets
 import socket
@@ -252,7 +253,16 @@ class CampaignSender:
         try:
             self.retry(prepare)
             with collecting_less():
-                return self._loop(campaign_id)
+                while True:
+                    try:
+                        return self._loop(campaign_id)
+                    except DatabaseUnavailable:
+                        if not (math.isinf(self.retry.seconds) and not self.stop.is_set()):
+                            raise
+                        # A worker process gave up on the database, a sender that waits
+                        # for as long as it takes (mailer run's) does not: it writes
+                        # what the worker could not, and goes on.
+                        self.retry(self._write_unwritten)
         except DatabaseUnavailable as err:
             return self._lost(campaign_id, err)
         finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from mailer.config import Settings
@@ -45,18 +45,22 @@ def postgres_only(database_url: str) -> None:
         pytest.skip("a server that drops its connections is PostgreSQL's")
 
 
-def terminate_connections() -> None:
-    """What a restarted server does to every client: their connections end."""
-    assert PG_URL is not None
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        killed = conn.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    engine.dispose()
+def terminate_connections(conn: Connection | None = None) -> None:
+    """What a restarted server does to every client: their connections end (all but
+    ``conn``'s, or a connection of its own)."""
+    if conn is None:
+        assert PG_URL is not None
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as own:
+            terminate_connections(own)
+        engine.dispose()
+        return
+    killed = conn.execute(
+        text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    ).scalar()
     assert killed
 
 
