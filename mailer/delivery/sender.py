@@ -165,10 +165,15 @@ class CampaignSender:
         self.clock = clock
         self.sleep = sleep
         self.limiter = limiter or RateLimiter.from_settings(settings)
+        self.stop = stop or threading.Event()
         # Every transaction of a send is retried while the database is lost, for
-        # database_retry_seconds on the sender's own clock; then the campaign pauses.
+        # database_retry_seconds on the sender's own clock (or until asked to stop);
+        # then the campaign pauses.
         self.retry = retry or DatabaseRetry(
-            settings.database_retry_seconds, sleep=sleep, clock=lambda: clock().timestamp()
+            settings.database_retry_seconds,
+            sleep=sleep,
+            clock=lambda: clock().timestamp(),
+            stop=self.stop,
         )
         # Handovers whose outcomes a lost database kept out of the ledger (_lost).
         self._unwritten: list[Handover] = []
@@ -180,7 +185,6 @@ class CampaignSender:
                 worker = BatchWorker(database, settings, backend, clock=clock, retry=self.retry)
                 dispatcher = InlineDispatcher(worker)
         self.dispatcher = dispatcher
-        self.stop = stop or threading.Event()
         self.on_progress = on_progress
         # Told (campaign id, rows waiting, seconds) when only retries are left, not due yet.
         self.on_wait = on_wait

@@ -6,6 +6,7 @@ hear of it."""
 
 from __future__ import annotations
 
+import pickle
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -19,8 +20,10 @@ from sqlalchemy.engine import make_url
 
 from mailer.config import Settings
 from mailer.delivery import memory
+from mailer.delivery.dispatch import Handover
+from mailer.delivery.ledger import Claimed
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.message import Recipient, RecipientResult
+from mailer.delivery.message import Outcome, Recipient, RecipientResult
 from mailer.delivery.sender import CampaignSender, Progress
 from mailer.exceptions import DatabaseUnavailable
 from mailer.storage import Database, open_database
@@ -341,3 +344,12 @@ def test_the_command_pauses_with_the_reason_once_the_database_answers_again(
     assert advice == "mailer campaigns resume 1 goes on"
     assert "campaign 1 is sent: sent 3" in project("campaigns", "resume", "1").stdout
     assert len(memory_backend) == 3
+
+
+def test_what_a_worker_process_could_not_write_crosses_back_whole() -> None:
+    row = Claimed(1, 2, 3, 1, "ann@example.org", "Ann", {}, [], None)
+    handover = Handover([(row, RecipientResult("x.1", Outcome.SENT, provider_message_id="m"))])
+    err = DatabaseUnavailable("database is locked", 61.2, unwritten=handover, campaign_id=4)
+    back = pickle.loads(pickle.dumps(err))
+    assert (str(back), back.campaign_id, back.unwritten) == (str(err), 4, handover)
+    assert str(back) == "the database could not be reached for 61 s (database is locked)"
