@@ -358,14 +358,18 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
             with _stop_on_signals(stop):
                 outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
         except DatabaseUnavailable as err:
-            if err.campaign_id is None:
-                raise  # nothing of the campaign changed: the one-line error of every command
-            err_console.print(
-                f"[red]error:[/red] {escape(str(err))}: campaign {campaign_id} could not be "
-                f"paused and stays sending; once the database is back, mailer campaigns "
-                f"resume {campaign_id} completes it",
-                markup=True,
-            )
+            if err.campaign_id is None:  # lost before the campaign started
+                verb = "resume" if resume else "send"
+                then = (
+                    f"campaign {campaign_id} is as it was; once the database is back, "
+                    f"mailer campaigns {verb} {campaign_id} goes on"
+                )
+            else:
+                then = (
+                    f"campaign {campaign_id} could not be paused and stays sending; once the "
+                    f"database is back, mailer campaigns resume {campaign_id} completes it"
+                )
+            err_console.print(f"[red]error:[/red] {escape(str(err))}: {then}", markup=True)
             raise typer.Exit(PAUSED_EXIT) from None
         except KeyboardInterrupt:
             err_console.print(

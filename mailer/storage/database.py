@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -84,7 +85,15 @@ def create_database_engine(url: str) -> Engine:
         raise ConfigError(f"cannot use database: {err}", key="database_url") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        logging.getLogger("psycopg").addFilter(_not_lost_pipelines)
     return engine
+
+
+def _not_lost_pipelines(record: logging.LogRecord) -> bool:
+    # psycopg warns, once for each, that it could not end a pipeline on a connection the
+    # server dropped; the send retries on a new one and says itself what matters.
+    return not str(record.msg).startswith("error ignored terminating")
 
 
 def _json_text(value: Any) -> str:
@@ -137,5 +146,7 @@ def upgrade(engine: Engine) -> bool:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as err:
-        raise ConfigError(f"cannot open database: {err.orig}", key="database_url") from None
+        from mailer.storage.retry import cause
+
+        raise ConfigError(f"cannot open database: {cause(err)}", key="database_url") from None
     return True

@@ -14,19 +14,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import tenacity
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mailer.exceptions import DatabaseUnavailable
 
+if TYPE_CHECKING:
+    # Imported where work is retried: every command imports this module, few retry.
+    import tenacity
+
 __all__ = ["DatabaseRetry", "cause", "lost"]
 
 T = TypeVar("T")
-
-#: Backoff between tries, in seconds: from a quarter of a second up to five.
-_WAIT = tenacity.wait_exponential(multiplier=0.25, max=5)
 
 
 def lost(err: BaseException) -> bool:
@@ -86,10 +86,13 @@ class DatabaseRetry:
         return self._lost_at is not None
 
     def __call__(self, work: Callable[[], T]) -> T:
+        import tenacity
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lost),
             stop=self._given_up,
-            wait=_WAIT,
+            # From a quarter of a second up to five between tries.
+            wait=tenacity.wait_exponential(multiplier=0.25, max=5),
             sleep=self.sleep,
             after=self._failed,
             reraise=True,

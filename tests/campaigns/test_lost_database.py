@@ -353,3 +353,19 @@ def test_what_a_worker_process_could_not_write_crosses_back_whole() -> None:
     back = pickle.loads(pickle.dumps(err))
     assert (str(back), back.campaign_id, back.unwritten) == (str(err), 4, handover)
     assert str(back) == "the database could not be reached for 61 s (database is locked)"
+
+
+def test_a_database_lost_before_the_send_starts_changes_nothing_and_says_so(
+    project: Cli, memory_backend: list[EmailMessage], lock: FileLock
+) -> None:
+    lock.take()
+    refused = project("campaigns", "send", "1", ok=False)
+    assert refused.exit_code == 3
+    [line] = refused.stderr.strip().splitlines()
+    assert re.fullmatch(
+        f"error: {LOCKED}: campaign 1 is as it was; once the database is back, mailer "
+        "campaigns send 1 goes on",
+        line,
+    )
+    lock.release()
+    assert "campaign 1 is sent: sent 3" in project("campaigns", "send", "1").stdout
