@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     # A scheduled campaign the scheduler finds overdue by less than this (it was not
     # running at the time) is sent late, with a log line; an older one is marked missed.
     late_send_limit: timedelta = timedelta(hours=12)
+    # How long a send waits for a lost database (a restarted server, a dropped
+    # connection, a SQLite file another process keeps locked) before it pauses the
+    # campaign. mailer run waits for as long as it takes.
+    database_retry_seconds: float = Field(default=60.0, ge=0, le=86_400)
     # Sending pace for the caller's RateLimiter; None means no limit.
     rate_per_second: float | None = Field(default=None, gt=0)
     rate_per_hour: int | None = Field(default=None, gt=0)

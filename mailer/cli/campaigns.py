@@ -41,7 +41,9 @@ from mailer.delivery.sender import CampaignSender, SendOutcome, sender_gone
 from mailer.delivery.sender import Progress as SendProgress
 from mailer.delivery.stats import campaign_stats
 from mailer.delivery.testsend import send_test
+from mailer.exceptions import DatabaseUnavailable
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
@@ -358,6 +360,20 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
         try:
             with _stop_on_signals(stop):
                 outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        except DatabaseUnavailable as err:
+            if err.campaign_id is None:  # lost before the campaign started
+                verb = "resume" if resume else "send"
+                then = (
+                    f"campaign {campaign_id} is as it was; once the database is back, "
+                    f"mailer campaigns {verb} {campaign_id} goes on"
+                )
+            else:
+                then = (
+                    f"campaign {campaign_id} could not be paused and stays sending; once the "
+                    f"database is back, mailer campaigns resume {campaign_id} completes it"
+                )
+            err_console.print(f"[red]error:[/red] {escape(str(err))}: {then}", markup=True)
+            raise typer.Exit(PAUSED_EXIT) from None
         except KeyboardInterrupt:
             err_console.print(
                 f"stopped at once: what was in flight shows as unknown; "
@@ -372,16 +388,23 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
 
 
 #: The exit status of ``send`` and ``resume`` when the campaign stopped paused (by
-#: Ctrl-C, too many errors, or a server that could not be reached).
+#: Ctrl-C, too many errors, a server or a database that could not be reached).
 PAUSED_EXIT = 3
 #: ... and when it was cancelled (from another shell) while it was being sent.
 CANCELLED_EXIT = 4
 
 
 def _report(cli: CliState, outcome: SendOutcome) -> None:
-    with cli.database.session() as session:
-        view = campaign_view(session, outcome.campaign_id)
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()) if v)
+    def read() -> dict[str, int]:
+        with cli.database.session() as session:
+            return campaign_view(session, outcome.campaign_id).counts
+
+    try:
+        # Once: a database lost again just now costs the counts, not the report.
+        stored = DatabaseRetry(0)(read)
+    except DatabaseUnavailable:
+        stored = {}
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(stored.items()) if v)
     console.print(
         f"campaign {outcome.campaign_id} is {outcome.status.value}: {counts or 'nothing to send'}"
     )

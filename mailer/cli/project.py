@@ -57,7 +57,8 @@ outbox_dir = "var/outbox"
 # relative to this file, or the PEM text). Rates: at most this many messages a second
 # and an hour. A campaign pauses itself when error_threshold of its last 200 messages
 # failed. A scheduled campaign found overdue by less than late_send_limit (seconds, or
-# an ISO duration like "PT12H") is sent late; an older one is marked missed.
+# an ISO duration like "PT12H") is sent late; an older one is marked missed. A send
+# that loses its database retries for database_retry_seconds, then pauses.
 # smtp_concurrency = 4
 # dkim_private_key = "dkim.pem"
 # dkim_selector = "mail"
@@ -68,6 +69,7 @@ outbox_dir = "var/outbox"
 # send_processes = 2                # worker processes building and sending batches
 # error_threshold = 0.5
 # late_send_limit = "PT12H"
+# database_retry_seconds = 60
 
 # Every link in a mailing gets UTM parameters: utm_source (default: publisher_name as
 # a slug), utm_medium, utm_campaign (the campaign) and, on calls-to-action, utm_content.

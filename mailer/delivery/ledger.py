@@ -475,11 +475,15 @@ def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime
 
 def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
     """Put claimed rows back as pending: nothing of theirs was handed over (the whole
-    batch failed before the backend took any)."""
+    batch failed before the backend took any). Only rows still ``sending``: written
+    again after a commit whose answer a lost connection swallowed, it changes nothing."""
     if claimed:
         conn.execute(
             update(Delivery)
-            .where(in_values(conn, Delivery.id, [c.delivery_id for c in claimed]))
+            .where(
+                in_values(conn, Delivery.id, [c.delivery_id for c in claimed]),
+                Delivery.status == D.SENDING,
+            )
             .values(status=D.PENDING, attempts=Delivery.attempts - 1)
             .execution_options(synchronize_session=False)
         )
