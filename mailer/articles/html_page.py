@@ -16,6 +16,7 @@ publishing systems fill in more reliably than the visible markup.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import html
 import re
@@ -47,9 +48,12 @@ _WIDGET_TEXT = 600  # characters: more than that is more likely article than wid
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1a]")
 
 
-def decode_html(data: bytes) -> str:
-    """Page bytes as text: UTF-8 when they are, else the encoding the page declares or
-    that readability guesses."""
+def decode_html(data: bytes, charset: str | None = None) -> str:
+    """Page bytes as text: in ``charset`` when it is given (the server's header or the
+    user's choice: raises LookupError when Python does not know it), else UTF-8 when
+    they are, else the encoding the page declares or that readability guesses."""
+    if charset:
+        return data.decode(codecs.lookup(charset).name, errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
