@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 from mailer.articles.blocks import inline_text
 from mailer.articles.model import Article, Block, Dropped, Image, Paragraph
 
-__all__ = ["agreed_blocks", "left_out", "shingles"]
+__all__ = ["agreed_blocks", "left_out", "shingles", "why_left_out"]
 
 _TOKEN = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
@@ -49,6 +49,7 @@ _WORD_WHY = (
     ({"header", "masthead"}, "the page's header"),
     ({"sidebar", "rail", "widget"}, "a sidebar"),
     ({"caption", "credit"}, "a caption or credit outside the article"),
+    ({"byline", "author", "dateline", "timestamp"}, "the byline or date (shown from metadata)"),
 )
 _CLASS_WORD = re.compile(r"[\s_-]+")
 
@@ -113,7 +114,7 @@ def left_out(
         if not key or key in seen or key in kept or key in reported_inside:
             continue
         seen.add(key)
-        why = "the title (shown from the page's metadata)" if key == title_key else _why(element)
+        why = "the title (shown from metadata)" if key == title_key else why_left_out(element)
         report.append(Dropped(text, why))
     return report
 
@@ -130,14 +131,16 @@ def _pieces(page: HtmlElement) -> list[HtmlElement]:
     return [e for e in page.iter(*_BLOCK_TAGS) if e not in containers and e.text_content().strip()]
 
 
-def _why(element: HtmlElement) -> str:
+def why_left_out(element: HtmlElement) -> str:
+    """What a left-out element was, said from its tag or class and id words or those of
+    the nearest ancestor that says."""
     for node in (element, *element.iterancestors()):
-        if node.tag in _TAG_WHY:
-            return _TAG_WHY[node.tag]
         words = set(_CLASS_WORD.split(f"{node.get('class', '')} {node.get('id', '')}".lower()))
         for names, why in _WORD_WHY:
             if words & names:
                 return why
+        if node.tag in _TAG_WHY:
+            return _TAG_WHY[node.tag]
     return "outside the article"
 
 

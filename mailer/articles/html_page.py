@@ -30,7 +30,7 @@ from readability.encoding import get_encoding
 from readability.readability import Unparseable
 
 from mailer.articles.blocks import html_to_blocks, inline_text
-from mailer.articles.furniture import agreed_blocks, left_out
+from mailer.articles.furniture import agreed_blocks, left_out, why_left_out
 from mailer.articles.model import Article, Block, Dropped, Heading, Image, Paragraph
 from mailer.exceptions import ArticleError
 
@@ -126,7 +126,7 @@ def _drop_widgets(tree: HtmlElement) -> list[Dropped]:
         if not any(a in inside for a in element.iterancestors()):
             text = " ".join(element.text_content().split())
             if text:
-                why = f"a widget (class or id {_widget_word(element)!r})"
+                why = f"{why_left_out(element)} (class or id {_widget_word(element)!r})"
                 removed.append(Dropped(text, why))
             element.drop_tree()
     return removed
