@@ -160,9 +160,8 @@ def main() -> int:
                 print(f"    raised on {len(raised)} of {len(rows)} pages; {seconds:.1f} s in all")
                 for key, _, s, error, _ in sorted(rows, key=lambda r: r[2].f1)[: args.worst]:
                     why = f"  ({error[:90]})" if error else ""
-                    print(
-                        f"    worst {key[:12]} F1 {s.f1:.3f} P {s.precision:.2f} R {s.recall:.2f}{why}"
-                    )
+                    figures = f"F1 {s.f1:.3f} P {s.precision:.2f} R {s.recall:.2f}"
+                    print(f"    worst {key[:12]} {figures}{why}")
     return 0
 
 

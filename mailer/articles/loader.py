@@ -185,11 +185,14 @@ def _check_content(data: bytes, name: str) -> None:
 
 
 def fetch(
-    url: str, *, timeout: float = FETCH_TIMEOUT, max_bytes: int = MAX_BYTES
+    url: str, *, timeout: float | None = None, max_bytes: int | None = None
 ) -> tuple[bytes, Fetched]:
-    """The body at ``url`` (redirects followed) and what the server said about it.
+    """The body at ``url`` (redirects followed) and what the server said about it;
+    ``timeout`` and ``max_bytes`` default to :data:`FETCH_TIMEOUT` and :data:`MAX_BYTES`.
     Raises :class:`ArticleError` in one line: the status, a timeout, too many redirects,
     a body over ``max_bytes``, or why the server could not be reached."""
+    timeout = FETCH_TIMEOUT if timeout is None else timeout
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     try:
         with (
             httpx.Client(
@@ -252,8 +255,9 @@ def _text(data: bytes, name: str, encoding: str) -> str:
         raise ArticleError(name, f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as err:
         label = "UTF-8" if encoding == "utf-8" else encoding
+        line = data.count(b"\n", 0, err.start) + 1
         raise ArticleError(
             name,
-            f"is not {label} text (byte {err.start}): name its encoding with --encoding, "
-            "e.g. --encoding cp1252",
+            f"is not {label} text (line {line}, byte {err.start}): "
+            "name its encoding with --encoding, e.g. --encoding cp1252",
         ) from None

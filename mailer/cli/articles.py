@@ -120,11 +120,9 @@ def _print(article: Article) -> None:
         console.print("\nnothing dropped")
         return
     console.print(f"\n{len(article.dropped)} pieces dropped as page furniture")
-    dropped = Table.grid(padding=(0, 2))
     for piece in article.dropped:
         text = piece.text if len(piece.text) <= _SHOWN else piece.text[: _SHOWN - 1] + "…"
-        dropped.add_row(Text(piece.why), Text(text))
-    console.print(dropped)
+        console.print(Text(f"{piece.why}: {text}"))
 
 
 def _image(image: Any) -> str:
