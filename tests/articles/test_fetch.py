@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mailer.articles import load_article, loader
 from mailer.articles.loader import Fetched, fetch
+from mailer.cli import app
 from mailer.exceptions import ArticleError
+from tests.conftest import Cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TEXT = " ".join(f"Sentence {i} of the article, long enough to be its main text." for i in range(12))
@@ -155,3 +158,21 @@ def test_the_charset_comes_from_the_header_before_the_meta_tag(server: str) -> N
 
 def test_plain_text_by_url(server: str) -> None:
     assert load_article(f"{server}/plain.txt").title == "A plain title"
+
+
+def test_commands_say_what_they_fetched(server: str, cli: Cli, tmp_path: Path) -> None:
+    shown = CliRunner().invoke(app, ["articles", "show", f"{server}/old"])
+    assert shown.exit_code == 0
+    assert shown.stderr.startswith(f"fetched {server}/old -> {server}/page: HTTP 200, ")
+    assert "Library roof repairs to start in July" in shown.stdout
+    failed = CliRunner().invoke(app, ["articles", "show", f"{server}/missing"])
+    assert (failed.exit_code, failed.stderr) == (
+        1,
+        f"error: {server}/missing: cannot be fetched: HTTP 404 Not Found\n",
+    )
+    rendered = cli("render", f"{server}/page", "-o", str(tmp_path / "out"))
+    assert rendered.stderr.startswith(f"fetched {server}/page: HTTP 200, ")
+    cli("lists", "create", "weekly")
+    created = cli("campaigns", "create", "--article", f"{server}/old", "-l", "weekly")
+    assert created.stderr.startswith(f"fetched {server}/old -> {server}/page: HTTP 200")
+    assert created.stdout.strip() == "1"
