@@ -25,6 +25,7 @@ from mailer.cli._state import (
     print_json,
     state,
 )
+from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery import ledger
 from mailer.delivery.backends import get_backend
 from mailer.delivery.campaigns import (
@@ -53,7 +54,7 @@ app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lis
 def create(
     ctx: typer.Context,
     article: Annotated[
-        str, typer.Option(help="The article: a .md, .html or .txt file, or a feed.")
+        str, typer.Option(help="The article: a .md, .html or .txt file, a feed, or a URL.")
     ],
     list_names: Annotated[list[str], typer.Option("--list", "-l", help="A list (repeatable).")],
     subject: Annotated[
@@ -78,15 +79,17 @@ def create(
             "--tracking/--no-tracking", help="Count opens and clicks (default: the setting)."
         ),
     ] = None,
+    encoding: EncodingOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Render an article and store it as a new draft campaign; prints its id."""
     cli = state(ctx)
+    loaded = read_article(article, encoding=encoding)  # says what a URL gave
     with cli.database.session() as session:
         campaign = create_campaign(
             session,
             cli.settings,
-            article=article,
+            article=loaded,
             lists=list_names,
             subject=subject,
             segment=segment,
