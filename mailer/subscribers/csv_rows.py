@@ -10,7 +10,8 @@ Recognised layouts, by their header:
 
 Every other non-empty column is kept as an attribute, its name in snake_case
 (``Phone Number`` becomes ``phone_number``). Commas, semicolons and tabs are all
-recognised as separators.
+recognised as separators. A cell that our exports escaped against spreadsheet formulas
+(``'=x``) reads back as its value (``=x``); see csv_cells.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from mailer.exceptions import FileInputError, InvalidAddress
+from mailer.exceptions import FileInputError, InvalidAddress, quoted
 from mailer.subscribers.addresses import Address, clean_name, normalize_address
+from mailer.subscribers.csv_cells import unescape_cell
 from mailer.timezones import known_zone
 
 __all__ = ["Rejected", "Row", "check_encoding", "read_rows"]
@@ -197,7 +199,9 @@ def _layout(first: list[str], path: Path) -> _Layout:
             else:
                 # No header: email[,name]; every other field is absent (index 2).
                 return _Layout(None, 2, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2)
-        shown = ", ".join(repr(c) for c in first[:8]) or "nothing"
+        shown = ", ".join(quoted(c, 20) for c in first[:5]) or "nothing"
+        if len(first) > 5:
+            shown += f" and {len(first) - 5} more columns"
         raise FileInputError(
             path,
             f"no email column: the header has {shown}; name one column 'email' "
@@ -242,6 +246,8 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     # Columns the layout lacks point one past the header; padding the row to that
     # width makes every lookup a plain index (this runs a million times an import).
     width = layout.width
+    if any(cell[:1] == "'" for cell in cells):
+        cells = [unescape_cell(cell) for cell in cells]
     padded = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells
     raw = padded[layout.email].strip()
     if not raw:
