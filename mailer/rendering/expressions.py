@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
-from mailer.exceptions import RenderError
+from mailer.exceptions import RenderError, TooLarge
+from mailer.rendering.bounds import MAX_SIZE, BoundedSandbox
 from mailer.rendering.substitution import token
 
 __all__ = [
@@ -66,7 +66,7 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-ENVIRONMENT = SandboxedEnvironment(undefined=ChainableUndefined, finalize=_finalize)
+ENVIRONMENT = BoundedSandbox(undefined=ChainableUndefined, finalize=_finalize)
 
 
 def html_escape(text: str) -> str:
@@ -78,10 +78,14 @@ def html_escape(text: str) -> str:
 
 
 def to_text(value: Any) -> str:
-    """What ``{{ value }}`` prints: nothing for ``None`` and undefined values."""
+    """What ``{{ value }}`` prints: nothing for ``None`` and undefined values. A text over
+    ``MAX_SIZE`` (made by ``~``, which the sandbox does not see) is a TooLarge error."""
     if value is None or isinstance(value, ChainableUndefined):
         return ""
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_SIZE:
+        raise TooLarge("the text this would make", len(text), MAX_SIZE)
+    return text
 
 
 class SubscriberView:
@@ -299,8 +303,16 @@ def _try(evaluator: Evaluator, source: str, origin: str) -> None:
         to_text(evaluator({"subscriber": _SAMPLE}))
     except UndefinedError:
         pass  # data the sample subscriber lacks: real ones may have it
+    except TooLarge as err:
+        raise RenderError(origin, f"{{{{ {_shown(source)} }}}}: {err}") from None
     except Exception as err:  # any other failure of user code is reported
-        raise RenderError(origin, f"{{{{ {source} }}}}: {type(err).__name__}: {err}") from err
+        raise RenderError(
+            origin, f"{{{{ {_shown(source)} }}}}: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _shown(source: str, limit: int = 60) -> str:
+    return source if len(source) <= limit else source[:limit] + "…"
 
 
 def evaluate_html(evaluator: Evaluator, variables: Mapping[str, Any]) -> tuple[str, str]:
