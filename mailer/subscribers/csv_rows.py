@@ -26,9 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from mailer.exceptions import FileInputError, InvalidAddress, quoted
+from mailer.exceptions import FileInputError, InputError, InvalidAddress, quoted
 from mailer.subscribers.addresses import Address, clean_name, normalize_address
 from mailer.subscribers.csv_cells import unescape_cell
+from mailer.subscribers.fields import check_attributes, check_name, check_tags
 from mailer.timezones import known_zone
 
 __all__ = ["Rejected", "Row", "check_encoding", "read_rows"]
@@ -279,6 +280,12 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     tags = padded[layout.tags].strip()
     if tags:
         row.tags = list(_tags(tags))
+    try:
+        check_name(name)
+        check_attributes(row.attributes)
+        check_tags(row.tags)
+    except InputError as err:
+        return Rejected(line, str(err), cells)
     zone = padded[layout.timezone].strip()
     if zone and known_zone(zone):
         row.timezone = zone

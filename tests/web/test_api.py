@@ -106,6 +106,12 @@ async def test_subscribers(
     refused = await api.post("/api/subscribers", json={"email": "ada@example.org", "list": "daily"})
     assert refused.status_code == 409
     assert "suppression list" in refused.json()["error"]
+    too_large = await api.post(
+        "/api/subscribers",
+        json={"email": "bo@example.org", "list": "daily", "attributes": {"bio": "b" * 5000}},
+    )
+    assert too_large.status_code == 422
+    assert too_large.json()["error"] == "attribute 'bio' has 5,002 characters; the limit is 2,000"
 
 
 async def test_bad_input_is_a_422_with_a_clear_message(api: httpx.AsyncClient) -> None:
