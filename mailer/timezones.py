@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, quoted
 
 __all__ = ["known_zone", "zone"]
 
@@ -16,7 +16,7 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(
-            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
+            f"unknown timezone {quoted(name)} (use an IANA name like Europe/Berlin)"
         ) from None
 
 

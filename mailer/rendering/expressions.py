@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, nodes
 from markupsafe import escape
 
-from mailer.exceptions import RenderError, TooLarge
+from mailer.exceptions import RenderError, TooLarge, quoted
 from mailer.rendering.bounds import MAX_SIZE, BoundedSandbox
 from mailer.rendering.substitution import token
 
@@ -126,7 +126,7 @@ def compile_expression(source: str, origin: str) -> Evaluator:
     try:
         parsed = ENVIRONMENT.parse("{{ " + source + " }}")
     except TemplateSyntaxError as err:
-        raise RenderError(origin, f"{{{{ {source.strip()} }}}}: {err.message}") from None
+        raise RenderError(origin, f"{{{{ {_shown(source.strip())} }}}}: {err.message}") from None
     outputs = [n for n in parsed.body if isinstance(n, nodes.Output)]
     fast = _translate(outputs[0].nodes[0]) if len(outputs) == 1 and outputs[0].nodes else None
     if fast is not None:
@@ -286,7 +286,7 @@ class ExpressionSet:
             raise RenderError(
                 origin,
                 f"{outside[stray : stray + 2]!r} without its other half at column {stray + 1}: "
-                f"{text!r}",
+                f"{quoted(text, 60)}",
             )
         return _IN_TEXT.sub(lambda m: token(f"f{self.add(m.group(1), origin)}"), text)
 

@@ -106,7 +106,7 @@ def check_encoding(path: Path, encoding: str) -> None:
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
-        raise FileInputError(path, f"unknown encoding {encoding!r}") from None
+        raise FileInputError(path, f"unknown encoding {quoted(encoding)}") from None
     line = 1
     try:
         with path.open("rb") as handle:
