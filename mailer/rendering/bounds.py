@@ -4,8 +4,9 @@ Article authors are trusted less than template authors, and Jinja's sandbox keep
 from Python's internals but not from ``{{ 'a' * 10**9 }}``, which would take gigabytes for
 every recipient and for every anonymous visit of the archive. ``BoundedSandbox`` checks
 each operation that can make a value much larger than its operands *before* it runs
-(``*``, ``**``, ``%`` and ``+``; ``range``, ``lipsum`` and any call with a number over the
-limit; the ``str`` methods and filters that pad, repeat, replace, join or format), and the
+(``*``, ``**``, ``%`` and ``+``; the ``str`` methods and filters that pad, repeat, replace,
+join or format, with their widths and counts; ``range`` is Jinja's own, held to 100,000
+items, and ``lipsum`` is gone), and the
 size of every value calls and filters give back, so that no step allocates much more than
 the limit. Lists count their items and what is in them (a list of a thousand references
 to one long text is as large as the text a thousand times, which ``join`` would make).
@@ -36,6 +37,10 @@ MAX_INT_BITS = 100_000
 _PLAIN_FILTERS = frozenset(
     {"default", "d", "upper", "lower", "title", "capitalize", "trim", "string", "length"}
 )
+# Filters and str methods whose whole-number arguments are widths or counts of what they
+# make; elsewhere a number is a value (``'%d points' | format(2500000)``).
+_WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 _SEQUENCES = (list, tuple, set, frozenset)
 _SIZED = (str, bytes, range, dict, *_SEQUENCES)
 # A %-conversion's width and precision: %-10.3f, %*d, %(name)20s.
@@ -228,16 +233,18 @@ class BoundedSandbox(SandboxedEnvironment):
         return _checked(self.binop_table[operator](left, right))
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_numbers((*args, *kwargs.values()))
         target = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped by the sandbox
         owner = getattr(target, "__self__", None)
         if isinstance(owner, str):
+            if getattr(target, "__name__", "") in _WIDTH_METHODS:
+                _check_numbers((*args, *kwargs.values()))
             args = _check_str_method(getattr(target, "__name__", ""), owner, args, kwargs)
         return _checked(super().call(__context, __obj, *args, **kwargs))
 
 
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     passes = _PassArg.from_obj(function) is not None
+    widths = name in _WIDTH_FILTERS
     try:
         signature: inspect.Signature | None = inspect.signature(function)
     except (TypeError, ValueError):
@@ -247,7 +254,8 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     def bounded(*args: Any, **kwargs: Any) -> Any:
         # The value a filter is applied to comes first (after the context, for some):
         # only the filter's own arguments are widths and counts.
-        _check_numbers((*args[2 if passes else 1 :], *kwargs.values()))
+        if widths:
+            _check_numbers((*args[2 if passes else 1 :], *kwargs.values()))
         if signature is not None and name in _PRECHECKS:
             try:
                 bound = signature.bind(*args, **kwargs)
@@ -267,7 +275,10 @@ def _precheck_join(bound: inspect.BoundArguments) -> tuple[tuple[Any, ...], dict
     if bound.arguments.get("attribute") is None:
         _check_join(bound.arguments["d"], items)
     else:
-        check_size(sum(size_of(item) for item in items) * max(size_of(bound.arguments["d"]), 1))
+        # Each item gives one attribute: at most as large as the item.
+        check_size(
+            sum(size_of(item) for item in items) + len(items) * size_of(bound.arguments["d"])
+        )
     return bound.args, bound.kwargs
 
 
