@@ -221,6 +221,8 @@ async def test_a_campaign_that_cannot_be_made_is_a_clear_4xx(api: httpx.AsyncCli
         ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "tag:"}, 422),
         ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "(" * 250 + "tag:a"}, 422),
         ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "not " * 1000 + "x"}, 422),
+        ({"content": "# T\n\nText.", "lists": ["daily"], "subject": "{{ 'a'*10**8 }}"}, 422),
+        ({"content": "# T\n\nHi {{ 'a'*10**9 }}.", "lists": ["daily"]}, 422),
         ({"content": "# T\n\nText.", "lists": ["daily"], "template": "../../etc/passwd"}, 422),
         ({"content": "", "lists": ["daily"]}, 422),
     ):
