@@ -47,7 +47,7 @@ def check_name(name: str) -> None:
 
 def check_attributes(attributes: Mapping[str, Any]) -> None:
     if len(attributes) > MAX_ATTRIBUTES:
-        raise TooLarge("the attributes", len(attributes), MAX_ATTRIBUTES, "names")
+        raise TooLarge("the set of attributes", len(attributes), MAX_ATTRIBUTES, "attributes")
     for key, value in attributes.items():
         if len(key) > MAX_ATTRIBUTE_KEY:
             raise TooLarge(f"the attribute name {quoted(key)}", len(key), MAX_ATTRIBUTE_KEY)
@@ -67,7 +67,7 @@ def check_tags(tags: Iterable[str]) -> None:
         if len(tag) > MAX_TAG:
             raise TooLarge(f"the tag {quoted(tag)}", len(tag), MAX_TAG)
     if count > MAX_TAGS:
-        raise TooLarge("the tags", count, MAX_TAGS, "tags")
+        raise TooLarge("the list of tags", count, MAX_TAGS, "tags")
 
 
 def _ints_fit(value: Any) -> bool:

@@ -41,10 +41,13 @@ def news(db: Database) -> Database:
         ({"attributes": {"k" * 101: 1}}, "the attribute name 'kkkk"),
         ({"attributes": {"bio": "b" * 2001}}, "attribute 'bio' has 2,003 characters"),
         ({"attributes": {"deep": {"a": ["x" * 1000] * 3}}}, "attribute 'deep' has"),
-        ({"attributes": {str(n): n for n in range(201)}}, "the attributes has 201 names"),
+        (
+            {"attributes": {str(n): n for n in range(201)}},
+            "the set of attributes has 201 attributes",
+        ),
         ({"attributes": {"n": 2**64}}, "attribute 'n': a whole number outside 64 bits"),
         ({"tags": ["t" * 101]}, "the tag 'tttt"),
-        ({"tags": [f"t{n}" for n in range(101)]}, "the tags has 101 tags"),
+        ({"tags": [f"t{n}" for n in range(101)]}, "the list of tags has 101 tags"),
     ],
 )
 def test_add_refuses_what_is_over_a_cap(news: Database, fields: dict, message: str) -> None:
