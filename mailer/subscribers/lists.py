@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError
+from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError, quoted
 from mailer.storage.models import MailingList, Subscription, SubscriptionStatus, campaign_lists
 from mailer.timezones import zone
 
@@ -56,7 +56,7 @@ def create_list(
 ) -> MailingList:
     name = name.strip()
     if not name or len(name) > 200 or any(ch in name for ch in "\r\n\t"):
-        raise InputError(f"list name {name!r} must be 1 to 200 characters on one line")
+        raise InputError(f"list name {quoted(name)} must be 1 to 200 characters on one line")
     if session.scalar(select(MailingList.id).where(MailingList.name == name)) is not None:
         raise AlreadyExists("list", name)
     if timezone:

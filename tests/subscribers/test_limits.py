@@ -118,3 +118,10 @@ def test_a_binary_header_is_quoted_in_part(news: Database, tmp_path: Path) -> No
 
 def test_too_large_names_its_limit() -> None:
     assert str(TooLarge("the name", 301, 300)) == "the name has 301 characters; the limit is 300"
+
+
+def test_a_long_list_name_is_quoted_in_part(db: Database) -> None:
+    with db.session() as session, pytest.raises(InputError) as caught:
+        create_list(session, "l" * MEGABYTE)
+    assert "must be 1 to 200 characters" in str(caught.value)
+    assert len(str(caught.value)) < 200
