@@ -14,7 +14,8 @@ def zone(name: str) -> ZoneInfo:
     """The zone called ``name``; InputError (a ValueError) names it when there is none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name too long to be a file name ("File name too long"), for one.
         raise InputError(
             f"unknown timezone {quoted(name)} (use an IANA name like Europe/Berlin)"
         ) from None

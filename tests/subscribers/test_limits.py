@@ -125,3 +125,13 @@ def test_a_long_list_name_is_quoted_in_part(db: Database) -> None:
         create_list(session, "l" * MEGABYTE)
     assert "must be 1 to 200 characters" in str(caught.value)
     assert len(str(caught.value)) < 200
+
+
+def test_a_timezone_too_long_for_a_file_name_is_just_unknown(
+    news: Database, tmp_path: Path
+) -> None:
+    # ZoneInfo looks the name up as a file: a long one was an OSError that stopped the import.
+    source = tmp_path / "in.csv"
+    source.write_text(f"email,timezone\nann@example.org,{'x' * 5000}\n")
+    summary = import_file(news, source, "news")
+    assert summary.imported == 1
