@@ -11,6 +11,9 @@ leading quote is taken away from a cell whose quotes are followed by one of thos
 characters. A value that really begins with quotes and such a character (``'=x``) gets
 one more quote on export (``''=x``), so every value survives the round trip; a cell
 without one of those characters after its leading quotes (``'tis``) is left alone both ways.
+The rule holds for other tools' files too: their ``'-1`` is read as ``-1``, as a
+spreadsheet shows it. One exception, in the email column: an address that is valid only
+with its quote (``'@a.ac``) keeps it, since no address we export begins with ``@``.
 """
 
 from __future__ import annotations

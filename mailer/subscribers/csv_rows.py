@@ -247,16 +247,16 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     # Columns the layout lacks point one past the header; padding the row to that
     # width makes every lookup a plain index (this runs a million times an import).
     width = layout.width
+    given = cells
     if any(cell[:1] == "'" for cell in cells):
         cells = [unescape_cell(cell) for cell in cells]
     padded = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells
     raw = padded[layout.email].strip()
     if not raw:
         return Rejected(line, "no email address", cells)
-    try:
-        address = normalize_address(raw)
-    except InvalidAddress as err:
-        return Rejected(line, err.reason, cells)
+    address = _address(raw, given[layout.email].strip() if given is not cells else raw)
+    if isinstance(address, InvalidAddress):
+        return Rejected(line, address.reason, cells)
     row = Row(line, address)
     first, last = clean_name(padded[layout.first]), clean_name(padded[layout.last])
     name = clean_name(padded[layout.name]) or f"{first} {last}".strip()
@@ -297,6 +297,21 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     elif padded[layout.unsub].strip() or status == "unsubscribed":
         row.left = "unsubscribed"
     return row
+
+
+def _address(cell: str, given: str) -> Address | InvalidAddress:
+    """The address in a cell (after the export escape is taken off), or why there is none.
+    An address that is valid only with its leading quote (``'@x.org``, whose local part
+    is ``'``) was not escaped by us, since no valid address begins with an ``@``."""
+    try:
+        return normalize_address(cell)
+    except InvalidAddress as err:
+        if given != cell:
+            try:
+                return normalize_address(given)
+            except InvalidAddress:
+                pass
+        return err
 
 
 @lru_cache(maxsize=4096)

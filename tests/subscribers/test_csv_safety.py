@@ -173,3 +173,18 @@ def test_export_then_import_gives_back_the_same_values(
             }
 
     assert stored(target) == stored(source)
+
+
+def test_an_address_valid_only_with_its_quote_keeps_it(db: Database, tmp_path: Path) -> None:
+    # Hypothesis found it: '@a.ac is a valid address (its local part is a quote), which
+    # taking the quote away would make invalid. No valid address begins with an @, so
+    # it was not our escape.
+    with db.session() as session:
+        create_list(session, "news")
+    source = tmp_path / "in.csv"
+    source.write_text("email\n'@a.ac\n'-x@example.org\n")
+    summary = import_file(db, source, "news")
+    assert (summary.imported, summary.rejected) == (2, 0)
+    with db.session() as session:
+        emails = sorted(s.email for s in session.scalars(select(Subscriber)))
+    assert emails == ["'@a.ac", "-x@example.org"]
