@@ -66,6 +66,11 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+MAX_SOURCE = 2000
+# What all of a mailing's expressions may print for one reader, together: far more than
+# an email can hold (Gmail clips at 102 KB), far less than would tax memory.
+MAX_OUTPUT = 1_000_000
+
 ENVIRONMENT = BoundedSandbox(undefined=ChainableUndefined, finalize=_finalize)
 
 
@@ -122,7 +127,15 @@ class SubscriberView:
 
 def compile_expression(source: str, origin: str) -> Evaluator:
     """``source`` (what stands between ``{{`` and ``}}``) compiled into a function of
-    the variables; a syntax error is a RenderError naming ``origin``."""
+    the variables; a syntax error is a RenderError naming ``origin``. A source has at
+    most ``MAX_SOURCE`` characters: ``~`` joins its parts unseen by the sandbox, so the
+    length of the source is what bounds the number of parts."""
+    if len(source) > MAX_SOURCE:
+        raise RenderError(
+            origin,
+            f"{{{{ {_shown(source.strip())} }}}}: an expression has at most "
+            f"{MAX_SOURCE:,} characters; this one has {len(source):,}",
+        )
     try:
         parsed = ENVIRONMENT.parse("{{ " + source + " }}")
     except TemplateSyntaxError as err:
@@ -256,12 +269,19 @@ class ExpressionSet:
     def __init__(self) -> None:
         self.sources: list[str] = []
         self._numbers: dict[str, int] = {}
+        self._sample_size = 0
 
     def add(self, source: str, origin: str) -> int:
         source = source.strip()
         if source not in self._numbers:
             evaluator = compile_expression(source, origin)
-            _try(evaluator, source, origin)
+            self._sample_size += _try(evaluator, source, origin)
+            if self._sample_size > MAX_OUTPUT:
+                raise RenderError(
+                    origin,
+                    f"the expressions would print {self._sample_size:,} characters for one "
+                    f"reader; the limit is {MAX_OUTPUT:,}",
+                )
             self._numbers[source] = len(self.sources)
             self.sources.append(source)
         return self._numbers[source]
@@ -296,13 +316,13 @@ _SAMPLE = SubscriberView(
 )
 
 
-def _try(evaluator: Evaluator, source: str, origin: str) -> None:
+def _try(evaluator: Evaluator, source: str, origin: str) -> int:
     """Run a new expression once on a sample subscriber, so that a mistake shows when the
     campaign is rendered, not in the middle of sending it."""
     try:
-        to_text(evaluator({"subscriber": _SAMPLE}))
+        return len(to_text(evaluator({"subscriber": _SAMPLE})))
     except UndefinedError:
-        pass  # data the sample subscriber lacks: real ones may have it
+        return 0  # data the sample subscriber lacks: real ones may have it
     except TooLarge as err:
         raise RenderError(origin, f"{{{{ {_shown(source)} }}}}: {err}") from None
     except Exception as err:  # any other failure of user code is reported

@@ -121,3 +121,37 @@ def test_numbers_that_are_values_are_not_widths() -> None:
     assert evaluate({"subscriber": view}) == "2500000 points"
     evaluate = compile_expression("'{} points'.format(subscriber.attr.points)", "subject")
     assert evaluate({"subscriber": view}) == "2500000 points"
+
+
+def test_an_expression_has_at_most_2000_characters() -> None:
+    # ~ joins its parts unseen by the sandbox: the source's length bounds their number.
+    source = " ~ ".join(["('a' * 99999)"] * 200)
+    with pytest.raises(RenderError, match="an expression has at most 2,000 characters"):
+        ExpressionSet().add(source, "article.md")
+
+
+def test_all_expressions_together_print_at_most_a_million_characters() -> None:
+    expressions = ExpressionSet()
+    tracemalloc.start()
+    try:
+        with pytest.raises(RenderError, match=r"would print 1,0.*; the limit is 1,000,000"):
+            for n in range(20):
+                expressions.add(f"'x' * {99980 + n}", "article.md")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < LIMIT_BYTES
+
+
+def test_one_reader_gets_at_most_a_million_characters_from_expressions() -> None:
+    # Values differ by reader: the cap holds when the mail is filled, too.
+    sources = tuple(f"subscriber.attr.bio * {n + 1000}" for n in range(30))
+    rendered = RenderedEmail(
+        subject="x",
+        html="".join(token(f"f{n}.h") for n in range(len(sources))),
+        text="",
+        report=RenderReport(size_bytes=0, text_bytes=0, limit_bytes=0),
+        expressions=sources,
+    )
+    values = rendered.substitutions({"subscriber": {"attributes": {"bio": "b" * 90}}})
+    assert 900_000 < sum(len(v) for k, v in values.items() if k.endswith(".h%%")) <= 1_000_000
