@@ -7,6 +7,7 @@
     │   └── NotReady                      settings that cannot send real mail (readiness)
     ├── InputError (ValueError)           bad input from a user, named with where it is
     │   ├── InvalidAddress                an email address that does not validate
+    │   ├── TooLarge                      input, or a value built from it, over one of our limits
     │   ├── FileInputError                a file that cannot be read, or lacks what it needs
     │   └── ArticleError                  an article (file or URL) that cannot be read or used
     ├── PartialImport                     an import interrupted part way (re-running completes it)
@@ -23,7 +24,9 @@
             └── HeaderInjection           a line break or control character in a header
 
 Errors carry their context (the file, the line, the field) and ``str()`` shows it, so the
-command line prints them as one line without a traceback.
+command line prints them as one line without a traceback. Input that an error quotes goes
+through ``quoted``, which shows at most a few dozen characters of it: a 200 KB line of
+binary garbage must not become a 200 KB error.
 """
 
 from __future__ import annotations
@@ -53,7 +56,20 @@ __all__ = [
     "PartialImport",
     "RenderError",
     "StateError",
+    "TooLarge",
+    "quoted",
 ]
+
+QUOTE_LIMIT = 40
+
+
+def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(text)`` for an error message, cut to its first ``limit`` characters (with
+    the full length said) when it is longer."""
+    value = text if isinstance(text, str) else str(text)
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
 
 
 class MailerError(Exception):
@@ -93,7 +109,18 @@ class InvalidAddress(InputError):
     def __init__(self, address: str, reason: str):
         self.address = address
         self.reason = reason
-        super().__init__(f"invalid email address {address!r}: {reason}")
+        super().__init__(f"invalid email address {quoted(address)}: {reason}")
+
+
+class TooLarge(InputError):
+    """Input, or a value an expression would build from it, is over a limit; ``what``
+    names it (``name``, ``segment``, ``text``), ``size`` and ``limit`` say by how much."""
+
+    def __init__(self, what: str, size: int, limit: int, unit: str = "characters"):
+        self.what = what
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{what} has {size:,} {unit}; the limit is {limit:,}")
 
 
 class FileInputError(InputError):
@@ -123,7 +150,7 @@ class NotFound(MailerError, LookupError):
     def __init__(self, kind: str, name: str, hint: str = ""):
         self.kind = kind
         self.name = name
-        super().__init__(f"no {kind} {name!r}" + (f" ({hint})" if hint else ""))
+        super().__init__(f"no {kind} {quoted(name)}" + (f" ({hint})" if hint else ""))
 
 
 class AlreadyExists(MailerError):
@@ -132,7 +159,7 @@ class AlreadyExists(MailerError):
     def __init__(self, kind: str, name: str):
         self.kind = kind
         self.name = name
-        super().__init__(f"{kind} {name!r} already exists")
+        super().__init__(f"{kind} {quoted(name)} already exists")
 
 
 class StateError(MailerError):
@@ -254,4 +281,6 @@ class HeaderInjection(InvalidMessage):
     def __init__(self, header: str, value: str):
         self.header = header
         self.value = value
-        super().__init__(f"header {header!r} contains a line break or control character: {value!r}")
+        super().__init__(
+            f"header {header!r} contains a line break or control character: {quoted(value)}"
+        )

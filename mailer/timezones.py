@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, quoted
 
 __all__ = ["known_zone", "zone"]
 
@@ -14,9 +14,10 @@ def zone(name: str) -> ZoneInfo:
     """The zone called ``name``; InputError (a ValueError) names it when there is none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name too long to be a file name ("File name too long"), for one.
         raise InputError(
-            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
+            f"unknown timezone {quoted(name)} (use an IANA name like Europe/Berlin)"
         ) from None
 
 

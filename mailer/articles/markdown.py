@@ -31,7 +31,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from mailer.articles.blocks import html_to_blocks
 from mailer.articles.model import Article, Image
-from mailer.exceptions import ArticleError
+from mailer.exceptions import ArticleError, quoted
 
 __all__ = ["parse_markdown"]
 
@@ -162,7 +162,7 @@ def _url(meta: dict[str, Any], source: str) -> str:
     url = _string(meta, "url", source)
     if url and not url.startswith(("http://", "https://")):
         raise ArticleError(
-            source, f"front matter url: must be an absolute http(s) URL, not {url!r}"
+            source, f"front matter url: must be an absolute http(s) URL, not {quoted(url)}"
         )
     return url
 
@@ -212,10 +212,23 @@ def _names(value: Any, key: str, source: str) -> tuple[str, ...] | None:
     return tuple(items)
 
 
+# A scheme, looked for as browsers do: with tabs, line breaks and other controls taken
+# out first ("java\tscript:" is javascript:).
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _lead_image(meta: dict[str, Any], base_url: str, source: str) -> Image | None:
     src = _string(meta, "image", source)
     if not src:
         return None
+    scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", src))
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        raise ArticleError(
+            source,
+            f"front matter image: must be an http(s) URL or a path relative to the "
+            f"article's url, not {quoted(src)}",
+        )
     return Image(
         src=urljoin(base_url, src) if base_url else src,
         alt=_string(meta, "image_alt", source),

@@ -28,7 +28,7 @@ from mailer.delivery import ledger
 from mailer.delivery.headers import has_control, parse_mailbox
 from mailer.delivery.readiness import require_ready
 from mailer.delivery.tracking import add_tracking
-from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError
+from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError, quoted
 from mailer.storage.models import (
     Campaign,
     CampaignStatus,
@@ -125,7 +125,7 @@ def create_campaign(
     if has_control(sender_name):
         raise InputError(
             f"the sender's name (--from-name, or publisher_name in mailer.toml) holds a line "
-            f"break or another control character: {sender_name!r}"
+            f"break or another control character: {quoted(sender_name)}"
         )
     normalize_address(sender)
     require_ready(settings, sender)
@@ -186,15 +186,15 @@ def _check_subject(subject: str) -> None:
         raise InputError("the subject is empty: leave --subject out for the article's title")
     if has_control(subject):
         raise InputError(
-            f"the subject holds a line break or another control character: {subject!r}"
+            f"the subject holds a line break or another control character: {quoted(subject)}"
         )
     try:
         subject.encode("utf-8")
     except UnicodeEncodeError:  # bytes a terminal passed on that are not UTF-8
-        raise InputError(f"the subject is not valid UTF-8 text: {subject!r}") from None
+        raise InputError(f"the subject is not valid UTF-8 text: {quoted(subject)}") from None
     if "{%" in subject or "%}" in subject:
         raise InputError(
-            f"a subject takes {{{{ expressions }}}}, not {{% statements %}}: {subject!r}"
+            f"a subject takes {{{{ expressions }}}}, not {{% statements %}}: {quoted(subject)}"
         )
 
 

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
-from mailer.exceptions import RenderError
+from mailer.exceptions import RenderError, TooLarge, quoted
+from mailer.rendering.bounds import MAX_SIZE, BoundedSandbox
 from mailer.rendering.substitution import token
 
 __all__ = [
@@ -66,7 +66,12 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-ENVIRONMENT = SandboxedEnvironment(undefined=ChainableUndefined, finalize=_finalize)
+MAX_SOURCE = 2000
+# What all of a mailing's expressions may print for one reader, together: far more than
+# an email can hold (Gmail clips at 102 KB), far less than would tax memory.
+MAX_OUTPUT = 1_000_000
+
+ENVIRONMENT = BoundedSandbox(undefined=ChainableUndefined, finalize=_finalize)
 
 
 def html_escape(text: str) -> str:
@@ -78,10 +83,14 @@ def html_escape(text: str) -> str:
 
 
 def to_text(value: Any) -> str:
-    """What ``{{ value }}`` prints: nothing for ``None`` and undefined values."""
+    """What ``{{ value }}`` prints: nothing for ``None`` and undefined values. A text over
+    ``MAX_SIZE`` (made by ``~``, which the sandbox does not see) is a TooLarge error."""
     if value is None or isinstance(value, ChainableUndefined):
         return ""
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_SIZE:
+        raise TooLarge("the text this would make", len(text), MAX_SIZE)
+    return text
 
 
 class SubscriberView:
@@ -118,11 +127,19 @@ class SubscriberView:
 
 def compile_expression(source: str, origin: str) -> Evaluator:
     """``source`` (what stands between ``{{`` and ``}}``) compiled into a function of
-    the variables; a syntax error is a RenderError naming ``origin``."""
+    the variables; a syntax error is a RenderError naming ``origin``. A source has at
+    most ``MAX_SOURCE`` characters: ``~`` joins its parts unseen by the sandbox, so the
+    length of the source is what bounds the number of parts."""
+    if len(source) > MAX_SOURCE:
+        raise RenderError(
+            origin,
+            f"{{{{ {_shown(source.strip())} }}}}: an expression has at most "
+            f"{MAX_SOURCE:,} characters; this one has {len(source):,}",
+        )
     try:
         parsed = ENVIRONMENT.parse("{{ " + source + " }}")
     except TemplateSyntaxError as err:
-        raise RenderError(origin, f"{{{{ {source.strip()} }}}}: {err.message}") from None
+        raise RenderError(origin, f"{{{{ {_shown(source.strip())} }}}}: {err.message}") from None
     outputs = [n for n in parsed.body if isinstance(n, nodes.Output)]
     fast = _translate(outputs[0].nodes[0]) if len(outputs) == 1 and outputs[0].nodes else None
     if fast is not None:
@@ -252,12 +269,19 @@ class ExpressionSet:
     def __init__(self) -> None:
         self.sources: list[str] = []
         self._numbers: dict[str, int] = {}
+        self._sample_size = 0
 
     def add(self, source: str, origin: str) -> int:
         source = source.strip()
         if source not in self._numbers:
             evaluator = compile_expression(source, origin)
-            _try(evaluator, source, origin)
+            self._sample_size += _try(evaluator, source, origin)
+            if self._sample_size > MAX_OUTPUT:
+                raise RenderError(
+                    origin,
+                    f"the expressions would print {self._sample_size:,} characters for one "
+                    f"reader; the limit is {MAX_OUTPUT:,}",
+                )
             self._numbers[source] = len(self.sources)
             self.sources.append(source)
         return self._numbers[source]
@@ -282,7 +306,7 @@ class ExpressionSet:
             raise RenderError(
                 origin,
                 f"{outside[stray : stray + 2]!r} without its other half at column {stray + 1}: "
-                f"{text!r}",
+                f"{quoted(text, 60)}",
             )
         return _IN_TEXT.sub(lambda m: token(f"f{self.add(m.group(1), origin)}"), text)
 
@@ -292,15 +316,23 @@ _SAMPLE = SubscriberView(
 )
 
 
-def _try(evaluator: Evaluator, source: str, origin: str) -> None:
+def _try(evaluator: Evaluator, source: str, origin: str) -> int:
     """Run a new expression once on a sample subscriber, so that a mistake shows when the
     campaign is rendered, not in the middle of sending it."""
     try:
-        to_text(evaluator({"subscriber": _SAMPLE}))
+        return len(to_text(evaluator({"subscriber": _SAMPLE})))
     except UndefinedError:
-        pass  # data the sample subscriber lacks: real ones may have it
+        return 0  # data the sample subscriber lacks: real ones may have it
+    except TooLarge as err:
+        raise RenderError(origin, f"{{{{ {_shown(source)} }}}}: {err}") from None
     except Exception as err:  # any other failure of user code is reported
-        raise RenderError(origin, f"{{{{ {source} }}}}: {type(err).__name__}: {err}") from err
+        raise RenderError(
+            origin, f"{{{{ {_shown(source)} }}}}: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _shown(source: str, limit: int = 60) -> str:
+    return source if len(source) <= limit else source[:limit] + "…"
 
 
 def evaluate_html(evaluator: Evaluator, variables: Mapping[str, Any]) -> tuple[str, str]:

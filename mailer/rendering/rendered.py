@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mailer.rendering.expressions import (
+    MAX_OUTPUT,
     Evaluator,
     SubscriberView,
     compile_expression,
@@ -79,8 +80,12 @@ class RenderedEmail:
         ``confirm_url`` for a confirmation mail) where the mailing uses them."""
         variables = {"subscriber": SubscriberView(context.get("subscriber") or {})}
         values: dict[str, str] = {}
+        budget = MAX_OUTPUT
         for raw, escaped, evaluator in self._plan.expressions:
             text, html_text = evaluate_html(evaluator, variables)
+            budget -= len(text)
+            if budget < 0:  # one reader's data cannot make a mail of megabytes
+                text = html_text = ""
             values[raw] = text
             values[escaped] = html_text
         for name, raw, escaped in self._plan.urls:

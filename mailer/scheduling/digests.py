@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from mailer.articles import Article, load_feed
 from mailer.config import Settings
 from mailer.delivery.campaigns import create_campaign
-from mailer.exceptions import AlreadyExists, InputError, MailerError, NotFound
+from mailer.exceptions import AlreadyExists, InputError, MailerError, NotFound, quoted
 from mailer.storage.database import Database
 from mailer.storage.models import Digest, DigestItem
 from mailer.storage.types import utcnow
@@ -47,7 +47,7 @@ def trigger(cron: str, timezone: str) -> CronTrigger:
         return CronTrigger.from_crontab(cron, timezone=zone(timezone))
     except ValueError as err:
         raise InputError(
-            f"cron {cron!r} is not a crontab line (minute hour day month weekday, "
+            f"cron {quoted(cron)} is not a crontab line (minute hour day month weekday, "
             f'like "0 9 * * TUE"): {err}'
         ) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, quoted
 
 __all__ = ["parse_wall_clock", "parse_when"]
 
@@ -17,7 +17,9 @@ def parse_when(text: str, tz: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"cannot read the time {text!r}: write it like 2026-12-01T09:00") from None
+        raise InputError(
+            f"cannot read the time {quoted(text)}: write it like 2026-12-01T09:00"
+        ) from None
     if parsed.tzinfo is not None:
         return parsed
     local = parsed.replace(tzinfo=tz, fold=0)
@@ -33,7 +35,9 @@ def parse_wall_clock(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"cannot read the time {text!r}: write it like 2026-12-01T09:00") from None
+        raise InputError(
+            f"cannot read the time {quoted(text)}: write it like 2026-12-01T09:00"
+        ) from None
     if parsed.tzinfo is not None:
         raise InputError("a local-time send takes a wall-clock time without an offset")
     return parsed

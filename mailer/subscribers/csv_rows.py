@@ -10,7 +10,8 @@ Recognised layouts, by their header:
 
 Every other non-empty column is kept as an attribute, its name in snake_case
 (``Phone Number`` becomes ``phone_number``). Commas, semicolons and tabs are all
-recognised as separators.
+recognised as separators. A cell that our exports escaped against spreadsheet formulas
+(``'=x``) reads back as its value (``=x``); see csv_cells.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from mailer.exceptions import FileInputError, InvalidAddress
+from mailer.exceptions import FileInputError, InputError, InvalidAddress, quoted
 from mailer.subscribers.addresses import Address, clean_name, normalize_address
+from mailer.subscribers.csv_cells import unescape_cell
+from mailer.subscribers.fields import check_attributes, check_name, check_tags
 from mailer.timezones import known_zone
 
 __all__ = ["Rejected", "Row", "check_encoding", "read_rows"]
@@ -103,7 +106,7 @@ def check_encoding(path: Path, encoding: str) -> None:
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
-        raise FileInputError(path, f"unknown encoding {encoding!r}") from None
+        raise FileInputError(path, f"unknown encoding {quoted(encoding)}") from None
     line = 1
     try:
         with path.open("rb") as handle:
@@ -197,7 +200,9 @@ def _layout(first: list[str], path: Path) -> _Layout:
             else:
                 # No header: email[,name]; every other field is absent (index 2).
                 return _Layout(None, 2, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2)
-        shown = ", ".join(repr(c) for c in first[:8]) or "nothing"
+        shown = ", ".join(quoted(c, 20) for c in first[:5]) or "nothing"
+        if len(first) > 5:
+            shown += f" and {len(first) - 5} more columns"
         raise FileInputError(
             path,
             f"no email column: the header has {shown}; name one column 'email' "
@@ -242,14 +247,16 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     # Columns the layout lacks point one past the header; padding the row to that
     # width makes every lookup a plain index (this runs a million times an import).
     width = layout.width
+    given = cells
+    if any(cell[:1] == "'" for cell in cells):
+        cells = [unescape_cell(cell) for cell in cells]
     padded = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells
     raw = padded[layout.email].strip()
     if not raw:
         return Rejected(line, "no email address", cells)
-    try:
-        address = normalize_address(raw)
-    except InvalidAddress as err:
-        return Rejected(line, err.reason, cells)
+    address = _address(raw, given[layout.email].strip() if given is not cells else raw)
+    if isinstance(address, InvalidAddress):
+        return Rejected(line, address.reason, cells)
     row = Row(line, address)
     first, last = clean_name(padded[layout.first]), clean_name(padded[layout.last])
     name = clean_name(padded[layout.name]) or f"{first} {last}".strip()
@@ -273,6 +280,12 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     tags = padded[layout.tags].strip()
     if tags:
         row.tags = list(_tags(tags))
+    try:
+        check_name(name)
+        check_attributes(row.attributes)
+        check_tags(row.tags)
+    except InputError as err:
+        return Rejected(line, str(err), cells)
     zone = padded[layout.timezone].strip()
     if zone and known_zone(zone):
         row.timezone = zone
@@ -284,6 +297,21 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     elif padded[layout.unsub].strip() or status == "unsubscribed":
         row.left = "unsubscribed"
     return row
+
+
+def _address(cell: str, given: str) -> Address | InvalidAddress:
+    """The address in a cell (after the export escape is taken off), or why there is none.
+    An address that is valid only with its leading quote (``'@x.org``, whose local part
+    is ``'``) was not escaped by us, since no valid address begins with an ``@``."""
+    try:
+        return normalize_address(cell)
+    except InvalidAddress as err:
+        if given != cell:
+            try:
+                return normalize_address(given)
+            except InvalidAddress:
+                pass
+        return err
 
 
 @lru_cache(maxsize=4096)

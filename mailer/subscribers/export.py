@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailer.exceptions import FileInputError
 from mailer.storage.models import SubscriptionStatus
+from mailer.subscribers.csv_cells import SafeWriter
 from mailer.subscribers.subscriptions import iter_subscriptions
 
 __all__ = ["EXPORT_COLUMNS", "export_list"]
@@ -22,12 +22,12 @@ def export_list(
 ) -> int:
     """Write the members of a list to ``path``; returns how many rows were written.
     Tags are comma-separated and attributes JSON, as ``mailer subscribers import``
-    reads them."""
+    reads them; a cell a spreadsheet would run as a formula is escaped (see csv_cells)."""
     rows = iter_subscriptions(session, list_name, status)
     count = 0
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(EXPORT_COLUMNS)
             for subscriber, subscription in rows:
                 writer.writerow(

@@ -24,7 +24,6 @@ so an import that stopped part way is completed by running it again.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,7 @@ from mailer.storage.models import (
 )
 from mailer.storage.types import UTCDateTime, utcnow
 from mailer.subscribers.addresses import address_hash
+from mailer.subscribers.csv_cells import SafeWriter
 from mailer.subscribers.csv_rows import Rejected, Row, check_encoding, read_rows
 from mailer.subscribers.lists import get_list
 from mailer.subscribers.seen import SeenHashes
@@ -180,7 +180,7 @@ class _RejectWriter:
             return
         if self._writer is None:
             self._file = self.path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._file)
+            self._writer = SafeWriter(self._file)
             self._writer.writerow(["line", "reason", *(self.header or ["email", "name"])])
         self._writer.writerow([rejected.line, rejected.reason, *rejected.cells])
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError
+from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError, quoted
 from mailer.storage.models import MailingList, Subscription, SubscriptionStatus, campaign_lists
 from mailer.timezones import zone
 
@@ -79,14 +79,16 @@ def check_name(name: str) -> str:
     if _NAME.fullmatch(name):
         return name
     hint = f"; did you mean {name.lower()!r}?" if _NAME.fullmatch(name.lower()) else ""
-    raise InputError(f"list name {name!r} is refused: {NAME_RULE}{hint}")
+    raise InputError(f"list name {quoted(name)} is refused: {NAME_RULE}{hint}")
 
 
 def check_title(title: str) -> str:
     """A title trimmed, on one line and at most TITLE_MAX characters; else InputError."""
     title = title.strip()
     if not title or len(title) > TITLE_MAX or _CONTROL.search(title):
-        raise InputError(f"list title {title!r} must be 1 to {TITLE_MAX} characters on one line")
+        raise InputError(
+            f"list title {quoted(title)} must be 1 to {TITLE_MAX} characters on one line"
+        )
     return title
 
 

@@ -12,6 +12,10 @@ alone is true when it is set and not empty. Comparisons are ``== != < <= > >=``,
 a list, and ``contains`` (text or a list). A number compares with an attribute that
 holds a number as text (``attr.age > 30`` matches ``"42"``). A missing attribute is
 unequal to everything and neither smaller nor larger than anything.
+
+A segment has at most ``MAX_LENGTH`` characters and nests parentheses, ``not``s and
+lists at most ``MAX_DEPTH`` deep: the parser recurses, and a segment no person writes
+must be a clear error, not a RecursionError.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, quoted
 
-__all__ = ["Segment", "SegmentError", "parse_segment"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "Segment", "SegmentError", "parse_segment"]
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 32
 
 
 class SegmentError(InputError):
@@ -34,7 +41,7 @@ class SegmentError(InputError):
     def __init__(self, expression: str, column: int, message: str):
         self.expression = expression
         self.column = column
-        super().__init__(f"segment {expression!r}, column {column}: {message}")
+        super().__init__(f"segment {quoted(expression)}, column {column}: {message}")
 
 
 class Member(Protocol):
@@ -79,6 +86,12 @@ class Segment:
 
 
 def parse_segment(expression: str) -> Segment:
+    if len(expression) > MAX_LENGTH:
+        raise SegmentError(
+            expression,
+            MAX_LENGTH + 1,
+            f"a segment has at most {MAX_LENGTH:,} characters; this one has {len(expression):,}",
+        )
     return Segment(expression, _Parser(expression).parse())
 
 
@@ -94,6 +107,7 @@ class _Parser:
         self.expression = expression
         self.tokens = self._tokenize(expression)
         self.at = 0
+        self.depth = 0
 
     def _tokenize(self, text: str) -> list[_Token]:
         tokens: list[_Token] = []
@@ -123,6 +137,13 @@ class _Parser:
     def _error(self, token: _Token, message: str) -> SegmentError:
         return SegmentError(self.expression, token.column, message)
 
+    def _deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self._error(
+                token, f"nested more than {MAX_DEPTH} deep (parentheses, 'not's and lists)"
+            )
+
     def _is(self, text: str) -> bool:
         token = self._peek()
         return token is not None and token.text == text
@@ -151,16 +172,21 @@ class _Parser:
         return parts[0] if len(parts) == 1 else lambda m: all(p(m) for p in parts)
 
     def _not(self) -> Predicate:
-        if self._is("not"):
+        token = self._peek()
+        if token is not None and token.text == "not":
             self.at += 1
+            self._deeper(token)
             inner = self._not()
+            self.depth -= 1
             return lambda m: not inner(m)
         return self._atom()
 
     def _atom(self) -> Predicate:
         token = self._next('a condition such as tag:donor or attr.country == "DE"')
         if token.text == "(":
+            self._deeper(token)
             inner = self._or()
+            self.depth -= 1
             closing = self._next("')'")
             if closing.text != ")":
                 raise self._error(closing, f"expected ')', found {closing.text!r}")
@@ -199,6 +225,7 @@ class _Parser:
         if token.text in ("true", "false", "null"):
             return json.loads(token.text)
         if token.text == "[":
+            self._deeper(token)
             items: list[Any] = []
             while not self._is("]"):
                 items.append(self._value())
@@ -207,6 +234,7 @@ class _Parser:
                 elif not self._is("]"):
                     raise self._error(self._next("',' or ']'"), "expected ',' or ']'")
             self.at += 1
+            self.depth -= 1
             return items
         raise self._error(
             token,

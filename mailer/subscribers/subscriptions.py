@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mailer.exceptions import InputError, NotFound, StateError
+from mailer.exceptions import InputError, NotFound, StateError, quoted
 from mailer.storage.models import (
     MailingList,
     Subscriber,
@@ -20,6 +20,7 @@ from mailer.storage.models import (
 )
 from mailer.storage.types import utcnow
 from mailer.subscribers.addresses import clean_name, normalize_address
+from mailer.subscribers.fields import check_attributes, check_name, check_tags
 from mailer.subscribers.lists import check_timezone, get_list
 from mailer.subscribers.suppression import lift, suppress, suppression_of
 
@@ -42,7 +43,7 @@ def parse_attribute(text: str) -> tuple[str, Any]:
     key, eq, raw = text.partition("=")
     key = key.strip()
     if not eq or not key:
-        raise InputError(f"attribute {text!r} must look like key=value")
+        raise InputError(f"attribute {quoted(text)} must look like key=value")
     try:
         value = json.loads(raw)
     except ValueError:
@@ -94,6 +95,10 @@ def add_subscriber(
     mailing_list = get_list(session, list_name)
     if timezone:
         check_timezone(timezone)
+    if name is not None:
+        check_name(clean_name(name))
+    check_attributes(attributes or {})
+    check_tags([t.strip() for t in tags])
     suppressed = suppression_of(session, address.key)
     if suppressed is not None and not resubscribe:
         raise StateError(

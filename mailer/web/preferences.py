@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from mailer.exceptions import MailerError
 from mailer.storage.events import EventKind
 from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus
+from mailer.subscribers.fields import MAX_NAME
 from mailer.subscribers.privacy import export_data, forget
 from mailer.subscribers.subscriptions import add_subscriber, unsubscribe
 from mailer.subscribers.suppression import suppression_of
@@ -30,7 +31,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-MAX_NAME = 300
 FormText = Annotated[str, Form()]
 
 _STATUS_TEXT = {

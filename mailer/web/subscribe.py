@@ -31,6 +31,7 @@ from mailer.storage.models import (
     SubscriptionStatus,
 )
 from mailer.subscribers.addresses import Address, address_hash, normalize_address
+from mailer.subscribers.fields import MAX_NAME
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.subscribers.suppression import suppression_of
 from mailer.tokens import BadToken, ExpiredToken, verify
@@ -45,7 +46,6 @@ router = APIRouter(include_in_schema=False)
 #: How long a subscribe form may be left open before it is sent.
 FORM_MAX_AGE = 24 * 3600
 MAX_EMAIL = 320
-MAX_NAME = 300
 
 FormText = Annotated[str, Form()]
 
@@ -167,9 +167,18 @@ def subscribe(
             email=email[:MAX_EMAIL],
             name=name[:MAX_NAME],
         )
+    clean_name = " ".join(name.split())
+    if len(clean_name) > MAX_NAME:
+        return _form(
+            ctx,
+            mailing_list,
+            status_code=422,
+            problem=f"A name has at most {MAX_NAME} characters.",
+            email=email[:MAX_EMAIL],
+            name=name[:MAX_NAME],
+        )
     if not ctx.address_limit.hit(f"address|{address_hash(address.key)}"):
         return _too_many(ctx)
-    clean_name = " ".join(name.split())[:MAX_NAME]
     with ctx.database.session() as session:
         request_mail = _subscribe(session, ctx, mailing_list, address, clean_name)
     if request_mail is not None:

@@ -160,3 +160,40 @@ def test_article_round_trips_through_json() -> None:
     article = load_article(EXAMPLE)
     data = json.loads(json.dumps(article.to_dict()))
     assert Article.from_dict(data) == article
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "javascript:alert(5)",
+        "JavaScript:alert(5)",
+        '"java\\tscript:alert(5)"',
+        "data:image/png;base64,AAAA",
+        "vbscript:msgbox",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_lead_image_must_be_http_or_relative(tmp_path: Path, image: str) -> None:
+    path = tmp_path / "a.md"
+    path.write_text(f"---\ntitle: T\nimage: {image}\n---\nText.\n")
+    with pytest.raises(ArticleError) as caught:
+        load_article(path)
+    assert str(caught.value).startswith(f"{path}: front matter image: must be an http(s) URL")
+
+
+@pytest.mark.parametrize(
+    ("url", "image", "src"),
+    [
+        ("", "https://cdn.example.org/a.jpg", "https://cdn.example.org/a.jpg"),
+        ("", "HTTP://cdn.example.org/a.jpg", "HTTP://cdn.example.org/a.jpg"),
+        ("https://example.org/news/", "media/a.jpg", "https://example.org/news/media/a.jpg"),
+        ("https://example.org/news/", "/a.jpg", "https://example.org/a.jpg"),
+        ("https://example.org/news/", "//cdn.example.org/a.jpg", "https://cdn.example.org/a.jpg"),
+        # Without a url, a relative path stays as it is: the renderer resolves it.
+        ("", "media/a.jpg", "media/a.jpg"),
+    ],
+)
+def test_http_and_relative_lead_images_are_kept(url: str, image: str, src: str) -> None:
+    front = f"url: {url}\n" if url else ""
+    article = parse_markdown(f"---\ntitle: T\n{front}image: {image}\n---\nText.\n")
+    assert article.image is not None and article.image.src == src

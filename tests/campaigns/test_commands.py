@@ -100,6 +100,12 @@ def test_bad_input_is_named(project: Cli, tmp_path: Path) -> None:
     bracketed = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
                         "--segment", "attr.x in [bold]", ok=False)  # fmt: skip
     assert "segment 'attr.x in [bold]'" in bracketed.stderr
+    for deep in ("(" * 250 + "tag:a" + ")" * 250, "not " * 1000 + "tag:a"):
+        nested = project("campaigns", "create", "--article", str(ARTICLE), "-l", "weekly",
+                         "--segment", deep, ok=False)  # fmt: skip
+        assert nested.exit_code == 1
+        assert "nested more than 32 deep" in nested.stderr or "at most 2,000" in nested.stderr
+        assert "Traceback" not in nested.stderr and len(nested.stderr) < 300
     for subject, error in [
         ("", "the subject is empty: leave --subject out for the article's title"),
         ("Hi\r\nBcc: evil@example.net", "the subject holds a line break"),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from mailer.exceptions import FileInputError
 from mailer.storage import Database, MailingList, Subscriber, Subscription, open_database
+from mailer.subscribers.csv_cells import unescape_cell
 from mailer.subscribers.importer import import_file
 from mailer.subscribers.lists import create_list
 
@@ -76,11 +77,17 @@ def test_every_valid_row_is_stored(
     list_name = _new_list(shared_db)
 
     expected: dict[str, str] = {}
-    for raw, name in rows:
+    for raw, given_name in rows:
+        # A leading quote before = + - @ tab or CR is the escape of our exports (see
+        # csv_cells), taken away on import; an address valid only with it keeps it.
+        name = unescape_cell(given_name)
         try:
-            valid = validate_email(raw.strip(), check_deliverability=False)
+            valid = validate_email(unescape_cell(raw).strip(), check_deliverability=False)
         except EmailNotValidError:
-            continue
+            try:
+                valid = validate_email(raw.strip(), check_deliverability=False)
+            except EmailNotValidError:
+                continue
         key = f"{valid.local_part}@{valid.ascii_domain}".lower()
         if name.strip() or key not in expected:
             expected[key] = name.strip() or expected.get(key, "")

@@ -69,3 +69,39 @@ def test_tags_match_whatever_their_letter_case() -> None:
     assert parse_segment("tag:donor").matches(person)
     assert parse_segment("tag:DONOR and tag:STRASSE").matches(person)
     assert not parse_segment("tag:donors").matches(person)
+
+
+@pytest.mark.parametrize(
+    ("expression", "column"),
+    [
+        ("(" * 250 + "tag:a" + ")" * 250, 33),
+        ("not " * 300 + "tag:a", 129),
+        ("attr.x in " + "[" * 100 + "]" * 100, 43),
+        ("(" * 20 + "not " * 20 + "tag:a" + ")" * 20, 69),
+    ],
+)
+def test_deep_nesting_is_a_clear_error(expression: str, column: int) -> None:
+    with pytest.raises(SegmentError) as caught:
+        parse_segment(expression)
+    message = str(caught.value)
+    assert f"column {column}: nested more than 32 deep" in message
+    assert len(message) < 200  # the expression is quoted in part only
+
+
+def test_nesting_up_to_the_limit_works() -> None:
+    assert parse_segment("(" * 32 + "tag:donor" + ")" * 32).matches(Person())
+    assert parse_segment("not " * 32 + "tag:donor").matches(Person())
+    assert parse_segment("(" * 16 + "not " * 16 + "tag:donor" + ")" * 16).matches(Person())
+
+
+def test_a_segment_has_at_most_2000_characters() -> None:
+    long = " or ".join(["tag:a"] * 400)
+    assert len(long) > 2000
+    with pytest.raises(SegmentError, match="at most 2,000 characters; this one has 3,596"):
+        parse_segment(long)
+    assert parse_segment(long[:1999].rsplit(" or ", 1)[0]).matches(Person()) is False
+
+
+def test_a_thousand_nots_are_refused_for_their_length() -> None:
+    with pytest.raises(SegmentError, match="at most 2,000 characters"):
+        parse_segment("not " * 1000 + "tag:a")

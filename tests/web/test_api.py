@@ -106,6 +106,12 @@ async def test_subscribers(
     refused = await api.post("/api/subscribers", json={"email": "ada@example.org", "list": "daily"})
     assert refused.status_code == 409
     assert "suppression list" in refused.json()["error"]
+    too_large = await api.post(
+        "/api/subscribers",
+        json={"email": "bo@example.org", "list": "daily", "attributes": {"bio": "b" * 5000}},
+    )
+    assert too_large.status_code == 422
+    assert too_large.json()["error"] == "attribute 'bio' has 5,002 characters; the limit is 2,000"
 
 
 async def test_bad_input_is_a_422_with_a_clear_message(api: httpx.AsyncClient) -> None:
@@ -213,6 +219,10 @@ async def test_a_campaign_that_cannot_be_made_is_a_clear_4xx(api: httpx.AsyncCli
         ({"content": "# T\n\nText.", "lists": []}, 422),
         ({"content": "# T\n\nText.", "lists": ["daily"], "ctas": ["nope"]}, 404),
         ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "tag:"}, 422),
+        ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "(" * 250 + "tag:a"}, 422),
+        ({"content": "# T\n\nText.", "lists": ["daily"], "segment": "not " * 1000 + "x"}, 422),
+        ({"content": "# T\n\nText.", "lists": ["daily"], "subject": "{{ 'a'*10**8 }}"}, 422),
+        ({"content": "# T\n\nHi {{ 'a'*10**9 }}.", "lists": ["daily"]}, 422),
         ({"content": "# T\n\nText.", "lists": ["daily"], "template": "../../etc/passwd"}, 422),
         ({"content": "", "lists": ["daily"]}, 422),
     ):

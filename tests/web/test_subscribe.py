@@ -309,3 +309,14 @@ async def test_a_list_name_from_before_the_slug_rule_works(
     answer = await subscribe(client, "early@example.org", "Morning Briefing")
     assert answer.status_code == 200
     assert status_of(db, "early@example.org", "Morning Briefing") == "confirmed"
+
+
+async def test_a_name_over_the_cap_is_refused_and_nothing_stored(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    answer = await subscribe(client, "long@example.org", name="n" * 301)
+    assert answer.status_code == 422
+    assert "A name has at most 300 characters." in answer.text
+    assert status_of(db, "long@example.org") is None
+    fine = await subscribe(client, "long@example.org", name="n" * 300)
+    assert fine.status_code == 200
