@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from mailer.exceptions import quoted
 from mailer.storage import Database, Subscriber, Suppression, open_database
 from tests.conftest import Cli
 
@@ -233,7 +234,7 @@ RULE = (
 def test_a_new_list_name_must_be_a_slug(cli: Cli, name: str, hint: str) -> None:
     refused = cli("lists", "create", "--", name, ok=False)
     assert refused.exit_code == 1
-    assert refused.stderr.strip() == f"error: list name {name!r} is refused: {RULE}{hint}"
+    assert refused.stderr.strip() == f"error: list name {quoted(name)} is refused: {RULE}{hint}"
     assert json.loads(cli("lists", "ls", "--json").stdout) == []
 
 

@@ -123,7 +123,7 @@ def test_too_large_names_its_limit() -> None:
 def test_a_long_list_name_is_quoted_in_part(db: Database) -> None:
     with db.session() as session, pytest.raises(InputError) as caught:
         create_list(session, "l" * MEGABYTE)
-    assert "must be 1 to 200 characters" in str(caught.value)
+    assert "is refused: a list name is 1 to 64 lower-case letters" in str(caught.value)
     assert len(str(caught.value)) < 200
 
 
