@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection, select, update
 
@@ -45,7 +46,7 @@ from mailer.storage.models import Campaign, CampaignStatus
 from mailer.storage.types import utcnow
 from mailer.subscribers.segments import parse_segment
 
-__all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "worker_name"]
+__all__ = ["CampaignSender", "Progress", "SendOutcome", "Sleep", "collecting_less", "worker_name"]
 
 #: A sender that has not shown a sign of life for this long is taken for dead.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
@@ -54,6 +55,13 @@ HEARTBEAT_EVERY = timedelta(seconds=10)
 #: While it waits (for retries, for the pace), a sender reads the status this often, in
 #: seconds, so that a pause or cancel from another shell ends the wait.
 WAIT_CHECK_EVERY = 5.0
+
+
+class Sleep(Protocol):
+    """Waits ``seconds``, or less once ``until()`` is true. The sender's own asks
+    ``until`` every ``WAIT_CHECK_EVERY`` seconds; a test's clock may move on at once."""
+
+    def __call__(self, seconds: float, until: Callable[[], bool]) -> None: ...
 
 
 def worker_name() -> str:
@@ -124,7 +132,7 @@ class SendOutcome:
 
 class CampaignSender:
     """Sends campaigns through one backend. ``clock`` and ``sleep`` are injectable so
-    that tests of retries and rate limits need no waiting."""
+    that tests of retries, rate limits and local-time waves need no waiting."""
 
     def __init__(
         self,
@@ -134,7 +142,7 @@ class CampaignSender:
         *,
         batch_size: int | None = None,
         clock: Callable[[], datetime] = utcnow,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep | None = None,
         limiter: RateLimiter | None = None,
         dispatcher: Dispatcher | None = None,
         stop: threading.Event | None = None,
@@ -150,7 +158,7 @@ class CampaignSender:
         # What is not given comes from the settings: every caller sends the same way.
         self.batch_size = batch_size or settings.send_batch_size
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or self._sleep
         self.limiter = limiter or RateLimiter.from_settings(settings)
         if dispatcher is None:
             if settings.send_processes:
@@ -365,23 +373,24 @@ class CampaignSender:
         return CampaignStatus(row.status)
 
     def _wait(self, seconds: float, campaign_id: int) -> None:
-        # Waits in short steps so that a stop request is honoured within a second, and
-        # a pause or cancel from elsewhere within a few; shows signs of life on the way
-        # (a local-time send waits hours between waves).
-        remaining, since_beat = seconds, 0.0
-        while remaining > 0 and not self.stop.is_set():
-            step = min(remaining, 1.0)
-            self.sleep(step)
-            remaining -= step
-            since_beat += step
-            if since_beat >= WAIT_CHECK_EVERY and remaining > 0:
-                since_beat = 0.0
-                with self.database.engine.begin() as conn:
-                    if (
-                        self._heartbeat(conn, campaign_id, self.clock())
-                        is not CampaignStatus.SENDING
-                    ):
-                        return  # the loop reads the status again and ends
+        # A pause or cancel from elsewhere ends the wait (the loop reads the status again
+        # and ends); reading it shows signs of life too (a local-time send waits hours
+        # between waves).
+        def stopped_elsewhere() -> bool:
+            with self.database.engine.begin() as conn:
+                status = self._heartbeat(conn, campaign_id, self.clock())
+            return status is not CampaignStatus.SENDING
+
+        if seconds > 0 and not self.stop.is_set():
+            self.sleep(seconds, stopped_elsewhere)
+
+    def _sleep(self, seconds: float, until: Callable[[], bool]) -> None:
+        # Waits on the stop event, so that a stop ends the wait at once; asks ``until``
+        # every few seconds.
+        deadline = time.monotonic() + seconds
+        while not self.stop.wait(min(max(deadline - time.monotonic(), 0.0), WAIT_CHECK_EVERY)):
+            if time.monotonic() >= deadline or until():
+                return
 
     def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
         if len(recent) < min(self.error_window, 20):
