@@ -7,6 +7,7 @@ file beside the database, which the kernel releases when the process ends.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailer.exceptions import StateError
 
@@ -70,6 +72,13 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._connection is not None:
+            # Unlocked here, not only by closing: the server ends a closed session when
+            # it gets round to it, and a start right after this one would find it held.
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
+                )
+                self._connection.commit()
             self._connection.close()
             self._connection = None
         if self._file is not None:
