@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from sqlalchemy import Connection, select, update
 
@@ -50,7 +51,7 @@ from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
 from mailer.subscribers.segments import Segment, parse_segment
 
-__all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "worker_name"]
+__all__ = ["CampaignSender", "Progress", "SendOutcome", "Sleep", "collecting_less", "worker_name"]
 
 #: A sender that has not shown a sign of life for this long is taken for dead.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
@@ -64,6 +65,13 @@ WAIT_CHECK_EVERY = 5.0
 #: The senders running in this process, by worker name: one that gave up (its database
 #: was lost) is dead, though its process lives on.
 _running_here: set[str] = set()
+
+
+class Sleep(Protocol):
+    """Waits ``seconds``, or less once ``until()`` is true. The sender's own asks
+    ``until`` every ``WAIT_CHECK_EVERY`` seconds; a test's clock may move on at once."""
+
+    def __call__(self, seconds: float, until: Callable[[], bool]) -> None: ...
 
 
 def worker_name() -> str:
@@ -148,7 +156,7 @@ class SendOutcome:
 
 class CampaignSender:
     """Sends campaigns through one backend. ``clock`` and ``sleep`` are injectable so
-    that tests of retries and rate limits need no waiting."""
+    that tests of retries, rate limits and local-time waves need no waiting."""
 
     def __init__(
         self,
@@ -158,7 +166,7 @@ class CampaignSender:
         *,
         batch_size: int | None = None,
         clock: Callable[[], datetime] = utcnow,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep | None = None,
         limiter: RateLimiter | None = None,
         dispatcher: Dispatcher | None = None,
         stop: threading.Event | None = None,
@@ -175,7 +183,7 @@ class CampaignSender:
         # What is not given comes from the settings: every caller sends the same way.
         self.batch_size = batch_size or settings.send_batch_size or backend.batch_size
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or self._sleep
         self.limiter = limiter or RateLimiter.from_settings(settings)
         self.stop = stop or threading.Event()
         # Every transaction of a send is retried while the database is lost, for
@@ -183,7 +191,7 @@ class CampaignSender:
         # then the campaign pauses.
         self.retry = retry or DatabaseRetry(
             settings.database_retry_seconds,
-            sleep=sleep,
+            sleep=lambda seconds: self.sleep(seconds, lambda: False),
             clock=lambda: clock().timestamp(),
             stop=self.stop,
         )
@@ -458,23 +466,27 @@ class CampaignSender:
         return CampaignStatus(row.status)
 
     def _wait(self, seconds: float, campaign_id: int) -> None:
-        # Waits in short steps so that a stop request is honoured within a second, and
-        # a pause or cancel from elsewhere within a few; shows signs of life on the way
-        # (a local-time send waits hours between waves).
-        remaining, since_beat = seconds, 0.0
-        while remaining > 0 and not self.stop.is_set():
-            step = min(remaining, 1.0)
-            self.sleep(step)
-            remaining -= step
-            since_beat += step
-            if since_beat >= WAIT_CHECK_EVERY and remaining > 0:
-                since_beat = 0.0
-                if self.retry(lambda: self._beat(campaign_id)) is not CampaignStatus.SENDING:
-                    return  # the loop reads the status again and ends
+        # A pause or cancel from elsewhere ends the wait (the loop reads the status again
+        # and ends); reading it shows signs of life too (a local-time send waits hours
+        # between waves).
+        def stopped_elsewhere() -> bool:
+            status = self.retry(lambda: self._beat(campaign_id))
+            return status is not CampaignStatus.SENDING
+
+        if seconds > 0 and not self.stop.is_set():
+            self.sleep(seconds, stopped_elsewhere)
 
     def _beat(self, campaign_id: int) -> CampaignStatus:
         with self.database.engine.begin() as conn:
             return self._heartbeat(conn, campaign_id, self.clock())
+
+    def _sleep(self, seconds: float, until: Callable[[], bool]) -> None:
+        # Waits on the stop event, so that a stop ends the wait at once; asks ``until``
+        # every few seconds.
+        deadline = time.monotonic() + seconds
+        while not self.stop.wait(min(max(deadline - time.monotonic(), 0.0), WAIT_CHECK_EVERY)):
+            if time.monotonic() >= deadline or until():
+                return
 
     def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
         if len(recent) < min(self.error_window, 20):

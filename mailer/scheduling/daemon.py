@@ -21,7 +21,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -30,6 +29,7 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
 from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.exceptions import MailerError, StateError
+from mailer.scheduling.clocked import ClockedScheduler
 from mailer.scheduling.digests import run_digest, trigger
 from mailer.scheduling.lock import SchedulerLock
 from mailer.storage.database import Database
@@ -56,10 +56,12 @@ def campaign_job_id(campaign_id: int) -> str:
 
 
 def fire_campaign(campaign_id: int) -> None:
-    """What a campaign's timer calls (by this name, from the job store)."""
+    """What a campaign's timer calls (by this name, from the job store). The timer only
+    wakes the daemon up: the reconcile sends what the campaigns table says is due by the
+    daemon's clock, and says how late, as it does on start."""
     daemon = _active.get("daemon")
     if daemon is not None:
-        daemon.fire(campaign_id, late=timedelta(0))
+        daemon.reconcile()
 
 
 def fire_digest(name: str) -> None:
@@ -90,7 +92,9 @@ class Daemon:
         self.reconcile_seconds = reconcile_seconds
         self.stop_event = threading.Event()
         self.lock = SchedulerLock(database.engine)
-        self.scheduler = BackgroundScheduler(
+        # APScheduler reads the time from the same clock as the rest of the daemon.
+        self.scheduler = ClockedScheduler(
+            clock,
             jobstores={
                 "default": SQLAlchemyJobStore(engine=database.engine),
                 "internal": MemoryJobStore(),
@@ -119,6 +123,8 @@ class Daemon:
             self.reconcile,
             "interval",
             seconds=self.reconcile_seconds,
+            # The interval trigger reads the real clock for its start; ours is given.
+            start_date=self.clock() + timedelta(seconds=self.reconcile_seconds),
             id="reconcile",
             jobstore="internal",
             replace_existing=True,

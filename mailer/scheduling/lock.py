@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from mailer.exceptions import StateError
 from mailer.storage.retry import lost
@@ -122,6 +122,13 @@ class SchedulerLock:
     def release(self) -> None:
         self._advisory = False
         if self._connection is not None:
+            # Unlocked here, not only by closing: the server ends a closed session when
+            # it gets round to it, and a start right after this one would find it held.
+            with contextlib.suppress(SQLAlchemyError):  # or the server dropped it
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
+                )
+                self._connection.commit()
             with contextlib.suppress(DBAPIError):  # a connection the server dropped
                 self._connection.close()
             self._connection = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import select, update
 
 from mailer.config import Settings
 from mailer.delivery import ledger
+from mailer.delivery import sender as sender_module
 from mailer.delivery.campaigns import campaign_view, create_campaign, move
 from mailer.delivery.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
 from mailer.delivery.memory import MemoryBackend
@@ -321,9 +324,9 @@ def test_a_stop_while_waiting_for_the_rate_limit_claims_nothing_more(
 ) -> None:  # fmt: skip
     stop = threading.Event()
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float, until: Callable[[], bool] | None = None) -> None:
         stop.set()  # Ctrl-C while the sender waits for the pace
-        clock.sleep(seconds)
+        clock.sleep(seconds, until)
 
     limiter = RateLimiter(per_second=5, clock=clock.seconds, sleep=sleep)
     campaign_id = make_campaign(db, settings)
@@ -344,17 +347,45 @@ def test_a_pause_from_elsewhere_ends_a_wait_for_retries_within_seconds(
     backend.refuse(weekly[0], 451)  # retried in a minute
     campaign_id = make_campaign(db, settings)
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float, until: Callable[[], bool]) -> None:
         if clock.slept == 0:
             with db.session() as session:  # another shell: mailer campaigns pause
                 move(session, campaign_id, "pause", reason="paused by hand")
-        clock.sleep(seconds)
+        clock.sleep(seconds, until)
 
     sender = CampaignSender(db, settings, backend, batch_size=7, clock=clock, sleep=sleep)
     outcome = sender.send(campaign_id)
     assert outcome.status.value == "paused"
     assert clock.slept <= 5  # not the minute to the retry
     assert counts(db, campaign_id) == {"sent": 24, "pending": 1}
+
+
+def test_the_senders_own_sleep_asks_every_few_seconds_and_ends_at_once_on_stop(
+    db: Database, settings: Settings, backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real sleep, with "every few seconds" made a few milliseconds: it waits on events
+    # (the stop event, with a timeout), so this takes no longer than that.
+    monkeypatch.setattr(sender_module, "WAIT_CHECK_EVERY", 0.005)
+    stop = threading.Event()
+    sleep = CampaignSender(db, settings, backend, stop=stop).sleep
+    asked: list[float] = []
+
+    def third_time_lucky() -> bool:
+        asked.append(time.monotonic())
+        return len(asked) == 3
+
+    started = time.monotonic()
+    sleep(3600, third_time_lucky)
+    assert len(asked) == 3 and asked[0] - started >= 0.005
+
+    def ctrl_c() -> bool:
+        asked.append(time.monotonic())
+        stop.set()
+        return False
+
+    asked.clear()
+    sleep(3600, ctrl_c)
+    assert len(asked) == 1  # the stop ended the wait without another look
 
 
 def test_too_many_failures_pause_the_campaign_and_say_why(

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from mailer.config import Settings
@@ -86,8 +87,21 @@ def test_a_future_campaign_gets_a_persistent_timer_and_fires_when_due(
     other.start(daemon.scheduler, "default")
     assert [j.id for j in other.get_all_jobs()] == [f"campaign-{campaign_id}"]
 
+    # The timer fires by the daemon's clock, not the machine's: move it on and wake
+    # APScheduler up, then wait for the job to end.
+    ended: list[JobEvent] = []
+    done = threading.Event()
+
+    def on_job(event: JobEvent) -> None:
+        if event.job_id == f"campaign-{campaign_id}":
+            ended.append(event)
+            done.set()
+
+    daemon.scheduler.add_listener(on_job, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
     clock.sleep(7200)
-    daemon.reconcile()
+    daemon.scheduler.wakeup()
+    assert done.wait(timeout=30), "the timer did not fire"
+    assert [e.code for e in ended] == [EVENT_JOB_EXECUTED]
     assert status(db, campaign_id) == "sent"
     assert len(sent) == len(weekly)
     assert daemon.scheduler.get_job(f"campaign-{campaign_id}") is None
