@@ -43,7 +43,8 @@ from mailer.delivery.dispatch import (
 )
 from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
-from mailer.exceptions import BackendError, DatabaseUnavailable, StateError
+from mailer.delivery.readiness import require_campaign_ready
+from mailer.exceptions import BackendError, DatabaseUnavailable, NotReady, StateError
 from mailer.scheduling.localtime import wall_clock
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus
@@ -304,6 +305,11 @@ class CampaignSender:
         parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
         in_flight: deque[tuple[Future[BatchReport], BatchJob]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
+        not_ready = self.retry(lambda: self._not_ready(campaign_id))
+        if not_ready is not None:
+            # The settings changed after the campaign was created or scheduled, and
+            # mailer run starts it without a person to ask: nothing is claimed yet.
+            return self._stop(campaign_id, "pause", not_ready, tally.counts)
         try:
             self.backend.open()
         except BackendError as err:
@@ -428,6 +434,15 @@ class CampaignSender:
                 self.on_progress(progress)
         if self._too_many_errors(tally.recent):
             return ("pause", self._why(tally.recent))
+        return None
+
+    def _not_ready(self, campaign_id: int) -> str | None:
+        """Why these settings cannot send the campaign as real mail, if they cannot."""
+        with self.database.session() as session:
+            try:
+                require_campaign_ready(session, self.settings, campaign_id)
+            except NotReady as err:
+                return str(err)
         return None
 
     def _end(self, campaign_id: int, ending: tuple[str, str], counts: Counter[str]) -> SendOutcome:
