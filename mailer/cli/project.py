@@ -95,13 +95,15 @@ outbox_dir = "var/outbox"
 # "cta: none") or its list says otherwise.
 # default_cta = ["donate"]
 
-# A named call-to-action, one [cta.NAME] table each; articles pick them by name.
-# [cta.donate]
-# heading = "Independent news needs you"
-# text = "Our reporting is paid for by readers. A gift of any size keeps it free for all."
-# button_label = "Donate"
-# url = "https://example.org/donate"
-# amounts = [5, 10, 25]             # each a button to url?amount=10 (optional)
+# A named call-to-action, one [cta.NAME] table each; articles pick them by name
+# (examples/article.md asks for "donate"). Set url to your donation page before real
+# mail: a url at example.org is refused on smtp and sendgrid (mailer check says so).
+[cta.donate]
+heading = "Independent news needs you"
+text = "Our reporting is paid for by readers. A gift of any size keeps it free for all."
+button_label = "Donate"
+url = "https://example.org/donate"
+amounts = [5, 10, 25]               # each a button to url?amount=10 (optional)
 # amount_param = "amount"
 # currency = "$"
 # gifts = ["$5 pays for an hour of fact-checking", "$25 a day in court"]  # optional

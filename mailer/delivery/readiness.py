@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,18 @@ def readiness_problems(
             )
         )
     problems.extend(_sender_problems(settings, sender, campaign_id))
+    for name, cta in settings.cta.items():
+        domain = placeholder_domain("@" + (urlsplit(cta.url).hostname or ""))
+        if domain is not None:
+            problems.append(
+                Problem(
+                    f"cta.{name}.url",
+                    f"is {cta.url}, at {domain}, a domain reserved for examples (RFC 2606), "
+                    "where readers' gifts would go nowhere",
+                    f"set url in [cta.{name}] of {settings.config_file or 'mailer.toml'} to "
+                    "your own page",
+                )
+            )
     return problems
 
 

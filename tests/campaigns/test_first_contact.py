@@ -40,7 +40,6 @@ def test_the_quick_tour_on_what_init_writes(
         assert f"\n  {key}: " in init.stdout
     assert "mailer check tells whether" in init.stdout
     config = tmp_path / "mailer.toml"
-    config.write_text(config.read_text() + DONATE, encoding="utf-8")  # the article's CTA
     (tmp_path / "members.csv").write_text(MEMBERS, encoding="utf-8")
     cli = Cli(config)
     cli("lists", "create", "weekly", "--description", "The week's best reporting")

@@ -473,16 +473,17 @@ def test_a_message_no_one_can_get_fails_the_campaign_and_puts_the_rows_back(
     assert counts(db, campaign_id) == {"pending": 25}
 
 
-def test_links_no_message_can_have_fail_the_campaign_and_put_the_rows_back(
+def test_links_no_message_can_have_pause_the_campaign_before_any_row_is_claimed(
     db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
     campaign_id = make_campaign(db, settings)
     # Settings that send real mail (the memory backend would take a local http:// link),
-    # changed after the campaign passed the checks of create and send.
+    # changed after the campaign passed the checks of create and send: the sender's own
+    # check of the settings pauses it (a setting to fix, then resume).
     plain = settings.model_copy(update={"base_url": "http://localhost:8000", "backend": "smtp"})
     outcome = sender_for(db, plain, MemoryBackend(sent, {}), clock).send(campaign_id)
-    assert outcome.status.value == "failed"
-    assert "cannot build the campaign's messages" in outcome.reason
+    assert outcome.status.value == "paused"
+    assert outcome.reason.startswith("base_url: is http://localhost:8000")
     assert "https" in outcome.reason
     assert counts(db, campaign_id) == {"pending": 25}  # none left sending, none unknown
     assert sent == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mailer.cli.project import CONFIG_TEMPLATE
 from mailer.config import load_settings
 from mailer.delivery.readiness import (
     placeholder_domain,
@@ -108,3 +109,36 @@ def test_list_headers_take_a_local_http_link_only_when_told_the_mail_stays_here(
     for broken in ("http://", "http:///x", "ftp://host/x"):
         with pytest.raises(InvalidMessage, match="must be https://"):
             list_headers("weekly.example.org", broken, "news@example.org", https_only=False)
+
+
+def test_init_writes_a_donate_box_whose_placeholder_url_real_mail_refuses(
+    tmp_path: Path,
+) -> None:
+    # The example article asks for "donate": init's settings render it on the outbox, and
+    # real mail waits for the publisher's own donation page.
+    path = tmp_path / "mailer.toml"
+    path.write_text(
+        CONFIG_TEMPLATE.format(
+            base_url="https://news.example-times.org",
+            secret_key="test-secret-key-0123456789abcdef",
+            publisher_name="The Example Times",
+            from_address=SENDER,
+            postal_address="1 Example Street, Springfield",
+            timezone="UTC",
+        )
+    )
+    settings = load_settings(path)
+    assert settings.cta["donate"].url == "https://example.org/donate"
+    require_ready(settings)
+    problems = readiness_problems(settings)
+    assert [(p.key, p.fix) for p in problems] == [
+        ("cta.donate.url", f"set url in [cta.donate] of {path} to your own page")
+    ]
+    with pytest.raises(NotReady, match=r"^cta\.donate\.url: is https://example\.org/donate, "):
+        require_ready(load_settings(path, backend="smtp", smtp_url="smtp://127.0.0.1:25"))
+    path.write_text(
+        path.read_text().replace(
+            "https://example.org/donate", "https://give.example-times.org/donate"
+        )
+    )
+    assert readiness_problems(load_settings(path)) == []

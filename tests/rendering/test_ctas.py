@@ -8,7 +8,7 @@ import pytest
 
 from mailer.articles import Article, Paragraph
 from mailer.cli.project import CONFIG_TEMPLATE
-from mailer.config import Settings, load_settings
+from mailer.config import CtaSettings, Settings, load_settings
 from mailer.exceptions import ConfigError, NotFound
 from mailer.rendering import render_email
 from mailer.rendering.ctas import choose_ctas, readable_on
@@ -129,11 +129,17 @@ def test_the_config_template_documents_calls_to_action() -> None:
         postal_address="",
         timezone="UTC",
     )
-    assert "cta" not in tomllib.loads(text)  # commented out
+    # An active donate box (the example article asks for it), at a placeholder address.
+    assert tomllib.loads(text)["cta"]["donate"]["url"] == "https://example.org/donate"
+    # Its optional keys are there too, commented: uncommented, every key of a
+    # call-to-action is documented and valid.
+    table = text[text.index("\n[cta.donate]\n") :]
     example = "\n".join(
         line.removeprefix("# ")
-        for line in text[text.index("# [cta.donate]") :].splitlines()
-        if line.startswith("# ")
+        for line in table.splitlines()
+        if not line.startswith("# ") or " = " in line
     )
-    parsed = tomllib.loads(example)
-    assert parsed["cta"]["donate"]["button_label"] == "Donate"
+    parsed = tomllib.loads(example)["cta"]["donate"]
+    assert parsed["button_label"] == "Donate"
+    assert set(parsed) == set(CtaSettings.model_fields)
+    CtaSettings(**parsed)

@@ -153,8 +153,8 @@ class Sent:
 
 LINKS = [
     "https://news.example.org/story?utm_source=the-example-times&utm_medium=email",
-    "https://news.example.org/donate?amount=10&utm_medium=email&utm_content=donate",
-    "https://news.example.org/donate?amount=25&utm_medium=email&utm_content=donate",
+    "https://give.example-times.org/donate?amount=10&utm_medium=email&utm_content=donate",
+    "https://give.example-times.org/donate?amount=25&utm_medium=email&utm_content=donate",
 ]
 
 

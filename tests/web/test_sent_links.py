@@ -132,7 +132,7 @@ async def test_every_tracked_link_of_a_sent_message_redirects_to_its_target(
     bare = {t.split("?")[0] for t in targets}
     assert bare >= ARTICLE_LINKS
     assert BASE + "/" in bare  # the masthead
-    donate = [t for t in targets if t.startswith("https://news.example.org/donate?")]
+    donate = [t for t in targets if t.startswith("https://give.example-times.org/donate?")]
     assert len(donate) == 4, "three amounts and the button"
     assert all("utm_source=" in t for t in targets)
 
