@@ -47,7 +47,7 @@ CTA = {
         "heading": "Independent news needs you",
         "text": "Our reporting is paid for by readers.",
         "button_label": "Donate",
-        "url": "https://news.example.org/donate",
+        "url": "https://give.example-times.org/donate",
         "amounts": [5, 10, 25],
     }
 }
