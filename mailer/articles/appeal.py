@@ -11,7 +11,7 @@ import re
 from mailer.articles.blocks import inline_text
 from mailer.articles.model import Appeal, Block, Footnotes, Heading, ListBlock, Paragraph
 
-__all__ = ["find_appeal"]
+__all__ = ["asks_for_money", "find_appeal"]
 
 # Words that ask for money, in a few languages.
 _ASKS = re.compile(
@@ -27,6 +27,12 @@ _LINK = re.compile(r'<a\s[^>]*href="([^"]+)"', re.IGNORECASE)
 _MAX_BLOCKS = 8
 _MAX_WORDS = 160
 _HEADING_WORDS = 12
+_ASK_WORDS = 30  # an appeal begins with a short ask, not a paragraph about donations
+
+
+def asks_for_money(text: str) -> bool:
+    """Whether a text asks for a donation ("Donate", "Support our work", ...)."""
+    return bool(_ASKS.search(text))
 
 
 def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
@@ -37,8 +43,8 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
         end -= 1
     start = None
     for i in range(end - 1, max(-1, end - 1 - _MAX_BLOCKS), -1):
-        text = _text(blocks[i])
-        if _ASKS.search(text):
+        said = _text(blocks[i])
+        if _ASKS.search(said) and len(said.split()) <= _ASK_WORDS:
             start = i
         if sum(len(_text(b).split()) for b in blocks[i:end]) > _MAX_WORDS:
             break
@@ -48,15 +54,20 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
     if isinstance(blocks[start - 1], Heading) and start > 1:
         start -= 1
     part = blocks[start:end]
-    heading, text, gifts, url, label = "", [], [], "", ""
+    heading, url, label = "", "", ""
+    text: list[str] = []
+    gifts: list[str] = []
     for block in part:
         words = _text(block)
         if not url and (found := _LINK.search(_html(block))):
             url = found.group(1)
         if isinstance(block, ListBlock):
             gifts.extend(block.items)
-        elif not heading and not text and len(words.split()) <= _HEADING_WORDS and not (
-            words.endswith((".", "!", "?", ":"))
+        elif (
+            not heading
+            and not text
+            and len(words.split()) <= _HEADING_WORDS
+            and not (words.endswith((".", "!", "?", ":")))
         ):
             if words.isupper() and _ASKS.search(words) and len(words.split()) <= 3:
                 label = words.capitalize()

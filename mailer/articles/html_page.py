@@ -21,6 +21,7 @@ from readability import Document
 from readability.encoding import get_encoding
 from readability.readability import Unparseable
 
+from mailer.articles.appeal import find_appeal
 from mailer.articles.blocks import html_to_blocks, inline_text
 from mailer.articles.model import Article, Block, Heading, Image, Paragraph
 from mailer.exceptions import ArticleError
@@ -75,7 +76,7 @@ def parse_html_page(page: str, *, source: str = "", url: str = "") -> Article:
     title = meta.first("og:title", "twitter:title") or _h1(tree) or page_title.strip()
     if not title:
         raise ArticleError(source, "no title: the page has no <title>, <h1> or og:title")
-    blocks = _without_byline(_without_title(blocks, title), meta.byline())
+    blocks, appeal = find_appeal(_without_byline(_without_title(blocks, title), meta.byline()))
     if not any(isinstance(b, Paragraph) for b in blocks):
         raise ArticleError(source, "found no article text in the page")
     return Article(
@@ -88,6 +89,7 @@ def parse_html_page(page: str, *, source: str = "", url: str = "") -> Article:
         image=None if any(isinstance(b, Image) for b in blocks) else meta.image(url),
         tags=tuple(meta.all("article:tag")),
         source=source,
+        appeal=appeal,
     )
 
 

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from mailer.articles.appeal import asks_for_money
 from mailer.articles.model import Dropped
 
 __all__ = ["Line", "PageText", "is_caption", "is_furniture", "read_page_text"]
@@ -50,8 +51,13 @@ _MONTHS = {
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = (
     re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)"),
-    re.compile(rf"(?P<mn>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)", re.I),
-    re.compile(rf"(?P<d>\d{{1,2}})\.?\s+(?:de\s+)?(?P<mn>{_MONTH})\.?,?\s+(?:de\s+)?(?P<y>(?:19|20)\d\d)", re.I),
+    re.compile(
+        rf"(?P<mn>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)", re.I
+    ),
+    re.compile(
+        rf"(?P<d>\d{{1,2}})\.?\s+(?:de\s+)?(?P<mn>{_MONTH})\.?,?\s+(?:de\s+)?(?P<y>(?:19|20)\d\d)",
+        re.I,
+    ),
     re.compile(r"(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>(?:19|20)\d\d)"),
 )
 # Words of page furniture, in a few languages: a short line that is one of them, or
@@ -76,7 +82,8 @@ _FURNITURE = (
 )
 _FURNITURE_LINE = re.compile(rf"^(?:{_FURNITURE})\b", re.IGNORECASE)
 _FURNITURE_ANYWHERE = re.compile(
-    r"\bsays:$|\bat \d{1,2}:\d\d\s*(?:am|pm)\b|^reply$|all rights reserved|©|\bcopyright\b|\bcookies?\b.*\b(?:accept|consent|agree|use)\b"
+    r"\bsays:$|\bat \d{1,2}:\d\d\s*(?:am|pm)\b|^reply$|all rights reserved|©|\bcopyright\b"
+    r"|\bcookies?\b.*\b(?:accept|consent|agree|use)\b"
     r"|\b(?:accept|use)\b.*\bcookies?\b|javascript|your browser|sign up for|subscribe to"
     r"|newsletter|click here|follow us|tous droits|alle rechte|derechos reservados",
     re.IGNORECASE,
@@ -119,7 +126,9 @@ _END_AFTER_WORDS = 100  # prose words of the article before an end line counts a
 _IMAGE_URL = re.compile(r"^https?://\S+\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?\S*)?$", re.I)
 _PROSE_WORDS = 10  # a line with as many words that reads as a sentence is prose
 _HEADLINE_WORDS = (3, 25)
-_HEADLINE_REACH = 12  # lines before the prose a headline is looked for in
+_HEADLINE_REACH = 12
+_APPEAL_AT = 3  # lines after the article an appeal may begin in
+_APPEAL_LINES = 12  # lines before the prose a headline is looked for in
 
 
 @dataclass
@@ -165,12 +174,19 @@ def read_page_text(text: str) -> PageText:
     start, end = _densest(weights)
     end = _cut_at_end(lines, start, end, weights)
     end = _grow_end(lines, start, end, repeated)
+    end = _with_appeal(lines, end)
     head = _headline(lines, start, end)
     if head is None:
         # No title-like line: the page's first line of text that could be one.
-        head = next((i for i in range(start) if 2 <= lines[i].words <= 25 and not (
-            is_furniture(lines[i].text) or repeated[lines[i].text.casefold()] > 1
-        )), None)
+        head = next(
+            (
+                i
+                for i in range(start)
+                if 2 <= lines[i].words <= 25
+                and not (is_furniture(lines[i].text) or repeated[lines[i].text.casefold()] > 1)
+            ),
+            None,
+        )
     if head is not None:
         page.title = lines[head].text
         page.dropped.extend(
@@ -183,7 +199,9 @@ def read_page_text(text: str) -> PageText:
             Dropped(line.text, _why(line.text, "before the article")) for line in lines[:start]
         )
     page.lines = lines[start:end]
-    page.dropped.extend(Dropped(line.text, _why(line.text, "after the article")) for line in lines[end:])
+    page.dropped.extend(
+        Dropped(line.text, _why(line.text, "after the article")) for line in lines[end:]
+    )
     return page
 
 
@@ -204,7 +222,7 @@ def _lines(text: str, *, authored: bool = False) -> list[Line]:
 
 
 def _listed(rows: list[str]) -> bool:
-    return any(_BULLET.match(row) or row.startswith(">") for row in rows)
+    return any(_BULLET.match(row) or row.startswith(">") or is_image_url(row) for row in rows)
 
 
 def _wrapped(rows: list[str]) -> bool:
@@ -252,7 +270,9 @@ def is_image_url(text: str) -> bool:
 
 
 def _prose(line: Line) -> bool:
-    return (line.words >= _PROSE_WORDS and bool(re.search(r"[.!?…]", line.text))) or line.words >= 20
+    return (
+        line.words >= _PROSE_WORDS and bool(re.search(r"[.!?…]", line.text))
+    ) or line.words >= 20
 
 
 def _weight(line: Line, repeated: Counter[str]) -> float:
@@ -291,9 +311,19 @@ def _header(
             page.date = page.date or find_date(text)
         elif line.words <= 15 and (date := find_date(text)):
             page.date = page.date or date
-        elif is_furniture(text) or repeated[text.casefold()] > 1 or is_caption(text):
-            page.dropped.append(Dropped(text, _why(text, "between headline and text")))
-        elif line.words <= 5 and j < start:
+        elif (
+            not page.byline
+            and _looks_like_name(text)
+            and j + 1 < end
+            and find_date(lines[j + 1].text)
+        ):
+            page.byline = text
+        elif (
+            is_furniture(text)
+            or repeated[text.casefold()] > 1
+            or is_caption(text)
+            or (line.words <= 5 and j < start)
+        ):
             page.dropped.append(Dropped(text, _why(text, "between headline and text")))
         elif not page.subtitle and 6 <= line.words <= 70 and _meta_follows(lines, j + 1, end):
             page.subtitle = text
@@ -326,13 +356,19 @@ def _cut_at_end(lines: list[Line], start: int, end: int, weights: list[float]) -
             bare = _BULLET.sub("", line.text)
             if line.words <= 10 and _COMMENTS.match(bare):
                 return i
-            if line.words <= 10 and _END.match(bare) and not any(
-                _prose(n) and not _BULLET.match(n.text) for n in lines[i + 1 : i + _ASIDE]
+            if (
+                line.words <= 10
+                and _END.match(bare)
+                and not any(
+                    _prose(n) and not _BULLET.match(n.text) for n in lines[i + 1 : i + _ASIDE]
+                )
             ):
                 return i
             gap = lines[i : i + _GAP]
-            if len(gap) == _GAP and not any(_prose(n) for n in gap) and (
-                sum(weights[i : i + _GAP]) <= -_GAP * 3
+            if (
+                len(gap) == _GAP
+                and not any(_prose(n) for n in gap)
+                and (sum(weights[i : i + _GAP]) <= -_GAP * 3)
             ):
                 return i
         if _prose(line):
@@ -355,6 +391,24 @@ def _grow_end(lines: list[Line], start: int, end: int, repeated: Counter[str]) -
             break
         end += 1
     return end
+
+
+def _with_appeal(lines: list[Line], end: int) -> int:
+    """The article's own appeal for donations stands right after it, in short lines
+    the densest run leaves out: it is the article's (its call-to-action)."""
+    if not any(
+        asks_for_money(line.text) for line in lines[max(0, end - _APPEAL_AT) : end + _APPEAL_AT]
+    ):
+        return end
+    stop = end
+    while stop < min(len(lines), end + _APPEAL_LINES):
+        text = lines[stop].text
+        if (is_furniture(text) and not asks_for_money(text)) or _END.match(text):
+            break
+        if not (asks_for_money(text) or _BULLET.match(text) or _SENTENCE_END.search(text)):
+            break  # a heading of the page's own ("About us")
+        stop += 1
+    return stop
 
 
 def _headline(lines: list[Line], start: int, end: int) -> int | None:
@@ -381,6 +435,11 @@ def _headline(lines: list[Line], start: int, end: int) -> int | None:
     return best
 
 
+def _looks_like_name(text: str) -> bool:
+    words = text.split()
+    return 2 <= len(words) <= 4 and all(w[:1].isupper() and w.isalpha() for w in words)
+
+
 def _title_cased(text: str) -> bool:
     words = [w for w in text.split() if len(w) > 3]
     return bool(words) and sum(w[0].isupper() for w in words) / len(words) >= 0.6
@@ -403,12 +462,14 @@ def find_date(text: str) -> dt.date | None:
 
 def _name(byline: str) -> str:
     """The author of a byline, without the date or role that follows it."""
-    return re.split(r"\s+[|•·]\s+|\s+-\s+|,\s+(?=\w+\s+\d)|\s+(?:on|am|le|el)\s+\d", byline)[0].strip()
+    return re.split(r"\s+[|•·]\s+|\s+-\s+|,\s+(?=\w+\s+\d)|\s+(?:on|am|le|el)\s+\d", byline)[
+        0
+    ].strip()
 
 
 def _why(text: str, where: str) -> str:
-    if is_caption(text):
-        return "a photo caption or credit"
     if is_furniture(text):
         return f"page furniture {where}"
+    if is_caption(text):
+        return "a photo caption or credit"
     return f"page text {where}"

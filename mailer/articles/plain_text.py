@@ -43,6 +43,7 @@ _HEADING_MAX = 90
 _NOTE = re.compile(r"^\s*(?:\[(\d{1,3})\]|\^?(\d{1,3})[.)]?)\s+(?=\S)")
 _BACK = re.compile(r"\s*(?:\[back\]|\[return\]|↩︎?|\^\s*back|back to text)\s*", re.IGNORECASE)
 _GLUED = re.compile(r"(?<=[^\W\d]|[.,;:!?”\"’)])(\d{1,3})(?=[\s,.;:]|$)")
+_MARK = re.compile("\ue000\\d+\ue001")  # a footnote mark, until it becomes <sup>
 _QUOTED = re.compile(r"^[\"“„«].+[\"”“»]$")
 _LONG_QUOTE_WORDS = 40
 
@@ -96,8 +97,14 @@ def _blocks(lines: list[Line], dropped: list[Dropped]) -> list[Block]:
             continue
         if _LIST_ITEM.match(text):
             j = i + 1
-            while j < len(lines) and _LIST_ITEM.match(lines[j].text) and not (
-                lines[j].after_blank and lines[j].words > 0 and _ordered(lines[j]) != _ordered(line)
+            while (
+                j < len(lines)
+                and _LIST_ITEM.match(lines[j].text)
+                and not (
+                    lines[j].after_blank
+                    and lines[j].words > 0
+                    and _ordered(lines[j]) != _ordered(line)
+                )
             ):
                 j += 1
             items = [_inline(_LIST_ITEM.sub("", row.text)) for row in lines[i:j]]
@@ -168,7 +175,15 @@ def _footnotes(lines: list[Line]) -> tuple[list[Line], list[str]]:
         return lines, []
     notes = [_inline(_BACK.sub(" ", _NOTE.sub("", line.text)).strip()) for line in run]
     kept = [
-        Line(_GLUED.sub(lambda m: f"\ue000{m.group(1)}\ue001" if int(m.group(1)) <= len(run) else m.group(1), line.text), line.after_blank)
+        Line(
+            _GLUED.sub(
+                lambda m: (
+                    f"\ue000{m.group(1)}\ue001" if int(m.group(1)) <= len(run) else m.group(1)
+                ),
+                line.text,
+            ),
+            line.after_blank,
+        )
         for line in lines[:start]
     ]
     return kept, notes
@@ -180,7 +195,7 @@ def _note_number(line: Line) -> int:
 
 
 def _is_heading(line: str) -> bool:
-    line = line.strip()
+    line = _MARK.sub("", line).strip()
     return (
         0 < len(line) <= _HEADING_MAX
         and not line.endswith(_CLOSING)
@@ -200,7 +215,7 @@ def _inline(text: str) -> str:
         at = found.start() + len(url)
     out.append(html.escape(text[at:], quote=False))
     joined = "".join(out).strip()
-    return re.sub("\ue000(\\d+)\ue001", r"<sup>\1</sup>", joined)
+    return _MARK.sub(lambda m: f"<sup>{m.group()[1:-1]}</sup>", joined)
 
 
 def _trim_url(url: str) -> str:
