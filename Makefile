@@ -35,6 +35,8 @@ bench: $(VENV)/.installed
 	$(PY) bench/campaign_send.py smtp
 	$(PY) bench/campaign_send.py sendgrid
 	$(PY) bench/campaign_send.py sendgrid --processes 2
+	$(PY) bench/faults.py
+	$(PY) bench/extraction.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

@@ -92,7 +92,10 @@ def main() -> None:
     )  # fmt: skip
     with (DEMO / "mailer.toml").open("a", encoding="utf-8") as config:
         config.write(DONATE)
-    mailer("lists", "create", "weekly", "--description", "The week's best reporting")
+    mailer(
+        "lists", "create", "weekly", "--title", "The Weekly",
+        "--description", "The week's best reporting",
+    )  # fmt: skip
     shutil.copy(ROOT / "subscribers" / "sample.csv", DEMO / "sample.csv")
     mailer("subscribers", "import", "sample.csv", "--list", "weekly")
     mailer("render", str(ROOT / "examples" / "article.md"), "--list", "weekly", "-o", "rendered")

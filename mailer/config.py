@@ -13,7 +13,7 @@ import tomllib
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -35,6 +35,9 @@ from pydantic_settings import (
 )
 
 from mailer.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from mailer.delivery.headers import Mailbox
 
 __all__ = ["CONFIG_FILENAME", "CtaSettings", "Settings", "find_config", "load_settings"]
 
@@ -133,6 +136,10 @@ class Settings(BaseSettings):
     # A scheduled campaign the scheduler finds overdue by less than this (it was not
     # running at the time) is sent late, with a log line; an older one is marked missed.
     late_send_limit: timedelta = timedelta(hours=12)
+    # How long a send waits for a lost database (a restarted server, a dropped
+    # connection, a SQLite file another process keeps locked) before it pauses the
+    # campaign. mailer run waits for as long as it takes.
+    database_retry_seconds: float = Field(default=60.0, ge=0, le=86_400)
     # Sending pace for the caller's RateLimiter; None means no limit.
     rate_per_second: float | None = Field(default=None, gt=0)
     rate_per_hour: int | None = Field(default=None, gt=0)
@@ -198,7 +205,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
 
-    @field_validator("from_address", "reply_to")
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        # "news@example.org" or "The Weekly <news@example.org>"; the address is checked
+        # as any other, the name as a header value (no line breaks).
+        if value:
+            from mailer.delivery.headers import parse_mailbox
+            from mailer.subscribers.addresses import normalize_address
+
+            normalize_address(parse_mailbox(value).address)
+        return value.strip()
+
+    @field_validator("reply_to")
     @classmethod
     def _address(cls, value: str) -> str:
         if value:
@@ -312,6 +331,21 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def sends_real_mail(self) -> bool:
+        """Whether the backend hands mail to a server (smtp, sendgrid); the outbox and
+        memory backends keep it here, where a local http:// base_url is fine."""
+        return self.backend in ("smtp", "sendgrid")
+
+    @property
+    def sender(self) -> Mailbox:
+        """The sender's name and address: ``from_address``'s own name if it has one
+        (``The Weekly <news@example.org>``), else ``publisher_name``."""
+        from mailer.delivery.headers import Mailbox, parse_mailbox
+
+        name, address = parse_mailbox(self.from_address)
+        return Mailbox(name or self.publisher_name, address)
 
 
 def find_config(explicit: Path | str | None = None) -> Path | None:

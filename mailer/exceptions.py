@@ -4,6 +4,7 @@
 
     MailerError
     ├── ConfigError (ValueError)          a missing or invalid setting, named with its source
+    │   └── NotReady                      settings that cannot send real mail (readiness)
     ├── InputError (ValueError)           bad input from a user, named with where it is
     │   ├── InvalidAddress                an email address that does not validate
     │   ├── FileInputError                a file that cannot be read, or lacks what it needs
@@ -12,6 +13,8 @@
     ├── NotFound (LookupError)            a list, subscriber, ... that does not exist
     ├── AlreadyExists                     a name that is taken
     ├── StateError                        an action that the current state does not allow
+    ├── DatabaseUnavailable               the database stayed out of reach (a lost connection,
+    │                                     a locked SQLite file) for as long as it was retried
     ├── RenderError                       a template that fails, named with template and line
     └── DeliveryError                     handing mail over to a server or provider failed
         ├── BackendError                  a whole batch failed; names the backend, status and
@@ -37,6 +40,7 @@ __all__ = [
     "ArticleError",
     "BackendError",
     "ConfigError",
+    "DatabaseUnavailable",
     "DeliveryError",
     "FileInputError",
     "HeaderInjection",
@@ -45,6 +49,7 @@ __all__ = [
     "InvalidMessage",
     "MailerError",
     "NotFound",
+    "NotReady",
     "PartialImport",
     "RenderError",
     "StateError",
@@ -63,6 +68,19 @@ class ConfigError(MailerError, ValueError):
         self.source = source
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class NotReady(ConfigError):
+    """The settings are valid but cannot send real mail yet (an http:// base_url, no
+    postal address, a placeholder sender); ``problems`` lists every one, the message
+    shows the first with its fix."""
+
+    def __init__(self, problems: Sequence[Any]):
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        rest = f" (and {more} more: mailer check lists them)" if more else ""
+        super().__init__(f"{first.message}; {first.fix}{rest}", key=first.key)
 
 
 class InputError(MailerError, ValueError):
@@ -119,6 +137,41 @@ class AlreadyExists(MailerError):
 
 class StateError(MailerError):
     """The action is not allowed in the current state; the message says why."""
+
+
+class DatabaseUnavailable(MailerError):
+    """The database could not be reached, or stayed locked, for ``seconds`` of retrying;
+    ``cause`` is the driver's message in one line. ``unwritten`` holds what a batch
+    worker could not write into the ledger (a :class:`~mailer.delivery.dispatch.Handover`:
+    messages already handed over), so that the sender writes it once the database is
+    back instead of forgetting it. ``campaign_id`` is set when a sender could not even
+    pause its campaign: it stays ``sending``, and ``resume`` completes it."""
+
+    def __init__(
+        self,
+        cause: str,
+        seconds: float,
+        *,
+        unwritten: object = None,
+        campaign_id: int | None = None,
+    ):
+        self.cause = cause
+        self.seconds = seconds
+        self.unwritten = unwritten
+        self.campaign_id = campaign_id
+        shown = f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}"
+        super().__init__(f"the database could not be reached for {shown} s ({cause})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in send worker processes, too: it must cross back whole.
+        options = {"unwritten": self.unwritten, "campaign_id": self.campaign_id}
+        return (_database_unavailable, (self.cause, self.seconds, options))
+
+
+def _database_unavailable(
+    cause: str, seconds: float, options: dict[str, Any]
+) -> DatabaseUnavailable:
+    return DatabaseUnavailable(cause, seconds, **options)
 
 
 class PartialImport(MailerError):

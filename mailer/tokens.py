@@ -31,6 +31,10 @@ class BadToken(InputError):
     """A token that is malformed, forged, for another purpose, or expired."""
 
 
+class ExpiredToken(BadToken):
+    """A token that was valid until its time ran out."""
+
+
 class TokenData(NamedTuple):
     """What a token says (a tuple: a campaign makes two of these for every recipient)."""
 
@@ -120,5 +124,5 @@ def verify(secret: str, token: str, purpose: str, *, now: datetime | None = None
     except ValueError:
         raise BadToken("this link is not valid") from None
     if data.expires is not None and (now or datetime.now(UTC)).timestamp() > data.expires:
-        raise BadToken("this link has expired")
+        raise ExpiredToken("this link has expired")
     return data

@@ -42,6 +42,9 @@ def _worker_database(url: str | None) -> str | None:
 
 
 PG_URL = _worker_database(os.environ.get("MAILER_TEST_DATABASE_URL"))
+#: A sender for tests of real-mail backends (smtp, sendgrid), which refuse one at
+#: example.org; a made-up domain, never looked up or mailed.
+SENDER = "newsletter@example-times.org"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 

@@ -1,7 +1,11 @@
-"""Reading an article from a file or a URL, whatever its kind."""
+"""Reading an article from a file, standard input or a URL, whatever its kind."""
 
 from __future__ import annotations
 
+import codecs
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +18,7 @@ from mailer.articles.model import Article
 from mailer.articles.plain_text import parse_text
 from mailer.exceptions import ArticleError
 
-__all__ = ["load_article", "load_feed"]
+__all__ = ["Fetched", "fetch", "load_article", "load_feed"]
 
 Kind = Literal["markdown", "html", "text", "feed"]
 
@@ -28,23 +32,79 @@ _SUFFIXES: dict[str, Kind] = {
     ".rss": "feed",
     ".atom": "feed",
 }
-FETCH_TIMEOUT = 15.0
+FETCH_TIMEOUT = 15.0  # seconds without an answer (to connect, or between two reads)
 MAX_BYTES = 20_000_000
+MAX_REDIRECTS = 10
+# Content types an article may come as; anything else (an image, a PDF) is refused.
+_TYPES: dict[str, Kind] = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/rss+xml": "feed",
+    "application/atom+xml": "feed",
+    "application/xml": "feed",
+    "text/xml": "feed",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/plain": "text",
+}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+OnFetch = Callable[["Fetched"], None]
 
 
-def load_article(source: str | Path, *, item: int | None = None) -> Article:
-    """The article in a file or at an ``http(s)://`` URL.
+@dataclass(frozen=True)
+class Fetched:
+    """What a URL gave: where it ended up after redirects, the status, size and type."""
+
+    url: str
+    final_url: str
+    status: int
+    size: int
+    content_type: str
+
+    @property
+    def charset(self) -> str:
+        """The charset the Content-Type header names, or ""."""
+        for param in self.content_type.split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "charset":
+                return value.strip().strip("\"'")
+        return ""
+
+    def __str__(self) -> str:
+        where = self.url if self.final_url == self.url else f"{self.url} -> {self.final_url}"
+        kind = self.content_type or "no Content-Type"
+        return f"fetched {where}: HTTP {self.status}, {self.size:,} bytes, {kind}"
+
+
+def load_article(
+    source: str | Path,
+    *,
+    item: int | None = None,
+    encoding: str | None = None,
+    on_fetch: OnFetch | None = None,
+) -> Article:
+    """The article in a file, at an ``http(s)://`` URL, or on standard input (``-``).
 
     The kind is told by the file's suffix (``.md``/``.markdown``, ``.html``/``.htm``,
     ``.txt``) or, for URLs and other files, by the content: an RSS or Atom feed, a web
     page, Markdown with front matter, else plain text. From a feed, ``item`` picks the
     item (0 is the first the feed lists, the default).
 
+    Text is UTF-8 (a byte-order mark is followed) unless ``encoding`` says otherwise; a
+    page's charset comes from the server's Content-Type, else from the page's own meta
+    tag. ``on_fetch`` is told what a URL gave before it is read.
+
     Raises :class:`~mailer.exceptions.ArticleError` naming the source when it cannot be
-    read, cannot be parsed, or has no title or no text.
+    read or fetched, is empty or binary, cannot be parsed, or has no title or no text.
     """
     name = str(source)
-    data, kind, url = _read(source)
+    data, kind, fetched = _read(source, on_fetch)
+    url = fetched.final_url if fetched else ""
     if kind == "feed":
         articles = parse_feed(data, source=name)
         index = 0 if item is None else item
@@ -59,8 +119,13 @@ def load_article(source: str | Path, *, item: int | None = None) -> Article:
     if item is not None:
         raise ArticleError(name, "is not a feed: only a feed has items to choose from")
     if kind == "html":
-        return parse_html_page(decode_html(data), source=name, url=url)
-    text = _text(data, name)
+        charset = encoding or (fetched.charset if fetched else "") or None
+        try:
+            page = decode_html(data, charset)
+        except LookupError:
+            raise ArticleError(name, f"unknown encoding {charset!r}") from None
+        return parse_html_page(page, source=name, url=url)
+    text = _text(data, name, encoding or (fetched.charset if fetched else ""))
     if kind == "markdown":
         return parse_markdown(text, source=name)
     return parse_text(text, source=name)
@@ -70,7 +135,7 @@ def load_feed(source: str | Path, *, limit: int | None = None) -> list[Article]:
     """The items of an RSS or Atom feed (a file or an ``http(s)://`` URL), as the feed
     lists them, at most ``limit``: the articles of a digest."""
     name = str(source)
-    data, kind, _ = _read(source)
+    data, kind, _ = _read(source, None)
     if kind != "feed":
         raise ArticleError(name, "is not an RSS or Atom feed")
     articles = parse_feed(data, source=name)
@@ -79,48 +144,94 @@ def load_feed(source: str | Path, *, limit: int | None = None) -> list[Article]:
     return articles[:limit] if limit is not None else articles
 
 
-def _read(source: str | Path) -> tuple[bytes, Kind, str]:
-    """The bytes, their kind, and the URL they were fetched from (or "")."""
+def _read(source: str | Path, on_fetch: OnFetch | None) -> tuple[bytes, Kind, Fetched | None]:
+    """The bytes, their kind, and what the URL gave (None for a file)."""
     if isinstance(source, str) and source.startswith(("http://", "https://")):
-        data, content_type = _fetch(source)
-        return data, _sniff(data, content_type), source
-    path = Path(source)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ArticleError(path, "cannot be read: no such file") from None
-    except IsADirectoryError:
-        raise ArticleError(path, "cannot be read: it is a folder") from None
-    except OSError as err:
-        raise ArticleError(path, f"cannot be read: {err.strerror or err}") from err
-    kind = _SUFFIXES.get(path.suffix.lower())
+        data, fetched = fetch(source)
+        if on_fetch is not None:
+            on_fetch(fetched)
+        media = fetched.content_type.split(";")[0].strip().lower()
+        if media and media not in _TYPES and not media.endswith(("+xml", "/xml")):
+            raise ArticleError(
+                source, f"is not a web page, feed or text: the server says it is {media}"
+            )
+        _check_content(data, source)
+        return data, _sniff(data, media), fetched
+    if str(source) == "-":
+        data, kind = sys.stdin.buffer.read(), None
+    else:
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ArticleError(path, "cannot be read: no such file") from None
+        except IsADirectoryError:
+            raise ArticleError(path, "cannot be read: it is a folder") from None
+        except OSError as err:
+            raise ArticleError(path, f"cannot be read: {err.strerror or err}") from err
+        kind = _SUFFIXES.get(path.suffix.lower())
+    _check_content(data, str(source))
     if kind is None or (kind == "text" and looks_like_feed(data)):
         kind = _sniff(data, "")
-    return data, kind, ""
+    return data, kind, None
 
 
-def _fetch(url: str) -> tuple[bytes, str]:
+def _check_content(data: bytes, name: str) -> None:
+    if not data.strip():
+        raise ArticleError(name, "is empty")
+    head = data[:8192]
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ArticleError(name, "is a binary file (it has NUL bytes), not text or a web page")
+
+
+def fetch(
+    url: str, *, timeout: float | None = None, max_bytes: int | None = None
+) -> tuple[bytes, Fetched]:
+    """The body at ``url`` (redirects followed) and what the server said about it;
+    ``timeout`` and ``max_bytes`` default to :data:`FETCH_TIMEOUT` and :data:`MAX_BYTES`.
+    Raises :class:`ArticleError` in one line: the status, a timeout, too many redirects,
+    a body over ``max_bytes``, or why the server could not be reached."""
+    timeout = FETCH_TIMEOUT if timeout is None else timeout
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     try:
-        with httpx.stream(
-            "GET",
-            url,
-            timeout=FETCH_TIMEOUT,
-            follow_redirects=True,
-            headers={"User-Agent": "mailer (newsletter renderer)"},
-        ) as response:
-            response.raise_for_status()
+        with (
+            httpx.Client(
+                timeout=timeout,
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+                headers={"User-Agent": "mailer (newsletter renderer)"},
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.is_error:
+                where = "" if str(response.url) == url else f" (at {response.url})"
+                status = f"HTTP {response.status_code} {response.reason_phrase}"
+                raise ArticleError(url, f"cannot be fetched: {status}{where}")
+            too_large = f"is larger than {max_bytes:,} bytes, the most an article may be"
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ArticleError(url, too_large)
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > MAX_BYTES:
-                    raise ArticleError(url, f"is larger than {MAX_BYTES // 1_000_000} MB")
+                if size > max_bytes:
+                    raise ArticleError(url, too_large)
                 chunks.append(chunk)
-            return b"".join(chunks), response.headers.get("content-type", "")
-    except httpx.HTTPStatusError as err:
-        raise ArticleError(url, f"cannot be fetched: HTTP {err.response.status_code}") from err
+            fetched = Fetched(
+                url=url,
+                final_url=str(response.url),
+                status=response.status_code,
+                size=size,
+                content_type=response.headers.get("content-type", ""),
+            )
+            return b"".join(chunks), fetched
+    except httpx.TimeoutException:
+        raise ArticleError(url, f"cannot be fetched: no answer within {timeout:g} s") from None
+    except httpx.TooManyRedirects:
+        raise ArticleError(url, f"cannot be fetched: more than {MAX_REDIRECTS} redirects") from None
     except httpx.HTTPError as err:
-        raise ArticleError(url, f"cannot be fetched: {err}") from err
+        raise ArticleError(url, f"cannot be fetched: {err or type(err).__name__}") from err
 
 
 def _sniff(data: bytes, content_type: str) -> Kind:
@@ -134,8 +245,19 @@ def _sniff(data: bytes, content_type: str) -> Kind:
     return "text"
 
 
-def _text(data: bytes, name: str) -> str:
+def _text(data: bytes, name: str, encoding: str) -> str:
+    """Text in ``encoding``, else UTF-8 or what a byte-order mark says."""
+    if not encoding:
+        encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
+    except LookupError:
+        raise ArticleError(name, f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as err:
-        raise ArticleError(name, f"is not UTF-8 text (byte {err.start})") from None
+        label = "UTF-8" if encoding == "utf-8" else encoding
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ArticleError(
+            name,
+            f"is not {label} text (line {line}, byte {err.start}): "
+            "name its encoding with --encoding, e.g. --encoding cp1252",
+        ) from None

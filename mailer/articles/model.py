@@ -8,6 +8,7 @@ as it is, whatever the article came from.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -26,6 +27,8 @@ __all__ = [
     "Rule",
     "block_from_dict",
 ]
+
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,27 @@ def block_from_dict(data: dict[str, Any]) -> Block:
     return cls(**values)
 
 
+def _plain(inline_html: str) -> str:
+    # Imported here: blocks imports this module.
+    from mailer.articles.blocks import inline_text
+
+    lines = (inline_text(line) for line in _BREAK.split(inline_html))
+    return "\n".join(line for line in lines if line)
+
+
+def _texts(block: Block) -> list[str]:
+    """The plain text of a block, one string per paragraph of it."""
+    if isinstance(block, Heading | Paragraph):
+        return [_plain(block.html)]
+    if isinstance(block, Quote):
+        return [_plain(p) for p in block.paragraphs] + ([_plain(block.cite)] if block.cite else [])
+    if isinstance(block, ListBlock | Footnotes):
+        return [_plain(item) for item in block.items]
+    if isinstance(block, Code):
+        return [block.text]
+    return []  # images (their captions too) and rules are not running text
+
+
 @dataclass(frozen=True)
 class Dropped:
     """Something of the source a reader left out as page furniture, and why (``mailer
@@ -177,6 +201,13 @@ class Article:
     appeal: Appeal | None = None  # the article's own donation appeal, out of its blocks
     # What the reader dropped; a report of the reading, not part of the article (not stored).
     dropped: tuple[Dropped, ...] = field(default=(), compare=False)
+
+    @property
+    def body_text(self) -> str:
+        """The article's text as plain text, paragraphs (and list items, quote
+        paragraphs, headings) separated by blank lines: what the reader kept, without
+        the title, page furniture or the appeal (which is :attr:`cta`, not a block)."""
+        return "\n\n".join(text for block in self.blocks for text in _texts(block) if text)
 
     @property
     def summary(self) -> str:

@@ -10,7 +10,8 @@ from rich.markup import escape
 from typer import _click
 from typer.core import TyperGroup
 
-from mailer.cli import campaigns, db, digests, lists, project, scheduling
+from mailer.cli import articles, campaigns, db, digests, lists, project, scheduling
+from mailer.cli import check as check_cli
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli import web as web_cli
@@ -67,9 +68,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers_cli.app, name="subscribers")
 app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(articles.app, name="articles")
 scheduling.register(app)
 app.add_typer(digests.app, name="digests")
 web_cli.register(app)
+check_cli.register(app)
 
 
 def main() -> None:

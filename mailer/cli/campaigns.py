@@ -25,6 +25,7 @@ from mailer.cli._state import (
     print_json,
     state,
 )
+from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery import ledger
 from mailer.delivery.backends import get_backend
 from mailer.delivery.campaigns import (
@@ -36,11 +37,14 @@ from mailer.delivery.campaigns import (
 )
 from mailer.delivery.campaigns import resend_unknown as resend_unknown_deliveries
 from mailer.delivery.message import Outcome
+from mailer.delivery.readiness import require_campaign_ready
 from mailer.delivery.sender import CampaignSender, SendOutcome, sender_gone
 from mailer.delivery.sender import Progress as SendProgress
 from mailer.delivery.stats import campaign_stats
 from mailer.delivery.testsend import send_test
+from mailer.exceptions import DatabaseUnavailable
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
@@ -50,7 +54,7 @@ app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lis
 def create(
     ctx: typer.Context,
     article: Annotated[
-        str, typer.Option(help="The article: a .md, .html or .txt file, or a feed.")
+        str, typer.Option(help="The article: a .md, .html or .txt file, a feed, or a URL.")
     ],
     list_names: Annotated[list[str], typer.Option("--list", "-l", help="A list (repeatable).")],
     subject: Annotated[
@@ -75,15 +79,17 @@ def create(
             "--tracking/--no-tracking", help="Count opens and clicks (default: the setting)."
         ),
     ] = None,
+    encoding: EncodingOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Render an article and store it as a new draft campaign; prints its id."""
     cli = state(ctx)
+    loaded = read_article(article, encoding=encoding)  # says what a URL gave
     with cli.database.session() as session:
         campaign = create_campaign(
             session,
             cli.settings,
-            article=article,
+            article=loaded,
             lists=list_names,
             subject=subject,
             segment=segment,
@@ -310,6 +316,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None:
     settings = cli.settings
+    with cli.database.session() as session:
+        require_campaign_ready(session, settings, campaign_id)
     stop = threading.Event()
     # On a narrow terminal the counts, rate and ETA keep their width (up to ten million
     # recipients) and the outcomes are cut short instead.
@@ -355,6 +363,20 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
         try:
             with _stop_on_signals(stop):
                 outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        except DatabaseUnavailable as err:
+            if err.campaign_id is None:  # lost before the campaign started
+                verb = "resume" if resume else "send"
+                then = (
+                    f"campaign {campaign_id} is as it was; once the database is back, "
+                    f"mailer campaigns {verb} {campaign_id} goes on"
+                )
+            else:
+                then = (
+                    f"campaign {campaign_id} could not be paused and stays sending; once the "
+                    f"database is back, mailer campaigns resume {campaign_id} completes it"
+                )
+            err_console.print(f"[red]error:[/red] {escape(str(err))}: {then}", markup=True)
+            raise typer.Exit(PAUSED_EXIT) from None
         except KeyboardInterrupt:
             err_console.print(
                 f"stopped at once: what was in flight shows as unknown; "
@@ -369,16 +391,23 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
 
 
 #: The exit status of ``send`` and ``resume`` when the campaign stopped paused (by
-#: Ctrl-C, too many errors, or a server that could not be reached).
+#: Ctrl-C, too many errors, a server or a database that could not be reached).
 PAUSED_EXIT = 3
 #: ... and when it was cancelled (from another shell) while it was being sent.
 CANCELLED_EXIT = 4
 
 
 def _report(cli: CliState, outcome: SendOutcome) -> None:
-    with cli.database.session() as session:
-        view = campaign_view(session, outcome.campaign_id)
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()) if v)
+    def read() -> dict[str, int]:
+        with cli.database.session() as session:
+            return campaign_view(session, outcome.campaign_id).counts
+
+    try:
+        # Once: a database lost again just now costs the counts, not the report.
+        stored = DatabaseRetry(0)(read)
+    except DatabaseUnavailable:
+        stored = {}
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(stored.items()) if v)
     console.print(
         f"campaign {outcome.campaign_id} is {outcome.status.value}: {counts or 'nothing to send'}"
     )

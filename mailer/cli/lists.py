@@ -1,4 +1,4 @@
-"""``mailer lists``: create, list, show and delete mailing lists."""
+"""``mailer lists``: create, edit, list, show and delete mailing lists."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import typer
 from rich.table import Table
 
 from mailer.cli._state import JsonOption, console, print_json, state
-from mailer.subscribers.lists import create_list, delete_list, get_list, list_counts
+from mailer.exceptions import InputError
+from mailer.subscribers.lists import (
+    NAME_RULE,
+    create_list,
+    delete_list,
+    edit_list,
+    get_list,
+    list_counts,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Mailing lists.")
 
@@ -16,7 +24,13 @@ app = typer.Typer(no_args_is_help=True, help="Mailing lists.")
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: str,
+    name: Annotated[str, typer.Argument(help=f"The list's slug: {NAME_RULE}.")],
+    title: Annotated[
+        str | None,
+        typer.Option(
+            help="What readers see, like 'The Weekly' (default: the name).", show_default=False
+        ),
+    ] = None,
     double_opt_in: Annotated[
         bool, typer.Option("--double-opt-in", help="New subscribers must confirm by email.")
     ] = False,
@@ -35,6 +49,7 @@ def create(
         created = create_list(
             session,
             name,
+            title=title,
             description=description,
             double_opt_in=double_opt_in,
             timezone=timezone,
@@ -45,13 +60,36 @@ def create(
         print_json(counts.as_dict())
     else:
         console.print(
-            f"created list {created.name!r}" + (" (double opt-in)" if double_opt_in else "")
+            f"created list {created.name!r}, titled {created.title!r}"
+            + (" (double opt-in)" if double_opt_in else "")
         )
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    name: str,
+    title: Annotated[str | None, typer.Option(help="What readers see.", show_default=False)] = None,
+    description: Annotated[
+        str | None, typer.Option(help="What readers get on this list.", show_default=False)
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Change a list's title or description (its name stays: links carry it)."""
+    if title is None and description is None:
+        raise InputError("lists edit: nothing to change; give --title or --description")
+    with state(ctx).database.session() as session:
+        edited = edit_list(session, name, title=title, description=description)
+        (counts,) = list_counts(session, [edited])
+    if json_output:
+        print_json(counts.as_dict())
+    else:
+        console.print(f"list {edited.name!r} is titled {edited.title!r}")
 
 
 @app.command("ls")
 def ls(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """All lists with their subscriber counts."""
+    """All lists with their titles and subscriber counts (show gives the rest)."""
     with state(ctx).database.session() as session:
         counts = list_counts(session)
     if json_output:
@@ -60,15 +98,15 @@ def ls(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if not counts:
         console.print("no lists yet: mailer lists create NAME")
         return
-    table = Table("list", "confirmed", "unconfirmed", "unsubscribed", "opt-in", "description")
+    table = Table("list", "title", "confirmed", "unconfirmed", "unsubscribed", "opt-in")
     for c in counts:
         table.add_row(
             c.list.name,
+            c.list.title,
             str(c.confirmed),
             str(c.unconfirmed),
             str(c.unsubscribed),
             "double" if c.list.double_opt_in else "single",
-            c.list.description,
         )
     console.print(table)
 

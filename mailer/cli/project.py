@@ -10,6 +10,7 @@ import typer
 
 from mailer.cli._state import CliState, console, state
 from mailer.config import CONFIG_FILENAME
+from mailer.delivery.readiness import readiness_problems
 from mailer.exceptions import ConfigError
 
 CONFIG_TEMPLATE = """\
@@ -21,14 +22,18 @@ CONFIG_TEMPLATE = """\
 # PostgreSQL: "postgresql+psycopg://user:password@host:5432/dbname"
 # database_url = "sqlite:///var/mailer.db"
 
-# The public address of the web app (subscribe, unsubscribe, archive, tracking).
+# The public address of the web app (subscribe, unsubscribe, archive, tracking),
+# which every link in the mail uses. A local http:// address is fine while the
+# backend is "outbox"; real mail (smtp, sendgrid) needs the public https:// one.
 base_url = "{base_url}"
 
 # Signs unsubscribe, confirmation and preference links. Keep it secret; changing it
 # invalidates every link already sent.
 secret_key = "{secret_key}"
 
-# Who the mail comes from, and the name readers know you by.
+# Who the mail comes from, and the name readers know you by. from_address takes
+# "news@your-domain.org" or "The Weekly <news@your-domain.org>" (its name then wins
+# over publisher_name); real mail needs an address at your own domain.
 publisher_name = "{publisher_name}"
 from_address = "{from_address}"
 # reply_to = "editor@example.org"
@@ -52,7 +57,8 @@ outbox_dir = "var/outbox"
 # relative to this file, or the PEM text). Rates: at most this many messages a second
 # and an hour. A campaign pauses itself when error_threshold of its last 200 messages
 # failed. A scheduled campaign found overdue by less than late_send_limit (seconds, or
-# an ISO duration like "PT12H") is sent late; an older one is marked missed.
+# an ISO duration like "PT12H") is sent late; an older one is marked missed. A send
+# that loses its database retries for database_retry_seconds, then pauses.
 # smtp_concurrency = 4
 # dkim_private_key = "dkim.pem"
 # dkim_selector = "mail"
@@ -63,6 +69,7 @@ outbox_dir = "var/outbox"
 # send_processes = 2                # worker processes building and sending batches
 # error_threshold = 0.5
 # late_send_limit = "PT12H"
+# database_retry_seconds = 60
 
 # Every link in a mailing gets UTM parameters: utm_source (default: publisher_name as
 # a slug), utm_medium, utm_campaign (the campaign) and, on calls-to-action, utm_content.
@@ -154,6 +161,21 @@ def init(
     cli.config = path
     console.print(f"wrote {path}")
     console.print(f"database ready: {settings.database_url.split('://', 1)[0]} database")
+    console.print(
+        f"backend: outbox, which writes .eml files to {settings.outbox_dir}; nothing is sent"
+    )
+    if not settings.base_url.startswith("https://"):
+        console.print(
+            f"links point at {settings.base_url}, a local address: fine while nothing is sent"
+        )
+    problems = readiness_problems(settings)
+    if problems:
+        console.print(
+            'before sending real mail (backend = "smtp" or "sendgrid"), set in mailer.toml:'
+        )
+        for problem in problems:
+            console.print(f"  {problem.key}: {problem.message}")
+        console.print("mailer check tells whether the settings are ready to send")
     console.print("next: mailer lists create NAME, then mailer subscribers import FILE --list NAME")
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailer.cli._state import console, print_json, state
+from mailer.cli.articles import EncodingOption, read_article
 from mailer.exceptions import InputError
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def render(
     item: ItemOption = None,
     digest: DigestOption = False,
     limit: LimitOption = 10,
+    encoding: EncodingOption = None,
     raw: Annotated[
         bool,
         typer.Option(help="Keep the per-recipient tokens instead of filling in a sample reader."),
@@ -95,7 +97,9 @@ def render(
     """Render an article to DIR/email.html, DIR/email.txt and DIR/report.json."""
     from mailer.rendering.preview import preview_context
 
-    rendered = _render(ctx, article, cta, template, list_name, subject, item, digest, limit)
+    rendered = _render(
+        ctx, article, cta, template, list_name, subject, item, digest, limit, encoding
+    )
     html, text = rendered.html, rendered.text
     if not raw:
         _, html, text = rendered.fill(preview_context(state(ctx).settings))
@@ -123,6 +127,7 @@ def preview(
     item: ItemOption = None,
     digest: DigestOption = False,
     limit: LimitOption = 10,
+    encoding: EncodingOption = None,
     screenshot_file: Annotated[
         Path | None,
         typer.Option(
@@ -147,7 +152,9 @@ def preview(
         screenshot,
     )
 
-    rendered = _render(ctx, article, cta, template, list_name, subject, item, digest, limit)
+    rendered = _render(
+        ctx, article, cta, template, list_name, subject, item, digest, limit, encoding
+    )
     filled_subject, html, text = rendered.fill(preview_context(state(ctx).settings))
     page = preview_page(html, filled_subject, height=height - 60)
     if screenshot_file is not None:
@@ -192,20 +199,24 @@ def _render(
     item: int | None,
     digest: bool,
     limit: int,
+    encoding: str | None = None,
 ) -> RenderedEmail:
-    from mailer.articles import load_article, load_feed
+    from mailer.articles import load_feed
     from mailer.rendering import render_email
 
     cli = state(ctx)
     content: Article | list[Article]
     if digest and item is not None:
         raise InputError("--item picks one article and --digest takes several: give one of them")
-    content = load_feed(source, limit=limit) if digest else load_article(source, item=item)
+    if digest:
+        content = load_feed(source, limit=limit)
+    else:
+        content = read_article(source, item=item, encoding=encoding)
     if list_name is not None:
         from mailer.subscribers.lists import get_list
 
         with cli.database.session() as session:
-            list_name = get_list(session, list_name).name
+            list_name = get_list(session, list_name).title
     return render_email(
         content, cli.settings, subject=subject, ctas=cta, list_name=list_name, template=template
     )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
+from mailer.delivery.readiness import require_campaign_ready
 from mailer.exceptions import InputError
 from mailer.scheduling import campaigns as scheduling
 from mailer.scheduling.digests import next_run
@@ -68,6 +69,7 @@ def _schedule(
     else:
         when = parse_when(at, zone(tz) if tz else cli.settings.zone)
     with cli.database.session() as session:
+        require_campaign_ready(session, cli.settings, campaign_id)
         campaign = scheduling.schedule(
             session,
             campaign_id,

@@ -7,7 +7,8 @@
 
 ``send_batch`` opens the backend for itself if the caller has not, and then closes what
 it opened. A refusal of one recipient is that recipient's result (FAILED, with ``bounce``
-for a permanent refusal by the receiving server, or RETRY); ``BackendError`` is raised
+for a permanent refusal by the receiving server, or RETRY; UNKNOWN when the message went
+out whole and the answer was lost); ``BackendError`` is raised
 only when the whole batch failed, with ``retryable`` saying whether to try again and
 ``results`` listing what was handed over before the failure.
 """
@@ -27,7 +28,7 @@ from mailer.exceptions import BackendError, InvalidMessage
 if TYPE_CHECKING:
     from mailer.config import Settings
 
-__all__ = ["Backend", "MessageBackend", "failed", "retry", "withdrawn"]
+__all__ = ["Backend", "MessageBackend", "failed", "retry", "unknown", "withdrawn"]
 
 
 class Backend(ABC):
@@ -133,6 +134,10 @@ def failed(recipient: Recipient, error: str, *, bounce: bool = False) -> Recipie
 
 def retry(recipient: Recipient, error: str) -> RecipientResult:
     return RecipientResult(recipient.delivery_id, Outcome.RETRY, error=error)
+
+
+def unknown(recipient: Recipient, error: str) -> RecipientResult:
+    return RecipientResult(recipient.delivery_id, Outcome.UNKNOWN, error=error)
 
 
 def withdrawn(recipient: Recipient, reason: str) -> RecipientResult:

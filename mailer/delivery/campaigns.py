@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, selectinload
 from mailer.articles import Article
 from mailer.config import Settings
 from mailer.delivery import ledger
-from mailer.delivery.headers import has_control
+from mailer.delivery.headers import has_control, parse_mailbox
+from mailer.delivery.readiness import require_ready
 from mailer.delivery.tracking import add_tracking
-from mailer.exceptions import InputError, NotFound, StateError
+from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError
 from mailer.storage.models import (
     Campaign,
     CampaignStatus,
@@ -74,9 +75,10 @@ MOVES: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
 }
 
 
-def archive_url(settings: Settings, campaign_id: int) -> str:
-    """The campaign's copy on the web (the view-in-browser link)."""
-    return f"{settings.base_url}/archive/{campaign_id}"
+def archive_url(base_url: str, campaign_id: int) -> str:
+    """The campaign's copy on the web (the view-in-browser link) at ``base_url``:
+    ``settings.base_url``, or BASE_URL in what is stored, to be filled when it is sent."""
+    return f"{base_url}/archive/{campaign_id}"
 
 
 def create_campaign(
@@ -96,9 +98,12 @@ def create_campaign(
     now: datetime | None = None,
 ) -> Campaign:
     """Render ``article`` (a file or URL, an Article, or several for a digest) and store
-    it with the campaign, so that a later edit of the file changes nothing that is sent."""
+    it with the campaign, so that a later edit of the file changes nothing that is sent.
+    The links to the web app (masthead, view in browser, unsubscribe, tracking) are
+    stored without its address: each send fills in the ``base_url`` in force then."""
     from mailer.articles import load_article
     from mailer.rendering import render_email
+    from mailer.rendering.rendered import BASE_URL
 
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
@@ -107,16 +112,23 @@ def create_campaign(
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
-    sender = from_address or settings.from_address
-    if not sender:
+    given = from_address or settings.from_address
+    if not given:
         raise InputError("no sender: pass --from or set from_address in mailer.toml")
-    sender_name = settings.publisher_name if from_name is None else from_name
+    try:
+        mailbox = parse_mailbox(given)
+    except InvalidMessage as err:
+        raise InputError(f"the sender (--from, or from_address in mailer.toml): {err}") from None
+    sender = mailbox.address
+    # The name given, else the address's own ("The Weekly <news@...>"), else the publisher.
+    sender_name = from_name if from_name is not None else mailbox.name or settings.publisher_name
     if has_control(sender_name):
         raise InputError(
             f"the sender's name (--from-name, or publisher_name in mailer.toml) holds a line "
             f"break or another control character: {sender_name!r}"
         )
     normalize_address(sender)
+    require_ready(settings, sender)
     if reply_to:
         normalize_address(reply_to)
     loaded: Article | list[Article]
@@ -152,17 +164,18 @@ def create_campaign(
         settings,
         subject=subject,
         ctas=list(ctas) if ctas else None,
-        list_name=" and ".join(m.name for m in mailing_lists),
+        list_name=" and ".join(m.title for m in mailing_lists),
         template=template,
-        archive_url=archive_url(settings, campaign.id),
+        archive_url=archive_url(BASE_URL, campaign.id),
         campaign=f"campaign-{campaign.id}",
         list_default_cta=mailing_lists[0].default_cta,
+        base_url=BASE_URL,
     )
     campaign.rendered = rendered.to_dict()
     campaign.subject = subject or rendered.subject
     campaign.tracking = settings.tracking if tracking is None else tracking
     if campaign.tracking:
-        campaign.links = add_tracking(rendered.html, settings.base_url)[1]
+        campaign.links = add_tracking(rendered.html)[1]
     return campaign
 
 

@@ -14,8 +14,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError
 
 from mailer.config import Settings
 from mailer.delivery import ledger
@@ -25,9 +27,10 @@ from mailer.delivery.ledger import Claimed
 from mailer.delivery.links import LINK_TOKEN, CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
 from mailer.delivery.tracking import TRACK, add_tracking
-from mailer.exceptions import BackendError, InvalidMessage, MailerError
+from mailer.exceptions import BackendError, DatabaseUnavailable, InvalidMessage, MailerError
 from mailer.rendering import RenderedEmail
 from mailer.storage.database import Database
+from mailer.storage.retry import DatabaseRetry, lost
 from mailer.storage.types import utcnow
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "ProcessDispatcher",
     "collect_rarely",
     "record_handover",
+    "write_handover",
 ]
 
 
@@ -54,11 +58,12 @@ class BatchJob:
 
 @dataclass
 class BatchReport:
-    """What became of a batch: counts per outcome, rows skipped (the subscriber left or
-    was suppressed before their turn), and the errors seen."""
+    """What became of a batch: counts per outcome, each row handed over with its error
+    (None if it was sent) in the batch's order, and rows skipped (the subscriber left or
+    was suppressed before their turn)."""
 
     outcomes: dict[Outcome, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    tried: list[tuple[int, str | None]] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -104,6 +109,7 @@ class BatchWorker:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         test: bool = False,
+        retry: DatabaseRetry | None = None,
     ):
         self.database = database
         self.settings = settings
@@ -111,32 +117,39 @@ class BatchWorker:
         self.clock = clock
         self.monotonic = monotonic
         self.test = test
+        self.retry = retry or DatabaseRetry(settings.database_retry_seconds)
         self._parts: dict[int, _CampaignParts] = {}
 
     def parts(self, campaign_id: int) -> _CampaignParts:
         if campaign_id not in self._parts:
-            with self.database.session() as session:
-                campaign = get_campaign(session, campaign_id)
-                lists = {m.id: m.name for m in campaign.lists}
-                links = CampaignLinks(self.settings, campaign_id, campaign.from_address, lists)
-                rendered = links.with_links(RenderedEmail.from_dict(campaign.rendered))
-                subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
-                body = rendered.html
-                if campaign.tracking and not self.test:
-                    # Test sends stay out of the statistics, as they stay out of the ledger.
-                    body = add_tracking(body, self.settings.base_url)[0]
-                content = Content(
-                    subject=subject,
-                    html=body,
-                    text=rendered.text,
-                    from_address=campaign.from_address,
-                    from_name=campaign.from_name,
-                    reply_to=campaign.reply_to,
-                    campaign=campaign.uid,
-                    is_test=self.test,
-                )
-                self._parts[campaign_id] = _CampaignParts(content, rendered, links, TRACK in body)
+            self._parts[campaign_id] = self.retry(lambda: self._read_parts(campaign_id))
         return self._parts[campaign_id]
+
+    def _read_parts(self, campaign_id: int) -> _CampaignParts:
+        with self.database.session() as session:
+            campaign = get_campaign(session, campaign_id)
+            lists = {m.id: m.name for m in campaign.lists}
+            links = CampaignLinks(self.settings, campaign_id, campaign.from_address, lists)
+            stored = RenderedEmail.from_dict(campaign.rendered)
+            if campaign.tracking and not self.test:
+                # Test sends stay out of the statistics, as they stay out of the ledger.
+                # Numbered by the links kept at create, where the redirects look.
+                tracked = add_tracking(stored.html, campaign.links)[0]
+                stored = replace(stored, html=tracked)
+            rendered = links.with_links(stored)
+            subject = f"[TEST] {rendered.subject}" if self.test else rendered.subject
+            body = rendered.html
+            content = Content(
+                subject=subject,
+                html=body,
+                text=rendered.text,
+                from_address=campaign.from_address,
+                from_name=campaign.from_name,
+                reply_to=campaign.reply_to,
+                campaign=campaign.uid,
+                is_test=self.test,
+            )
+            return _CampaignParts(content, rendered, links, TRACK in body)
 
     def recipient(self, campaign_id: int, row: Claimed, uid: str) -> Recipient:
         parts = self.parts(campaign_id)
@@ -162,10 +175,17 @@ class BatchWorker:
         )
 
     def run(self, job: BatchJob) -> BatchReport:
-        """Send a batch and write what came of it into the ledger."""
-        with self.database.engine.begin() as conn:
-            rows, skipped = ledger.load(conn, job.delivery_ids)
-        report = record_handover(self.database, self.hand_over(job.campaign_id, rows), self.clock())
+        """Send a batch and write what came of it into the ledger. A database that
+        stays lost raises DatabaseUnavailable; once messages were handed over, it holds
+        their outcomes (``unwritten``) for the sender to write later."""
+
+        def load() -> tuple[list[Claimed], int]:
+            with self.database.engine.begin() as conn:
+                return ledger.load(conn, job.delivery_ids)
+
+        rows, skipped = self.retry(load)
+        handover = self.hand_over(job.campaign_id, rows)
+        report = record_handover(self.database, handover, self.clock(), self.retry)
         report.skipped = skipped
         return report
 
@@ -174,6 +194,8 @@ class BatchWorker:
         so that it can run where the ledger is out of reach."""
         try:
             parts = self.parts(campaign_id)
+        except DatabaseUnavailable:
+            raise  # nothing handed over; the rows stay claimed, as after a crash
         except MailerError as err:
             # What every message needs cannot be made (a base_url that is not https):
             # nothing is handed over, the rows go back, and trying again will not help.
@@ -268,9 +290,17 @@ class Withdrawals:
         return self._gone.get(delivery_id) if self._gone else None
 
     def _refresh(self) -> None:
-        with self._database.engine.begin() as conn:
-            ids = [row.delivery_id for row in self._rows]
-            gone = ledger.withdrawn(conn, self._campaign_id, ids)
+        try:
+            with self._database.engine.begin() as conn:
+                ids = [row.delivery_id for row in self._rows]
+                gone = ledger.withdrawn(conn, self._campaign_id, ids)
+        except DBAPIError as err:
+            if not lost(err):
+                raise
+            # The batch was checked when it was loaded; a lost database must not stop
+            # its handover half way (its outcomes would be lost): look again later.
+            self._checked = self._clock()
+            return
         self._gone = {f"{self._uid}.{row}": reason for row, reason in gone.items()}
         self._checked = self._clock()
 
@@ -286,20 +316,35 @@ class Handover:
     error: BackendError | None = None
 
 
-def record_handover(database: Database, handover: Handover, now: datetime) -> BatchReport:
-    """Write a handover into the ledger; then raise its error, if it has one."""
-    with database.engine.begin() as conn:
-        outcomes = ledger.record(conn, handover.results, now)
-        ledger.release(conn, handover.release)
+def record_handover(
+    database: Database, handover: Handover, now: datetime, retry: DatabaseRetry | None = None
+) -> BatchReport:
+    """Write a handover into the ledger; then raise its error, if it has one. The write
+    is retried while the database is lost (``retry``); if it stays lost, the
+    DatabaseUnavailable carries the handover, whose messages are out already."""
+    try:
+        outcomes = (retry or DatabaseRetry(0))(lambda: write_handover(database, handover, now))
+    except DatabaseUnavailable as err:
+        err.unwritten = handover
+        raise
     if handover.error is not None:
         raise handover.error
     # A withdrawn recipient is no failure: it does not count towards the error threshold.
-    errors = [
-        r.error
-        for _, r in handover.results
-        if r.outcome is not Outcome.SENT and r.outcome is not Outcome.SKIPPED and r.error
+    tried = [
+        (row.delivery_id, None if r.outcome is Outcome.SENT else r.error or r.outcome.value)
+        for row, r in handover.results
+        if r.outcome is not Outcome.SKIPPED
     ]
-    return BatchReport(outcomes, errors)
+    return BatchReport(outcomes, tried)
+
+
+def write_handover(database: Database, handover: Handover, now: datetime) -> dict[Outcome, int]:
+    """One transaction: the handover's outcomes, and its untouched rows put back. Safe
+    to run again after a lost connection: every row gets the same values again."""
+    with database.engine.begin() as conn:
+        outcomes = ledger.record(conn, handover.results, now)
+        ledger.release(conn, handover.release)
+    return outcomes
 
 
 class ProcessDispatcher(Dispatcher):

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import re
 from binascii import b2a_base64
+from email.policy import default as default_policy
 from email.utils import formataddr
+from typing import NamedTuple
 
 from mailer.exceptions import HeaderInjection, InvalidMessage
 
 __all__ = [
     "RESERVED_HEADERS",
+    "Mailbox",
     "check_address",
     "check_header",
     "encode_header",
@@ -26,6 +29,7 @@ __all__ = [
     "has_control",
     "list_headers",
     "message_id",
+    "parse_mailbox",
 ]
 
 # Headers the builders write themselves from Content and Recipient; a caller setting one
@@ -59,6 +63,8 @@ _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _ADDRESS_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>()\[\],;:\\\"]")
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>]")
+# What only a name-addr, a list or a group holds (RFC 5322 specials but "@" and ".").
+_MAILBOX_SPECIALS = re.compile(r"[<>()\[\],;:\\\"]")
 
 _FOLD_AT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
 _MAX_LINE = 998  # ... and MUST be at most 998
@@ -103,6 +109,33 @@ def check_address(address: str, *, header: str = "To", utf8: bool = False) -> No
         )
 
 
+class Mailbox(NamedTuple):
+    """A display name (may be empty) and a plain address."""
+
+    name: str
+    address: str
+
+
+def parse_mailbox(text: str, *, header: str = "From") -> Mailbox:
+    """``news@example.org`` or ``The Weekly <news@example.org>`` (RFC 5322's name-addr,
+    the form Django's and listmonk's settings take) as its name and address, parsed by
+    the standard library's header parser. Raises InvalidMessage for anything else: two
+    addresses, a group, an unclosed ``<``. The address itself is checked by the caller
+    (email-validator for settings, :func:`check_address` for messages)."""
+    if has_control(text):
+        raise HeaderInjection(header, text)
+    if not _MAILBOX_SPECIALS.search(text):  # a plain address: nothing to parse
+        return Mailbox("", text.strip())
+    parsed = default_policy.header_factory(header, text)
+    addresses = parsed.addresses
+    if parsed.defects or len(addresses) != 1 or not addresses[0].domain:
+        raise InvalidMessage(
+            f"{header}: not an address or a name and <address> "
+            f"(like The Weekly <news@example.org>): {text!r}"
+        )
+    return Mailbox(addresses[0].display_name, addresses[0].addr_spec)
+
+
 def encode_header(name: str, value: str, *, utf8: bool = False) -> bytes:
     """One header field as it goes on the wire: checked, RFC 2047-encoded when not ASCII
     (or, with ``utf8``, left as UTF-8, as RFC 6532 allows: for an address header whose
@@ -140,7 +173,12 @@ def message_id(delivery_id: str, domain: str) -> str:
 
 
 def list_headers(
-    list_id: str, unsubscribe_url: str, unsubscribe_mailto: str, *, list_name: str = ""
+    list_id: str,
+    unsubscribe_url: str,
+    unsubscribe_mailto: str,
+    *,
+    list_name: str = "",
+    https_only: bool = True,
 ) -> dict[str, str]:
     """The list headers of one recipient's message, built the same way everywhere:
     ``List-Id`` (RFC 2919), ``List-Unsubscribe`` with the one-click HTTPS URL and a
@@ -149,10 +187,14 @@ def list_headers(
 
     ``list_id`` is a dotted name such as ``weekly.news.example.org``; ``unsubscribe_mailto``
     an address or a ``mailto:`` URL. The result goes in ``Recipient.headers`` (``List-Id``
-    may go in ``Content.headers`` instead: it is the same for the whole batch)."""
+    may go in ``Content.headers`` instead: it is the same for the whole batch).
+    ``https_only=False`` lets an ``http://`` URL through, for mail that is never sent
+    (the outbox, a local base_url such as ``mailer init`` writes)."""
     if not _DOMAIN.fullmatch(list_id) or "." not in list_id:
         raise InvalidMessage(f"list id {list_id!r} is not a dotted name like news.example.org")
-    if not unsubscribe_url.startswith("https://") or unsubscribe_url[8:9] in ("", "/", "?", "#"):
+    scheme = "https://" if https_only or not unsubscribe_url.startswith("http://") else "http://"
+    rest = unsubscribe_url[len(scheme) :]
+    if not unsubscribe_url.startswith(scheme) or rest[:1] in ("", "/", "?", "#"):
         raise InvalidMessage(
             f"the one-click unsubscribe URL must be https:// (RFC 8058): {unsubscribe_url!r}"
         )

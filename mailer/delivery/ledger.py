@@ -2,9 +2,11 @@
 
 A row goes ``pending`` → ``sending`` (claimed, in a committed transaction, before anything
 is handed over) → ``sent`` / ``failed`` / back to ``pending`` for a retry. A row still
-``sending`` when its sender died may or may not have gone out: it becomes ``unknown``
-and is sent again only when someone says so (``mailer campaigns resend-unknown``). So a
-subscriber gets a campaign at most once, whatever crashes in between.
+``sending`` when its sender died may or may not have gone out: it becomes ``unknown``,
+as does one whose message went out whole and whose answer was lost (the connection
+dropped after the end of the data), and is sent again only when someone says so
+(``mailer campaigns resend-unknown``). So a subscriber gets a campaign at most once,
+whatever crashes in between.
 """
 
 from __future__ import annotations
@@ -367,11 +369,14 @@ def record(
     retried: list[dict[str, Any]] = []
     bounced: list[int] = []
     skipped: list[dict[str, Any]] = []
+    unknown: list[dict[str, Any]] = []
     for claimed, result in results:
         if result.outcome is Outcome.SENT:
             by_message.setdefault(result.provider_message_id[:200], []).append(claimed.delivery_id)
         elif result.outcome is Outcome.SKIPPED:
             skipped.append({"b_id": claimed.delivery_id, "b_error": result.error})
+        elif result.outcome is Outcome.UNKNOWN:
+            unknown.append({"b_id": claimed.delivery_id, "b_error": result.error})
         elif result.outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
             retried.append(
                 {
@@ -429,20 +434,23 @@ def record(
             .execution_options(synchronize_session=False),
             failed,
         )
-    if skipped:
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("b_id"))
-            .values(status=D.SKIPPED, error=bindparam("b_error"))
-            .execution_options(synchronize_session=False),
-            skipped,
-        )
+    for status, rows in ((D.SKIPPED, skipped), (D.UNKNOWN, unknown)):
+        if rows:
+            conn.execute(
+                update(Delivery)
+                .where(Delivery.id == bindparam("b_id"))
+                .values(status=status, error=bindparam("b_error"))
+                .execution_options(synchronize_session=False),
+                rows,
+            )
     if bounced:
         _suppress_bounces(conn, bounced, now)
     count = sum(len(ids) for ids in by_message.values())
     outcomes = {Outcome.SENT: count, Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
     if skipped:
         outcomes[Outcome.SKIPPED] = len(skipped)
+    if unknown:
+        outcomes[Outcome.UNKNOWN] = len(unknown)
     return outcomes
 
 
@@ -467,11 +475,15 @@ def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime
 
 def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
     """Put claimed rows back as pending: nothing of theirs was handed over (the whole
-    batch failed before the backend took any)."""
+    batch failed before the backend took any). Only rows still ``sending``: written
+    again after a commit whose answer a lost connection swallowed, it changes nothing."""
     if claimed:
         conn.execute(
             update(Delivery)
-            .where(in_values(conn, Delivery.id, [c.delivery_id for c in claimed]))
+            .where(
+                in_values(conn, Delivery.id, [c.delivery_id for c in claimed]),
+                Delivery.status == D.SENDING,
+            )
             .values(status=D.PENDING, attempts=Delivery.attempts - 1)
             .execution_options(synchronize_session=False)
         )

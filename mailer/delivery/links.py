@@ -42,6 +42,8 @@ class CampaignLinks:
 
     def __init__(self, settings: Settings, campaign_id: int, sender: str, lists: Mapping[int, str]):
         self.base_url = settings.base_url
+        # Mail that stays here (outbox, memory) may link to a local http:// web app.
+        https_only = settings.sends_real_mail
         self.campaign_id = campaign_id
         self.sender = sender
         self._signer = Signer(settings.secret_key.get_secret_value())
@@ -57,6 +59,7 @@ class CampaignLinks:
                 self._unsubscribe + sample,
                 self._mailto(sample),
                 list_name=name,
+                https_only=https_only,
             )
             self._list_ids[number] = headers["List-Id"]
 
@@ -78,9 +81,10 @@ class CampaignLinks:
         )
 
     def with_links(self, rendered: RenderedEmail) -> RenderedEmail:
-        """``rendered`` with its unsubscribe and settings links written out but for
-        the recipient's :data:`LINK_TOKEN`: each recipient then has one value to fill
-        where four whole URLs were (raw and HTML-escaped, of both links)."""
+        """``rendered`` with the web app's address in force written in (the masthead,
+        view-in-browser and tracked links), and its unsubscribe and settings links
+        written out but for the recipient's :data:`LINK_TOKEN`: each recipient then has
+        one value to fill where four whole URLs were (raw and HTML-escaped, of both)."""
         urls = {
             "unsubscribe_url": self._unsubscribe + LINK_TOKEN,
             "preferences_url": self._preferences + LINK_TOKEN,
@@ -101,7 +105,7 @@ class CampaignLinks:
             subject=write_out(rendered.subject),
             html=write_out(rendered.html),
             text=write_out(rendered.text),
-        )
+        ).with_base_url(self.base_url)
 
     def _mailto(self, link_token: str) -> str:
         # A mail to the sender whose subject carries the token; tokens are URL-safe.

@@ -13,6 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from mailer.delivery.headers import parse_mailbox
+
 __all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
@@ -20,7 +22,11 @@ _NOTHING: Mapping[str, str] = MappingProxyType({})
 
 @dataclass(frozen=True)
 class Content:
-    """What every recipient of a batch gets, tokens included."""
+    """What every recipient of a batch gets, tokens included.
+
+    ``from_address`` may also be ``The Weekly <news@example.org>``: it is then split,
+    and its name is the sender's name unless ``from_name`` gives one, so that every
+    backend sees a plain address (the SMTP envelope, the Message-ID domain)."""
 
     subject: str
     html: str
@@ -33,6 +39,14 @@ class Content:
     # The campaign's own id (a SendGrid category; a header for SMTP).
     campaign: str = ""
     is_test: bool = False
+
+    def __post_init__(self) -> None:
+        if "<" in self.from_address:
+            name, address = parse_mailbox(self.from_address)
+            # Frozen: the split happens once, as the value is made.
+            object.__setattr__(self, "from_address", address)
+            if not self.from_name:
+                object.__setattr__(self, "from_name", name)
 
 
 class Recipient(NamedTuple):
@@ -63,6 +77,9 @@ class Outcome(StrEnum):
     FAILED = "failed"  # refused for good (5xx, invalid); a bounce when ``bounce`` is set
     RETRY = "retry"  # refused for now (4xx, throttled); try again later
     SKIPPED = "skipped"  # not handed over: withdrawn during the batch (see Batch.withdrawn)
+    # Handed over whole, but the answer was lost (the connection dropped after the end of
+    # the data): the server may have it, so it is not tried again unless someone says so.
+    UNKNOWN = "unknown"
 
 
 class RecipientResult(NamedTuple):

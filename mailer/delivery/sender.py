@@ -9,6 +9,7 @@ the campaign, so that a second sender does not take over a campaign that is aliv
 from __future__ import annotations
 
 import gc
+import math
 import os
 import secrets
 import socket
@@ -20,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection, select, update
 
@@ -32,18 +34,21 @@ from mailer.delivery.dispatch import (
     BatchReport,
     BatchWorker,
     Dispatcher,
+    Handover,
     InlineDispatcher,
     ProcessDispatcher,
     collect_rarely,
+    write_handover,
 )
 from mailer.delivery.message import Outcome
 from mailer.delivery.ratelimit import RateLimiter
-from mailer.exceptions import BackendError, StateError
+from mailer.exceptions import BackendError, DatabaseUnavailable, StateError
 from mailer.scheduling.localtime import wall_clock
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
-from mailer.subscribers.segments import parse_segment
+from mailer.subscribers.segments import Segment, parse_segment
 
 __all__ = ["CampaignSender", "Progress", "SendOutcome", "collecting_less", "worker_name"]
 
@@ -56,6 +61,11 @@ HEARTBEAT_EVERY = timedelta(seconds=10)
 WAIT_CHECK_EVERY = 5.0
 
 
+#: The senders running in this process, by worker name: one that gave up (its database
+#: was lost) is dead, though its process lives on.
+_running_here: set[str] = set()
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -66,6 +76,8 @@ def _alive_here(worker: str) -> bool | None:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return None
+    if int(pid) == os.getpid():
+        return worker in _running_here
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -110,8 +122,20 @@ class _Tally:
 
     total: int
     done: int
+    #: The last messages' outcomes in the order they came (ok, error), for the threshold.
     recent: deque[tuple[bool, str]]
     counts: Counter[str] = field(default_factory=Counter)
+    #: The rows counted as failures so far: a row refused for now and tried again later
+    #: counts as one failure however often it is refused (its later tries are all there
+    #: is to send by then, and would crowd out the successes around its first).
+    failed: set[int] = field(default_factory=set)
+
+    def count(self, delivery_id: int, error: str | None) -> None:
+        if error is None:
+            self.recent.append((True, ""))
+        elif delivery_id not in self.failed:
+            self.failed.add(delivery_id)
+            self.recent.append((False, error))
 
 
 @dataclass
@@ -143,6 +167,7 @@ class CampaignSender:
         error_threshold: float | None = None,
         error_window: int = 200,
         release_on_stop: bool = False,
+        retry: DatabaseRetry | None = None,
     ):
         self.database = database
         self.settings = settings
@@ -152,13 +177,26 @@ class CampaignSender:
         self.clock = clock
         self.sleep = sleep
         self.limiter = limiter or RateLimiter.from_settings(settings)
+        self.stop = stop or threading.Event()
+        # Every transaction of a send is retried while the database is lost, for
+        # database_retry_seconds on the sender's own clock (or until asked to stop);
+        # then the campaign pauses.
+        self.retry = retry or DatabaseRetry(
+            settings.database_retry_seconds,
+            sleep=sleep,
+            clock=lambda: clock().timestamp(),
+            stop=self.stop,
+        )
+        # Handovers whose outcomes a lost database kept out of the ledger (_lost).
+        self._unwritten: list[Handover] = []
+        self._counts: Counter[str] = Counter()
         if dispatcher is None:
             if settings.send_processes:
                 dispatcher = ProcessDispatcher(settings, settings.send_processes)
             else:
-                dispatcher = InlineDispatcher(BatchWorker(database, settings, backend, clock=clock))
+                worker = BatchWorker(database, settings, backend, clock=clock, retry=self.retry)
+                dispatcher = InlineDispatcher(worker)
         self.dispatcher = dispatcher
-        self.stop = stop or threading.Event()
         self.on_progress = on_progress
         # Told (campaign id, rows waiting, seconds) when only retries are left, not due yet.
         self.on_wait = on_wait
@@ -173,19 +211,23 @@ class CampaignSender:
     def send(self, campaign_id: int) -> SendOutcome:
         """Start a draft or scheduled campaign: fix its audience, then send."""
         now = self.clock()
-        with self.database.session() as session:
-            campaign = move(
-                session, campaign_id, "send", now=now, worker=self.worker, heartbeat_at=now
-            )
-            lists = list_ids(campaign)
-            segment = parse_segment(campaign.segment) if campaign.segment else None
-            local_time = None
-            if campaign.local_time:
-                local_time = ledger.LocalTime(
-                    wall_clock(campaign.local_time),
-                    {m.id: m.timezone for m in campaign.lists},
-                    self.settings.timezone,
+
+        def start() -> tuple[list[int], Segment | None, ledger.LocalTime | None]:
+            with self.database.session() as session:
+                campaign = move(
+                    session, campaign_id, "send", now=now, worker=self.worker, heartbeat_at=now
                 )
+                segment = parse_segment(campaign.segment) if campaign.segment else None
+                local_time = None
+                if campaign.local_time:
+                    local_time = ledger.LocalTime(
+                        wall_clock(campaign.local_time),
+                        {m.id: m.timezone for m in campaign.lists},
+                        self.settings.timezone,
+                    )
+                return list_ids(campaign), segment, local_time
+
+        lists, segment, local_time = self.retry(start)
 
         def fix_audience() -> None:
             with self.database.engine.begin() as conn:
@@ -197,11 +239,15 @@ class CampaignSender:
         """Go on with a paused or failed campaign, or one whose sender died. Rows the
         dead sender had in flight become unknown; they are not sent again here."""
         now = self.clock()
-        with self.database.session() as session:
-            campaign = get_campaign(session, campaign_id)
-            if campaign.status is CampaignStatus.SENDING:
-                self._check_abandoned(campaign, now)
-            move(session, campaign_id, "resume", now=now, worker=self.worker, heartbeat_at=now)
+
+        def start() -> None:
+            with self.database.session() as session:
+                campaign = get_campaign(session, campaign_id)
+                if campaign.status is CampaignStatus.SENDING:
+                    self._check_abandoned(campaign, now)
+                move(session, campaign_id, "resume", now=now, worker=self.worker, heartbeat_at=now)
+
+        self.retry(start)
 
         def recover() -> None:
             with self.database.engine.begin() as conn:
@@ -218,12 +264,25 @@ class CampaignSender:
 
     def _run(self, campaign_id: int, prepare: Callable[[], None]) -> SendOutcome:
         """Start the dispatcher, ``prepare`` the ledger meanwhile, then send."""
+        _running_here.add(self.worker)
         self.dispatcher.start()
         try:
-            prepare()
+            self.retry(prepare)
             with collecting_less():
-                return self._loop(campaign_id)
+                while True:
+                    try:
+                        return self._loop(campaign_id)
+                    except DatabaseUnavailable:
+                        if not (math.isinf(self.retry.seconds) and not self.stop.is_set()):
+                            raise
+                        # A worker process gave up on the database, a sender that waits
+                        # for as long as it takes (mailer run's) does not: it writes
+                        # what the worker could not, and goes on.
+                        self.retry(self._write_unwritten)
+        except DatabaseUnavailable as err:
+            return self._lost(campaign_id, err)
         finally:
+            _running_here.discard(self.worker)
             self.dispatcher.close()
 
     def _loop(self, campaign_id: int) -> SendOutcome:
@@ -231,10 +290,11 @@ class CampaignSender:
         stop. Up to ``backend.parallel_batches`` batches are in flight at once (a
         provider's HTTP API keeps several busy; an SMTP pool is one batch at a time),
         or one for each worker process."""
-        total, done = self._totals(campaign_id)
+        total, done = self.retry(lambda: self._totals(campaign_id))
         tally = _Tally(total, done, deque(maxlen=self.error_window))
+        self._counts = tally.counts
         parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
-        in_flight: deque[tuple[Future[BatchReport], int]] = deque()
+        in_flight: deque[tuple[Future[BatchReport], BatchJob]] = deque()
         ending: tuple[str, str] | None = None  # what to do once nothing is in flight
         try:
             self.backend.open()
@@ -256,27 +316,30 @@ class CampaignSender:
                         self._refund(size)
                         continue
                     now = self.clock()
-                    with self.database.engine.begin() as conn:
-                        status = self._heartbeat(conn, campaign_id, now)
-                        if status is CampaignStatus.SENDING:
-                            claimed = ledger.claim(conn, campaign_id, size, now)
-                        else:
-                            ending = ("elsewhere", status.value)
+                    status, claimed = self.retry(partial(self._claim, campaign_id, size, now))
+                    if status is not CampaignStatus.SENDING:
+                        ending = ("elsewhere", status.value)
                     self._refund(size - len(claimed))
                 if claimed:
                     job = BatchJob(campaign_id, tuple(claimed))
-                    in_flight.append((pool.submit(self.dispatcher.dispatch, job), len(claimed)))
+                    in_flight.append((pool.submit(self._dispatch, job), job))
                     if len(in_flight) < parallel:
                         continue
                 if in_flight:
-                    future, size = in_flight.popleft()
-                    verdict = self._absorb(campaign_id, future, size, tally)
+                    future, job = in_flight.popleft()
+                    verdict = self._absorb(campaign_id, future, job, tally)
                     ending = ending or verdict
                     continue
                 if ending is not None:
                     return self._end(campaign_id, ending, tally.counts)
-                with self.database.engine.begin() as conn:
-                    pending, sending, due = ledger.outstanding(conn, campaign_id)
+                pending, sending, due = self.retry(lambda: self._outstanding(campaign_id))
+                if pending == 0 and sending:
+                    # Nothing is in flight, yet rows are claimed: a claim whose commit's
+                    # answer a lost connection swallowed. Nothing of theirs was handed
+                    # over here, but they count as unknown, as after a crash, instead of
+                    # being waited for for ever.
+                    self.retry(lambda: self._recover(campaign_id))
+                    continue
                 if pending == 0 and sending == 0:
                     return self._stop(campaign_id, "finish", "", tally.counts)
                 if due is not None and due > now:
@@ -284,6 +347,33 @@ class CampaignSender:
                     if self.on_wait is not None:
                         self.on_wait(campaign_id, pending, seconds)
                     self._wait(seconds, campaign_id)
+
+    def _claim(
+        self, campaign_id: int, size: int, now: datetime
+    ) -> tuple[CampaignStatus, list[int]]:
+        """One transaction: the heartbeat, the status, and the claim of a batch."""
+        with self.database.engine.begin() as conn:
+            status = self._heartbeat(conn, campaign_id, now)
+            if status is not CampaignStatus.SENDING:
+                return status, []
+            return status, ledger.claim(conn, campaign_id, size, now)
+
+    def _dispatch(self, job: BatchJob) -> BatchReport:
+        try:
+            return self.dispatcher.dispatch(job)
+        except DatabaseUnavailable as err:
+            # Its messages are out: their outcomes wait here for the database (_lost).
+            if isinstance(err.unwritten, Handover):
+                self._unwritten.append(err.unwritten)
+            raise
+
+    def _outstanding(self, campaign_id: int) -> tuple[int, int, datetime | None]:
+        with self.database.engine.begin() as conn:
+            return ledger.outstanding(conn, campaign_id)
+
+    def _recover(self, campaign_id: int) -> None:
+        with self.database.engine.begin() as conn:
+            ledger.recover(conn, campaign_id)
 
     def _pace(self, campaign_id: int) -> int:
         """How many rows to claim next, after waiting until the rate limits let that
@@ -302,7 +392,7 @@ class CampaignSender:
             self.limiter.refund(unused)
 
     def _absorb(
-        self, campaign_id: int, future: Future[BatchReport], size: int, tally: _Tally
+        self, campaign_id: int, future: Future[BatchReport], job: BatchJob, tally: _Tally
     ) -> tuple[str, str] | None:
         """Count what a batch came to; say whether the campaign must stop for it."""
         try:
@@ -311,8 +401,9 @@ class CampaignSender:
             if not err.retryable:
                 return ("fail", str(err))
             # The worker put the batch back for a later retry.
-            tally.counts["retry"] += size
-            tally.recent.extend((False, str(err)) for _ in range(size))
+            tally.counts["retry"] += len(job.delivery_ids)
+            for delivery_id in job.delivery_ids:
+                tally.count(delivery_id, str(err))
         else:
             for outcome, count in report.outcomes.items():
                 tally.counts[outcome.value] += count
@@ -320,8 +411,10 @@ class CampaignSender:
                     tally.done += count
             tally.counts["skipped"] += report.skipped
             tally.done += report.skipped
-            tally.recent.extend((True, "") for _ in range(report.outcomes.get(Outcome.SENT, 0)))
-            tally.recent.extend((False, error) for error in report.errors)
+            # In the order they came: a batch's failures after all its successes would
+            # fill the window with failures at any rate of them.
+            for delivery_id, error in report.tried:
+                tally.count(delivery_id, error)
             if self.on_progress is not None:
                 progress = Progress(campaign_id, tally.total, tally.done, tally.counts.copy())
                 self.on_progress(progress)
@@ -376,12 +469,12 @@ class CampaignSender:
             since_beat += step
             if since_beat >= WAIT_CHECK_EVERY and remaining > 0:
                 since_beat = 0.0
-                with self.database.engine.begin() as conn:
-                    if (
-                        self._heartbeat(conn, campaign_id, self.clock())
-                        is not CampaignStatus.SENDING
-                    ):
-                        return  # the loop reads the status again and ends
+                if self.retry(lambda: self._beat(campaign_id)) is not CampaignStatus.SENDING:
+                    return  # the loop reads the status again and ends
+
+    def _beat(self, campaign_id: int) -> CampaignStatus:
+        with self.database.engine.begin() as conn:
+            return self._heartbeat(conn, campaign_id, self.clock())
 
     def _too_many_errors(self, recent: deque[tuple[bool, str]]) -> bool:
         if len(recent) < min(self.error_window, 20):
@@ -398,25 +491,52 @@ class CampaignSender:
         )
 
     def _release(self, campaign_id: int, counts: Counter[str]) -> SendOutcome:
-        with self.database.session() as session:
-            session.execute(
-                update(Campaign)
-                .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
-                .values(worker="", heartbeat_at=None)
-            )
+        def release() -> None:
+            with self.database.session() as session:
+                session.execute(
+                    update(Campaign)
+                    .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+                    .values(worker="", heartbeat_at=None)
+                )
+
+        self.retry(release)
         return SendOutcome(campaign_id, CampaignStatus.SENDING, "shutting down", counts)
 
     def _stop(
         self, campaign_id: int, action: str, reason: str, counts: Counter[str]
     ) -> SendOutcome:
-        with self.database.session() as session:
-            try:
-                campaign = move(session, campaign_id, action, reason=reason, now=self.clock())
-            except StateError:
-                campaign = get_campaign(session, campaign_id)
-            session.execute(
-                update(Campaign)
-                .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
-                .values(worker="")
-            )
-            return SendOutcome(campaign_id, campaign.status, reason, counts)
+        def stop() -> SendOutcome:
+            with self.database.session() as session:
+                try:
+                    campaign = move(session, campaign_id, action, reason=reason, now=self.clock())
+                except StateError:
+                    campaign = get_campaign(session, campaign_id)
+                session.execute(
+                    update(Campaign)
+                    .where(Campaign.id == campaign_id, Campaign.worker == self.worker)
+                    .values(worker="")
+                )
+                return SendOutcome(campaign_id, campaign.status, reason, counts)
+
+        return self.retry(stop)
+
+    def _lost(self, campaign_id: int, err: DatabaseUnavailable) -> SendOutcome:
+        """The database stayed lost: write the outcomes that batches could not (their
+        messages are out), then pause the campaign saying why (a daemon shutting down
+        leaves it to its next start). If the database is still lost, that cannot be
+        written either: DatabaseUnavailable with ``campaign_id`` says the campaign stays
+        ``sending``; ``resume`` completes it, and rows whose outcome was not written
+        show as unknown."""
+        try:
+            self.retry(self._write_unwritten)
+            if self.release_on_stop and self.stop.is_set():
+                return self._release(campaign_id, self._counts)
+            return self._stop(campaign_id, "pause", str(err), self._counts)
+        except DatabaseUnavailable as again:
+            again.campaign_id = campaign_id
+            raise
+
+    def _write_unwritten(self) -> None:
+        while self._unwritten:
+            write_handover(self.database, self._unwritten[0], self.clock())
+            self._unwritten.pop(0)

@@ -6,8 +6,11 @@ built by :mod:`mailer.delivery.sendgrid_payload`. Per response:
 - 202: every recipient of the request is SENT, with SendGrid's ``X-Message-Id`` as the
   provider message id (SendGrid's event ``sg_message_id`` starts with it);
 - 429: wait until ``X-RateLimit-Reset`` and try again;
-- 5xx, a timeout, a broken connection: try again with exponential backoff, and when the
-  attempts are spent, every recipient of the request is RETRY;
+- 5xx, or a connection that failed before the request had gone out whole: try again
+  with exponential backoff, and when the attempts are spent, every recipient of the
+  request is RETRY;
+- no answer to a request that went out whole (a timeout, a hang-up): SendGrid may have
+  taken it, so every recipient of the request is UNKNOWN and is not tried again;
 - any other 4xx (a bad key, a bad request): BackendError at once, with SendGrid's
   error messages in it. Trying again would get the same answer.
 """
@@ -28,7 +31,7 @@ from python_http_client.exceptions import HTTPError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential
 
-from mailer.delivery.base import Backend, failed, retry
+from mailer.delivery.base import Backend, failed, retry, unknown
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
 from mailer.delivery.sendgrid_payload import (
     MAX_PERSONALIZATIONS,
@@ -45,7 +48,11 @@ __all__ = ["SendGridBackend", "describe_errors"]
 
 
 class _Transient(Exception):
-    """A failure that may pass: a 5xx, a timeout, a dropped connection."""
+    """A failure that may pass: a 5xx, a connection that failed before the request went."""
+
+
+class _AnswerLost(Exception):
+    """The request went out whole and no answer came: SendGrid may have taken it."""
 
 
 class _RateLimited(_Transient):
@@ -147,6 +154,10 @@ class SendGridBackend(Backend):
             for index, recipient, _ in chunk:
                 results[index] = retry(recipient, error)
             return
+        except _AnswerLost as err:
+            for index, recipient, _ in chunk:
+                results[index] = unknown(recipient, str(err))
+            return
         for index, recipient, _ in chunk:
             results[index] = RecipientResult(
                 recipient.delivery_id, Outcome.SENT, provider_message_id=message_id
@@ -170,9 +181,17 @@ class SendGridBackend(Backend):
             response = endpoint._make_request(self._opener, request, timeout=endpoint.timeout)
         except HTTPError as err:
             raise self._error(err) from err
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-            # URLError wraps refused connections and timeouts; OSError covers a reset.
-            raise _Transient(f"request failed: {getattr(err, 'reason', err)}") from err
+        except urllib.error.URLError as err:
+            # urllib wraps what fails while it connects and sends (refused, reset, timed
+            # out): SendGrid cannot have taken a request that did not arrive whole.
+            raise _Transient(f"request failed: {err.reason}") from err
+        except (http.client.HTTPException, OSError) as err:
+            # What fails after the request went out, while waiting for the answer, comes
+            # through as it is. Sending it again might deliver it twice.
+            raise _AnswerLost(
+                f"no answer to the request, which SendGrid may have taken: "
+                f"{err or type(err).__name__}"
+            ) from err
         return str(Response(response).headers.get("X-Message-Id") or "")
 
     def _error(self, err: HTTPError) -> Exception:

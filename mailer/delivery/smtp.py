@@ -7,7 +7,9 @@ see :mod:`mailer.delivery.smtp_connection`, a third more again).
 
 Each worker takes recipients from the batch in turn, so a slow connection holds up
 only its own message. Per recipient: a 5xx refusal is FAILED with ``bounce``, a 4xx one
-RETRY; a connection that drops is reopened and the message tried once more. An address
+RETRY; a connection that drops before the end of the message's data is reopened and the
+message tried once more, while one that drops after it, before the answer came, leaves
+the message UNKNOWN (the server may have it). An address
 with a non-ASCII local part goes by SMTPUTF8 (RFC 6531) where the server offers it, and
 is FAILED (not as a bounce) where it does not. What stops the whole batch raises
 BackendError: a server that cannot be reached or logged in to, or one that refuses the
@@ -24,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Self
 
-from mailer.delivery.base import Backend, failed, retry, withdrawn
+from mailer.delivery.base import Backend, failed, retry, unknown, withdrawn
 from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
 from mailer.delivery.mime import MessageBuilder
@@ -220,6 +222,9 @@ class SmtpBackend(Backend):
                     dot_safe=self.dkim is None,
                 )
             except Dropped as err:
+                if err.reply_lost:
+                    # The server may have it: sending it again could deliver it twice.
+                    return unknown(recipient, f"connection lost after the message: {err}")
                 dropped = err
                 continue
             return self._result(recipient, stage, reply, builder.message_id(recipient))

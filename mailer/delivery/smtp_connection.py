@@ -27,7 +27,17 @@ _CLOSING = 421  # "service not available, closing transmission channel"
 
 
 class Dropped(Exception):
-    """The connection broke or the server closed it (421): reopen it and try again."""
+    """The connection broke or the server closed it (421).
+
+    Before the end of a message's data, or with a 421 in answer to it, the server does
+    not have the message: reopen the connection and try again. With ``reply_lost`` the
+    message's final "." had gone out and no answer came: the server may have taken the
+    message before its answer was lost on the way (RFC 1047), and sending it again may
+    deliver it twice."""
+
+    def __init__(self, message: str, *, reply_lost: bool = False):
+        super().__init__(message)
+        self.reply_lost = reply_lost
 
 
 @dataclass(frozen=True)
@@ -210,9 +220,30 @@ class SmtpConnection:
         return "message", self._send_data(smtp, message)
 
     def _send_data(self, smtp: smtplib.SMTP, data: bytes, following: bytes = b"") -> Reply:
+        """Send the message's data, its final "." and ``following``, and read the answer
+        to the message. Raises Dropped with ``reply_lost`` if the line broke once the "."
+        had gone out: from then on, only the answer says whether the server took it."""
         end = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
-        smtp.send(data + end + following)
-        return _reply(smtp)
+        try:
+            _write(smtp, data + end + following)
+            code, text = smtp.getreply()
+        except _PartlyWritten as err:
+            if err.written < len(data) + len(end):
+                raise  # the server cannot have taken a message whose end it never saw
+            raise self._lost(err) from err
+        except (OSError, smtplib.SMTPServerDisconnected) as err:
+            raise self._lost(err) from err
+        reply = Reply(code, text.decode("utf-8", "replace"))
+        if code == _CLOSING:
+            # An answer all the same: the server did not take the message.
+            raise smtplib.SMTPServerDisconnected(str(reply))
+        if not 200 <= code < 600:
+            raise self._lost(reply)
+        return reply
+
+    def _lost(self, cause: object) -> Dropped:
+        self.abort()
+        return Dropped(f"no answer to the message's data: {cause}", reply_lost=True)
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         # After a refusal the transaction is reset; a connection that will not reset is
@@ -273,6 +304,27 @@ def _mail_from(sender: str, recipient: str) -> str:
 def _envelope(sender: str, recipient: str) -> bytes:
     """MAIL, RCPT and DATA as one pipelined write."""
     return f"MAIL {_mail_from(sender, recipient)}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
+
+
+def _write(smtp: smtplib.SMTP, data: bytes) -> int:
+    """Write all of ``data``; returns its length. A write that fails raises
+    _PartlyWritten, which says how many bytes the system took before it failed."""
+    sock = smtp.sock
+    if sock is None:
+        raise smtplib.SMTPServerDisconnected("not connected")
+    view, written = memoryview(data), 0
+    try:
+        while written < len(view):
+            written += sock.send(view[written:])
+    except OSError as err:
+        raise _PartlyWritten(written, err) from err
+    return written
+
+
+class _PartlyWritten(OSError):
+    def __init__(self, written: int, err: OSError):
+        super().__init__(f"{err} (after {written} bytes)")
+        self.written = written
 
 
 def _reply(smtp: smtplib.SMTP) -> Reply:

@@ -13,6 +13,7 @@ from mailer.delivery.campaigns import get_campaign, list_ids
 from mailer.delivery.dispatch import BatchWorker
 from mailer.delivery.ledger import Claimed
 from mailer.delivery.message import Batch, RecipientResult
+from mailer.delivery.readiness import require_campaign_ready
 from mailer.storage.database import Database
 from mailer.storage.models import Subscriber
 from mailer.subscribers.addresses import normalize_address
@@ -31,6 +32,7 @@ def send_test(
     subscriber gets their own personalised copy; anyone else a copy with empty fields."""
     worker = BatchWorker(database, settings, backend, test=True)
     with database.session() as session:
+        require_campaign_ready(session, settings, campaign_id)
         campaign = get_campaign(session, campaign_id)
         first_list = list_ids(campaign)[0]
         rows = []

@@ -17,7 +17,7 @@ from mailer.exceptions import InputError, RenderError
 from mailer.rendering.ctas import CtaView, choose_ctas, cta_views, with_appeal
 from mailer.rendering.document import Findings, finish_html
 from mailer.rendering.expressions import ExpressionSet
-from mailer.rendering.rendered import CONTEXT_URLS, RenderedEmail, RenderReport
+from mailer.rendering.rendered import BASE_URL, CONTEXT_URLS, RenderedEmail, RenderReport
 from mailer.rendering.substitution import TOKEN_PATTERN, token
 from mailer.rendering.templates import (
     TemplateEnvironment,
@@ -39,6 +39,9 @@ _URL_ALLOWANCE = 250
 _VALUE_ALLOWANCE = 60
 _PREHEADER_LENGTH = 140
 _RAW_TOKEN = re.compile(r"%%([a-z0-9_.]+?)\.h%%")
+# What templates, URL joins and UTM tagging see for BASE_URL: an address like any other
+# (RFC 2606 keeps .invalid unused), made the token again once the rendering is done.
+_STAND_IN = "https://base-url.invalid"
 
 
 def render_email(
@@ -52,6 +55,7 @@ def render_email(
     template: str | None = None,
     archive_url: str | None = None,
     campaign: str | None = None,
+    base_url: str | None = None,
 ) -> RenderedEmail:
     """A mailing of one article, or a digest of several (a sequence), rendered once.
 
@@ -61,7 +65,11 @@ def render_email(
     then ``list_default_cta``, then ``settings.default_cta`` decide. ``template`` picks
     ``NAME.html`` (and ``NAME.txt`` if there is one) instead of ``article``/``digest``.
     ``archive_url`` is the campaign's web copy (the footer's view-in-browser link),
-    ``campaign`` its ``utm_campaign`` (default: the subject as a slug).
+    ``campaign`` its ``utm_campaign`` (default: the subject as a slug). ``base_url``
+    is the web app's address the masthead and other links to it start with (default
+    ``settings.base_url``); a campaign passes :data:`BASE_URL` (its ``archive_url``
+    starting with it, too), to have its messages get the address in force when they are
+    sent.
 
     Raises RenderError for a failing template or expression, NotFound for an unknown
     call-to-action.
@@ -78,6 +86,7 @@ def render_email(
         list_name=list_name,
         archive_url=archive_url,
         campaign=campaign,
+        base_url=base_url,
     )
     names = choose_ctas(
         settings,
@@ -143,12 +152,17 @@ class _Job:
     list_name: str | None
     archive_url: str | None
     campaign: str | None
+    base_url: str | None = None
     ctas: list[CtaView] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     _cut_warnings: list[str] = field(default_factory=list)
     appeal_warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.deferred = self.base_url == BASE_URL
+        self.web = _STAND_IN if self.deferred else self.base_url or self.settings.base_url
+        if self.archive_url is not None and self.deferred:
+            self.archive_url = self.archive_url.replace(BASE_URL, _STAND_IN)
         self.expressions = ExpressionSet()
         self.environment = template_environment(self.settings)
         source = self.subject if self.subject is not None else self._default_subject()
@@ -189,22 +203,27 @@ class _Job:
                 f"the HTML is {attempt.size / 1024:.0f} KB: close to where Gmail clips "
                 f"messages ({CLIP_BYTES // 1024} KB)"
             )
+        out = self._put_back
         report = RenderReport(
             size_bytes=attempt.size,
             text_bytes=len(attempt.text.encode()),
             limit_bytes=LIMIT_BYTES,
-            images_without_alt=attempt.findings.images_without_alt,
-            links=attempt.findings.links,
-            warnings=[*self._cut_warnings, *self.appeal_warnings, *warnings],
+            images_without_alt=[out(src) for src in attempt.findings.images_without_alt],
+            links=[out(link) for link in attempt.findings.links],
+            warnings=[out(w) for w in (*self._cut_warnings, *self.appeal_warnings, *warnings)],
             truncated=bool(self._cut_warnings),
         )
         return RenderedEmail(
             subject=self.subject_tokens,
-            html=attempt.html,
-            text=attempt.text,
+            html=out(attempt.html),
+            text=out(attempt.text),
             report=report,
             expressions=tuple(self.expressions.sources),
         )
+
+    def _put_back(self, text: str) -> str:
+        """``text`` with the stand-in for the web app's address made the token again."""
+        return text.replace(_STAND_IN, BASE_URL) if self.deferred else text
 
     def _cut(self, html_name: str, text_name: str, full: _Attempt, units: int) -> _Attempt:
         """Keep the first units (blocks of the article, items of a digest) that fit. The
@@ -268,7 +287,7 @@ class _Job:
         html_source = render_template(self.environment, html_name, context)
         base_url = (
             self.articles[0].url if len(self.articles) == 1 and self.articles[0].url else ""
-        ) or self.settings.base_url + "/"
+        ) or self.web + "/"
         html, findings = finish_html(html_source, base_url=base_url, utm=self.utm)
         text = render_template(self.environment, text_name, context)
         # The text part takes the raw value of every token the templates wrote.
@@ -319,7 +338,7 @@ class _Job:
             "publisher": {
                 "name": self.settings.publisher_name,
                 "postal_address": self.settings.postal_address,
-                "url": self.settings.base_url,
+                "url": self.web,
             },
             "article": articles[0] if articles and not self.digest else None,
             "articles": articles,

@@ -15,10 +15,14 @@ from mailer.rendering.expressions import (
 )
 from mailer.rendering.substitution import TOKEN_PATTERN, Filler, token
 
-__all__ = ["CONTEXT_URLS", "RenderReport", "RenderedEmail"]
+__all__ = ["BASE_URL", "CONTEXT_URLS", "RenderReport", "RenderedEmail"]
 
 # Per-recipient URLs the delivery layer computes and passes in the context.
 CONTEXT_URLS = ("unsubscribe_url", "preferences_url", "confirm_url")
+#: Where the web app's address (``base_url``) stands in a campaign's stored rendering:
+#: its messages, test sends and archive page get the address in force when they are
+#: made, not the one of the day it was created (:meth:`RenderedEmail.with_base_url`).
+BASE_URL = token("base_url")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,19 @@ class RenderedEmail:
             Filler(part).fill(values) for part in (self.subject, self.html, self.text)
         )
         return subject, html, text
+
+    def with_base_url(self, base_url: str) -> RenderedEmail:
+        """The mailing with :data:`BASE_URL` written out as ``base_url``: once per
+        campaign, so that no recipient's copy has anything more to fill."""
+        if BASE_URL not in self._plan.present:
+            return self
+        return RenderedEmail(
+            subject=self.subject.replace(BASE_URL, base_url),
+            html=self.html.replace(BASE_URL, html_escape(base_url)),
+            text=self.text.replace(BASE_URL, base_url),
+            report=self.report,
+            expressions=self.expressions,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -22,6 +23,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from mailer.config import Settings
 from mailer.delivery.backends import get_backend
@@ -32,6 +34,7 @@ from mailer.scheduling.digests import run_digest, trigger
 from mailer.scheduling.lock import SchedulerLock
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus, Digest
+from mailer.storage.retry import DatabaseRetry, cause, lost
 from mailer.storage.types import utcnow
 
 __all__ = ["Daemon", "campaign_job_id"]
@@ -40,6 +43,12 @@ log = logging.getLogger("mailer")
 
 #: The daemon whose jobs the job store's textual references call (one per process).
 _active: dict[str, Daemon] = {}
+
+
+def _not_job_store_errors(record: logging.LogRecord) -> bool:
+    # APScheduler warns, with SQLAlchemy's whole message, every ten seconds that it
+    # cannot read its job store; the reconcile says once that the database is lost.
+    return not str(record.msg).startswith("Error getting due jobs")
 
 
 def campaign_job_id(campaign_id: int) -> str:
@@ -97,12 +106,14 @@ class Daemon:
         self.running: dict[int, Future[SendOutcome | None]] = {}
         self._guard = threading.Lock()
         self._reconciling = threading.Lock()
+        self._database_lost = False
 
     # --- life cycle -------------------------------------------------------------
 
     def start(self) -> None:
         self.lock.acquire()
         _active["daemon"] = self
+        logging.getLogger("apscheduler.scheduler").addFilter(_not_job_store_errors)
         self.scheduler.start()
         self.scheduler.add_job(
             self.reconcile,
@@ -129,6 +140,7 @@ class Daemon:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
         self.lock.release()
+        logging.getLogger("apscheduler.scheduler").removeFilter(_not_job_store_errors)
         if _active.get("daemon") is self:
             del _active["daemon"]
         log.info("stopped")
@@ -156,7 +168,34 @@ class Daemon:
         """Bring the timers in line with the campaigns table; fire what is due."""
         with self._reconciling:
             if not self.stop_event.is_set():
-                self._reconcile()
+                try:
+                    self.lock.keep()
+                    self._reconcile()
+                except DBAPIError as err:
+                    self._lost_database(err)
+                except StateError:
+                    log.error("another mailer run took over while the database was lost: stopping")
+                    self.stop_event.set()
+                else:
+                    self._found_database()
+
+    def _lost_database(self, err: DBAPIError) -> None:
+        """A lost database is looked for again at the next reconcile: one line says so,
+        once, instead of a traceback every few seconds."""
+        if not lost(err):
+            raise err
+        if not self._database_lost:
+            self._database_lost = True
+            log.warning(
+                "the database is out of reach (%s); looking again every %g s",
+                cause(err),
+                self.reconcile_seconds,
+            )
+
+    def _found_database(self) -> None:
+        if self._database_lost:
+            self._database_lost = False
+            log.info("the database answers again")
 
     def _reconcile(self) -> None:
         now = self.clock()
@@ -227,6 +266,12 @@ class Daemon:
         except MailerError as err:
             log.error("digest %s: %s", name, err)
             return
+        except DBAPIError as err:
+            if not lost(err):
+                raise
+            log.warning("digest %s: the database is out of reach (%s); its next run tries again",
+                        name, cause(err))  # fmt: skip
+            return
         if run.error:
             log.warning("digest %s: the feed could not be read (%s); trying again next time",
                         name, run.error)  # fmt: skip
@@ -277,6 +322,7 @@ class Daemon:
             clock=self.clock,
             stop=self.stop_event,
             release_on_stop=True,
+            retry=self._database_retry(campaign_id),
         )
         try:
             log.info("campaign %s: %s", campaign_id, "resuming" if resume else "sending")
@@ -296,6 +342,23 @@ class Daemon:
             f": {counts}" if counts else "",
         )
         return outcome
+
+    def _database_retry(self, campaign_id: int) -> DatabaseRetry:
+        """A sender of the daemon waits for a lost database for as long as it takes
+        (until the daemon stops), saying so in one line, and goes on when it is back."""
+
+        def wait(seconds: float) -> None:
+            self.stop_event.wait(seconds)
+
+        return DatabaseRetry(
+            math.inf,
+            sleep=wait,
+            stop=self.stop_event,
+            on_lost=lambda why: log.warning(
+                "campaign %s: the database is out of reach (%s); waiting for it", campaign_id, why
+            ),
+            on_back=lambda: log.info("campaign %s: the database answers again", campaign_id),
+        )
 
 
 def _duration(delta: timedelta) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -65,7 +66,16 @@ def create_database_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options["connect_args"] = {"timeout": 30}
+        # How long a statement waits for another process's lock before "database is
+        # locked" (a send then retries, for database_retry_seconds): 30 s, or the
+        # URL's ?timeout=SECONDS.
+        timeout = parsed.query.get("timeout", "30")
+        try:
+            options["connect_args"] = {"timeout": float(str(timeout))}
+        except ValueError:
+            raise ConfigError(
+                f"?timeout= must be seconds, not {timeout!r}", key="database_url"
+            ) from None
     elif parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         # psycopg 3 is the driver we ship; a plain postgresql:// URL means it.
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -75,7 +85,15 @@ def create_database_engine(url: str) -> Engine:
         raise ConfigError(f"cannot use database: {err}", key="database_url") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        logging.getLogger("psycopg").addFilter(_not_lost_pipelines)
     return engine
+
+
+def _not_lost_pipelines(record: logging.LogRecord) -> bool:
+    # psycopg warns, once for each, that it could not end a pipeline on a connection the
+    # server dropped; the send retries on a new one and says itself what matters.
+    return not str(record.msg).startswith("error ignored terminating")
 
 
 def _json_text(value: Any) -> str:
@@ -92,7 +110,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # (whose messages may be out already: a resend) or an unsubscribe we confirmed. In
     # WAL mode it costs one fsync of the log per commit, and a send commits per batch.
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -129,5 +146,7 @@ def upgrade(engine: Engine) -> bool:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as err:
-        raise ConfigError(f"cannot open database: {err.orig}", key="database_url") from None
+        from mailer.storage.retry import cause
+
+        raise ConfigError(f"cannot open database: {cause(err)}", key="database_url") from None
     return True

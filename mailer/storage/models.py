@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from mailer.storage.types import JSONType, UTCDateTime, utcnow
@@ -74,11 +75,19 @@ class SuppressionReason(enum.StrEnum):
     FORGOTTEN = "forgotten"  # personal data erased on request
 
 
+def _name_as_title(context: DefaultExecutionContext) -> Any:
+    return context.get_current_parameters()["name"]  # type: ignore[no-untyped-call]
+
+
 class MailingList(Base):
     __tablename__ = "lists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The slug in links and commands (see mailer.subscribers.lists.check_name); lists
+    # made before that rule keep the names they have.
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # What readers see: on the pages, in the confirmation mail and the footer.
+    title: Mapped[str] = mapped_column(String(200), default=_name_as_title)
     description: Mapped[str] = mapped_column(Text, default="")
     double_opt_in: Mapped[bool] = mapped_column(default=False)
     # Where members without a timezone of their own live (local-time sends).

@@ -1,9 +1,13 @@
 """Email addresses: validated by email-validator (syntax only) and normalised.
 
 An address is stored once: trimmed, its domain lower-cased and IDNA-encoded, its local
-part kept as given. Two addresses are the same subscriber when their *keys* match: the
-key is the normalised address with the local part lower-cased too, because in practice
-every large mailbox provider treats local parts case-insensitively.
+part kept as given. A local part may have at most 64 octets in UTF-8 (RFC 5321
+4.5.3.1.1), which is checked here: email-validator checks the length only in its
+strict mode, and counts characters there, not octets.
+
+Two addresses are the same subscriber when their *keys* match: the key is the
+normalised address with the local part lower-cased too, because in practice every
+large mailbox provider treats local parts case-insensitively.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ def _full(text: str, raw: str) -> Address:
         valid = validate_email(text, check_deliverability=False)
     except EmailNotValidError as err:
         raise InvalidAddress(raw, str(err)) from None
+    octets = len(valid.local_part.encode("utf-8"))
+    if octets > _MAX_LOCAL:
+        raise InvalidAddress(
+            raw,
+            f"the part before the @-sign is {octets} bytes long in UTF-8, more than "
+            f"the {_MAX_LOCAL} that RFC 5321 allows",
+        )
     email = f"{valid.local_part}@{valid.ascii_domain}"
     return Address(email, email.lower())
 

@@ -1,7 +1,15 @@
-"""Mailing lists: create, find, count, delete."""
+"""Mailing lists: create, edit, find, count, delete.
+
+A list has a *name*, the slug that links and commands use (``/subscribe/weekly``,
+``--list weekly``), and a *title*, what readers see ("The Weekly"). A new list's name
+is refused, not changed, when it is not a slug: lower-casing it behind the user's back
+would give a name other than the one they go on to type. Lists made before the rule
+keep their names.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,7 +20,31 @@ from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError
 from mailer.storage.models import MailingList, Subscription, SubscriptionStatus, campaign_lists
 from mailer.timezones import zone
 
-__all__ = ["ListCounts", "check_timezone", "create_list", "delete_list", "get_list", "list_counts"]
+__all__ = [
+    "NAME_PATTERN",
+    "NAME_RULE",
+    "TITLE_MAX",
+    "ListCounts",
+    "check_name",
+    "check_timezone",
+    "check_title",
+    "create_list",
+    "delete_list",
+    "edit_list",
+    "get_list",
+    "list_counts",
+]
+
+NAME_MAX = 64
+TITLE_MAX = 200
+NAME_PATTERN = rf"^[a-z0-9][a-z0-9_-]{{0,{NAME_MAX - 1}}}$"
+NAME_RULE = (
+    f"a list name is 1 to {NAME_MAX} lower-case letters a-z, digits, '-' and '_', "
+    "starting with a letter or digit (like weekly-news)"
+)
+_NAME = re.compile(NAME_PATTERN)
+# Any control character, a line break included.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -29,6 +61,7 @@ class ListCounts:
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.list.name,
+            "title": self.list.title,
             "description": self.list.description,
             "double_opt_in": self.list.double_opt_in,
             "timezone": self.list.timezone,
@@ -40,6 +73,23 @@ class ListCounts:
         }
 
 
+def check_name(name: str) -> str:
+    """``name`` if it is a slug; else InputError with the rule (and the slug of an
+    upper-case name, which is the usual slip)."""
+    if _NAME.fullmatch(name):
+        return name
+    hint = f"; did you mean {name.lower()!r}?" if _NAME.fullmatch(name.lower()) else ""
+    raise InputError(f"list name {name!r} is refused: {NAME_RULE}{hint}")
+
+
+def check_title(title: str) -> str:
+    """A title trimmed, on one line and at most TITLE_MAX characters; else InputError."""
+    title = title.strip()
+    if not title or len(title) > TITLE_MAX or _CONTROL.search(title):
+        raise InputError(f"list title {title!r} must be 1 to {TITLE_MAX} characters on one line")
+    return title
+
+
 def check_timezone(value: str) -> str:
     zone(value)
     return value
@@ -49,20 +99,22 @@ def create_list(
     session: Session,
     name: str,
     *,
+    title: str | None = None,
     description: str = "",
     double_opt_in: bool = False,
     timezone: str | None = None,
     default_cta: list[str] | None = None,
 ) -> MailingList:
-    name = name.strip()
-    if not name or len(name) > 200 or any(ch in name for ch in "\r\n\t"):
-        raise InputError(f"list name {name!r} must be 1 to 200 characters on one line")
+    """A new list; its title is its name unless given."""
+    check_name(name)
+    title = check_title(title if title is not None else name)
     if session.scalar(select(MailingList.id).where(MailingList.name == name)) is not None:
         raise AlreadyExists("list", name)
     if timezone:
         check_timezone(timezone)
     mailing_list = MailingList(
         name=name,
+        title=title,
         description=description,
         double_opt_in=double_opt_in,
         timezone=timezone or None,
@@ -70,6 +122,18 @@ def create_list(
     )
     session.add(mailing_list)
     session.flush()
+    return mailing_list
+
+
+def edit_list(
+    session: Session, name: str, *, title: str | None = None, description: str | None = None
+) -> MailingList:
+    """Change a list's title or description (what is None stays)."""
+    mailing_list = get_list(session, name)
+    if title is not None:
+        mailing_list.title = check_title(title)
+    if description is not None:
+        mailing_list.description = description
     return mailing_list
 
 

@@ -18,7 +18,16 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
 from mailer.storage.database import Database, open_database
 from mailer.storage.types import utcnow
-from mailer.web import api, archive, preferences, subscribe, tracking, unsubscribe, webhooks
+from mailer.web import (
+    api,
+    archive,
+    health,
+    preferences,
+    subscribe,
+    tracking,
+    unsubscribe,
+    webhooks,
+)
 from mailer.web.access_log import AccessLog
 from mailer.web.context import WebContext
 from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
@@ -84,7 +93,7 @@ def create_app(
     answers = ErrorAnswers(pages)
     install_error_handlers(app, answers)
     app.include_router(api.router)
-    for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks):
+    for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks, health):
         app.include_router(module.router)
     # Each middleware wraps the ones added before it: the headers go on every answer,
     # the 413 of the size limit included.

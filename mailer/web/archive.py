@@ -17,6 +17,7 @@ from sqlalchemy import select
 from starlette.responses import HTMLResponse, Response
 
 from mailer.config import Settings
+from mailer.delivery.tracking import link_target
 from mailer.exceptions import MailerError
 from mailer.rendering import Filler, RenderedEmail
 from mailer.rendering.substitution import TOKEN_PATTERN
@@ -51,15 +52,16 @@ def _neutral_values(settings: Settings, rendered: RenderedEmail) -> dict[str, st
 
 
 def archive_html(settings: Settings, campaign: Campaign) -> str:
-    """The campaign's HTML with no one's data in it."""
-    rendered = RenderedEmail.from_dict(campaign.rendered)
+    """The campaign's HTML with no one's data in it, and the web app's address of now."""
+    rendered = RenderedEmail.from_dict(campaign.rendered).with_base_url(settings.base_url)
     page = Filler(rendered.html).fill(_neutral_values(settings, rendered))
     base = re.escape(settings.base_url)
     links = campaign.links
 
     def untracked(match: re.Match[str]) -> str:
         n = int(match.group(1))
-        return html.escape(links[n], quote=True) if n < len(links) else settings.base_url
+        target = link_target(links[n], settings.base_url) if n < len(links) else ""
+        return html.escape(target or settings.base_url, quote=True)
 
     # The stored HTML has no tracking (it is added to each message as it is sent); if a
     # template ever stores tracked links, they lead straight on here, counted nowhere.

@@ -37,7 +37,7 @@ class ConfirmationRequest:
     email: str
     name: str
     list_id: int
-    list_name: str
+    list_title: str
     subscriber_id: int
     resubscribe: bool = False
 
@@ -61,17 +61,18 @@ class ConfirmationRequest:
 
 def confirmation_batch(settings: Settings, request: ConfirmationRequest, now: datetime) -> Batch:
     """The confirmation mail as a batch of one, ready for any backend."""
-    rendered = render_confirmation(settings, request.list_name)
+    rendered = render_confirmation(settings, request.list_title)
     context = {
         "subscriber": {"email": request.email, "name": request.name, "attributes": {}, "tags": []},
         "confirm_url": request.url(settings, now),
     }
+    sender = settings.sender
     content = Content(
         subject=rendered.subject,
         html=rendered.html,
         text=rendered.text,
-        from_address=settings.from_address,
-        from_name=settings.publisher_name,
+        from_address=sender.address,
+        from_name=sender.name,
         reply_to=settings.reply_to,
         campaign="confirmation",
     )

@@ -36,7 +36,7 @@ FormText = Annotated[str, Form()]
 _STATUS_TEXT = {
     SubscriptionStatus.CONFIRMED: "subscribed",
     SubscriptionStatus.UNCONFIRMED: "waiting for your confirmation",
-    SubscriptionStatus.UNSUBSCRIBED: "left",
+    SubscriptionStatus.UNSUBSCRIBED: "unsubscribed",
 }
 _JOIN_TEXT = {SubscriptionStatus.UNCONFIRMED: "Confirm", SubscriptionStatus.UNSUBSCRIBED: "Rejoin"}
 
@@ -46,7 +46,7 @@ def preferences_help(ctx: WebDep) -> Response:
     """Where the archive's settings links lead: they belong to nobody."""
     return ctx.pages.message(
         "Your settings",
-        "Your settings page is at the link at the bottom of any email we sent you.",
+        "To reach your settings, use the link at the bottom of any email we've sent you.",
     )
 
 
@@ -82,7 +82,7 @@ def preferences_change(
     ):
         return ctx.pages.message(
             "Please use your settings page",
-            "This request did not come from your settings page. Open the link in your "
+            "This request didn't come from your settings page. Open the link in your "
             "email again and make the change there.",
             status_code=400,
         )
@@ -103,7 +103,7 @@ def preferences_change(
             if clean is None:
                 return _page(
                     ctx, session, subscriber, token, 422,
-                    problem=f"A name has at most {MAX_NAME} characters on one line.",
+                    problem=f"A name can have at most {MAX_NAME} characters, on one line.",
                 )  # fmt: skip
             subscriber.name = clean
             return _page(ctx, session, subscriber, token, notice="Your name is saved.")
@@ -124,9 +124,10 @@ def preferences_change(
         if action == "forget-confirmed":
             forget(session, subscriber.email, source="web", now=now)
             return ctx.pages.message(
-                "We have forgotten you",
-                "Your name, your subscriptions and everything else we held are erased. "
-                "We keep only a one-way hash of the address, so that no list adds it again.",
+                "We've forgotten you",
+                "We've erased your name, your subscriptions and everything else we held "
+                "about you. All we keep is a one-way hash of your address, which can't be "
+                "turned back into it, so that no list can add it again.",
             )
         return _page(ctx, session, subscriber, token, 400, problem="Unknown action.")
 
@@ -136,9 +137,9 @@ def _verify(ctx: WebContext, token: str) -> TokenData | Response:
         return verify(ctx.secret, token, "preferences")
     except BadToken as err:
         return ctx.pages.message(
-            "This link does not work",
+            "This link doesn't work",
             f"{str(err).capitalize()}.",
-            "Use the settings link at the bottom of one of our emails.",
+            "Please use the settings link at the bottom of one of our emails.",
             status_code=400,
         )
 
@@ -146,7 +147,7 @@ def _verify(ctx: WebContext, token: str) -> TokenData | Response:
 def _gone(ctx: WebContext) -> Response:
     return ctx.pages.message(
         "Nothing stored",
-        "We hold no data about this address any more.",
+        "We don't hold any data about this address any more.",
         status_code=404,
     )
 
@@ -167,7 +168,7 @@ def _membership(
     token: str,
 ) -> Response:
     now = ctx.now()
-    list_name = subscription.list.name
+    list_name, title = subscription.list.name, subscription.list.title
     if action == "leave":
         if unsubscribe(session, subscriber.email, list_name, source="web", now=now):
             record(
@@ -177,7 +178,7 @@ def _membership(
                 subscriber_id=subscriber.id,
                 list_id=subscription.list_id,
             )
-        notice = f"You have left {list_name}."
+        notice = f"You've left {title}."
     else:
         try:
             # The person asks for it, from a link that reached their mailbox.
@@ -187,7 +188,7 @@ def _membership(
             )  # fmt: skip
         except MailerError as err:
             return _page(ctx, session, subscriber, token, 409, problem=str(err))
-        notice = f"You are subscribed to {list_name}."
+        notice = f"You're subscribed to {title}."
     session.flush()
     return _page(ctx, session, subscriber, token, notice=notice)
 
@@ -205,17 +206,18 @@ def _page(
     subscriptions: list[dict[str, Any]] = [
         {
             "id": s.list_id,
-            "name": s.list.name,
+            "title": s.list.title,
             "status_text": _STATUS_TEXT[s.status]
             + (
-                f" on {s.status_changed_at:%d %B %Y}"
+                # No-break spaces: a date is not split over two lines.
+                f" on {s.status_changed_at.day}\u00a0{s.status_changed_at:%B\u00a0%Y}"
                 if s.status is SubscriptionStatus.UNSUBSCRIBED
                 else ""
             ),
             "subscribed": s.status is SubscriptionStatus.CONFIRMED,
             "join_text": _JOIN_TEXT.get(s.status, "Join"),
         }
-        for s in sorted(subscriber.subscriptions, key=lambda s: s.list.name)
+        for s in sorted(subscriber.subscriptions, key=lambda s: s.list.title.casefold())
     ]
     return ctx.pages.page(
         "preferences.html",

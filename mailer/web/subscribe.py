@@ -33,7 +33,7 @@ from mailer.storage.models import (
 from mailer.subscribers.addresses import Address, address_hash, normalize_address
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.subscribers.suppression import suppression_of
-from mailer.tokens import BadToken, verify
+from mailer.tokens import BadToken, ExpiredToken, verify
 from mailer.web.confirmation import RESUBSCRIBE, ConfirmationRequest, send_confirmation
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import check_timed, same_origin, timed_token
@@ -66,7 +66,7 @@ def _form(
     return ctx.pages.page(
         "subscribe.html",
         status_code,
-        title=f"Subscribe to {mailing_list.name}",
+        title=f"Subscribe to {mailing_list.title}",
         list=mailing_list,
         action=f"/subscribe/{quote(mailing_list.name, safe='')}",
         csrf=timed_token(ctx.secret, f"subscribe|{mailing_list.id}", ctx.now().timestamp()),
@@ -77,26 +77,31 @@ def _form(
 
 
 def _done(ctx: WebContext, mailing_list: MailingList, email: str) -> Response:
-    """The one answer to every accepted form, whatever the address's state."""
-    lines: tuple[str, ...]
+    """The one answer to every accepted form, whatever the address's state: it reads
+    true whether the address was new, waiting, subscribed, or had left."""
+    title = mailing_list.title
     if mailing_list.double_opt_in:
-        lines = (
-            f"If {email} is not subscribed to {mailing_list.name} yet, we have sent it an "
-            "email with a link to confirm.",
-            f"The link works for {ctx.settings.confirm_token_days} days. Nothing arrived? "
-            "Look in your spam folder.",
+        return ctx.pages.message(
+            "Check your inbox",
+            f"Thanks! If {email} isn't on {title} yet, we've sent it an email with a link "
+            "to confirm your subscription.",
+            f"The link works for {ctx.settings.confirm_token_days} days. Nothing there? "
+            "Have a look in your spam folder.",
         )
-        return ctx.pages.message("Please check your inbox", *lines)
-    lines = (
-        f"{email} is subscribed to {mailing_list.name}, unless it left this list or "
-        "asked us not to write before: then we have sent it an email with a link to "
-        "confirm that you want it back.",
+    return ctx.pages.message(
+        "Thanks for subscribing",
+        f"The next issue of {title} goes to {email}.",
+        "Unsubscribed from us before? Then we've emailed that address a link to confirm "
+        "that you want to come back, and the issues start once you open it.",
     )
-    return ctx.pages.message("Thank you", *lines)
 
 
 def _nothing(ctx: WebContext, name: str) -> Response:
-    return ctx.pages.message("No such list", f"There is no list called {name!r}.", status_code=404)
+    return ctx.pages.message(
+        "No such list",
+        f"We have no list called “{name}”. Please check the address of this page.",
+        status_code=404,
+    )
 
 
 @router.get("/subscribe/{list_name}")
@@ -136,7 +141,7 @@ def subscribe(
             ctx,
             mailing_list,
             status_code=400,
-            problem="This form had expired. Please send it again.",
+            problem="This form was open too long and has expired. Please send it again.",
             email=email[:MAX_EMAIL],
             name=name[:MAX_NAME],
         )
@@ -148,14 +153,17 @@ def subscribe(
         return _too_many(ctx)
     try:
         if len(email) > MAX_EMAIL:
-            raise InvalidAddress(email[:40] + "...", "it is too long")
+            raise InvalidAddress(
+                email[:40] + "...", f"an address has at most {MAX_EMAIL} characters"
+            )
         address = normalize_address(email)
-    except InvalidAddress:
+    except InvalidAddress as err:
         return _form(
             ctx,
             mailing_list,
             status_code=422,
-            problem="Please enter a valid email address, like name@example.org.",
+            problem="Please enter a valid email address, like name@example.org. "
+            + _sentence(err.reason),
             email=email[:MAX_EMAIL],
             name=name[:MAX_NAME],
         )
@@ -169,11 +177,15 @@ def subscribe(
     return _done(ctx, mailing_list, address.email)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _too_many(ctx: WebContext) -> Response:
     return ctx.pages.message(
         "Too many attempts",
-        "We received too many subscriptions from here or for this address. "
-        "Please try again in an hour.",
+        "We've had too many sign-ups from here, or for this address. Please try again in an hour.",
         status_code=429,
     )
 
@@ -198,7 +210,7 @@ def _subscribe(
             email=subscriber.email if subscriber else address.email,
             name=subscriber.name if subscriber else name,
             list_id=mailing_list.id,
-            list_name=mailing_list.name,
+            list_title=mailing_list.title,
             subscriber_id=subscriber.id if subscriber else 0,
             resubscribe=True,
         )
@@ -219,7 +231,7 @@ def _subscribe(
         email=subscription.subscriber.email,
         name=subscription.subscriber.name,
         list_id=mailing_list.id,
-        list_name=mailing_list.name,
+        list_title=mailing_list.title,
         subscriber_id=subscription.subscriber.id,
     )
 
@@ -230,11 +242,18 @@ def confirm(token: str, ctx: WebDep) -> Response:
     now = ctx.now()
     try:
         data = verify(ctx.secret, token, "confirm", now=now)
+    except ExpiredToken:
+        return ctx.pages.message(
+            "This link has expired",
+            f"A confirmation link works for {ctx.settings.confirm_token_days} days. Fill in "
+            "the subscribe form again, and we'll send you a new one.",
+            status_code=400,
+        )
     except BadToken as err:
         return ctx.pages.message(
-            "This link does not work",
+            "This link doesn't work",
             f"{str(err).capitalize()}.",
-            "Subscribe again from the form, and we will send you a new link.",
+            "Fill in the subscribe form again, and we'll send you a new link.",
             status_code=400,
         )
     with ctx.database.session() as session:
@@ -242,7 +261,7 @@ def confirm(token: str, ctx: WebDep) -> Response:
         subscriber = session.get(Subscriber, data.subscriber_id) if data.subscriber_id else None
         if mailing_list is None:
             return ctx.pages.message(
-                "This list is gone", "The list this link was for no longer exists.",
+                "This list has closed", "The list this link was for no longer exists.",
                 status_code=404,
             )  # fmt: skip
         kind, _, carried = data.extra.partition(":")
@@ -258,23 +277,34 @@ def confirm(token: str, ctx: WebDep) -> Response:
                 subscription = _confirm_waiting(session, subscriber, mailing_list, now)
         except StateError:
             return ctx.pages.message(
-                "This subscription has changed since",
-                f"This address left {mailing_list.name}, or asked us not to write, after "
-                "the link was sent. To subscribe again, use the form once more.",
+                "This link is out of date",
+                f"This address unsubscribed from {mailing_list.title}, or asked us not to "
+                "write to it, after we sent the link. To subscribe again, fill in the form "
+                "once more.",
                 status_code=409,
+                links=[_form_link(mailing_list)],
             )
         if subscription is None:
             return ctx.pages.message(
                 "Nothing to confirm",
-                "We no longer hold this subscription. Subscribe again from the form.",
+                "We no longer hold the subscription this link was for. To subscribe, "
+                "fill in the form again.",
                 status_code=404,
+                links=[_form_link(mailing_list)],
             )
         preferences = preferences_url(ctx.settings, subscription.subscriber_id, mailing_list.id)
-        list_name = mailing_list.name
+        title = mailing_list.title
     return ctx.pages.message(
-        "You are subscribed",
-        f"Thank you for confirming: the next issue of {list_name} is yours.",
-        links=[("Your settings: lists, name, your data", preferences)],
+        "You're subscribed",
+        f"Thanks for confirming. You'll get {title} from the next issue on.",
+        links=[("Manage your lists and your data", preferences)],
+    )
+
+
+def _form_link(mailing_list: MailingList) -> tuple[str, str]:
+    return (
+        f"Subscribe to {mailing_list.title}",
+        f"/subscribe/{quote(mailing_list.name, safe='')}",
     )
 
 

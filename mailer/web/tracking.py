@@ -4,7 +4,8 @@ A campaign with tracking on has each tracked link rewritten to ``/c/<token>/<n>`
 open pixel ``/o/<token>.gif``, where the token (purpose ``click``) is signed per
 recipient with ``extra = "<campaign id>.<delivery id>"`` and ``n`` is the link's number
 in ``Campaign.links``. A click leads only to that campaign's own link number ``n``: no
-one can use us to redirect anywhere else. The pixel is always the pixel, whatever is
+one can use us to redirect anywhere else. A link to the web app itself is kept as its
+path and leads to the ``base_url`` in force. The pixel is always the pixel, whatever is
 wrong with the token, since a mail client would show an error as a broken image.
 
 Opens are counted as mail clients fetch images, which some do for every message they
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from mailer.delivery.tracking import link_target
 from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign, Delivery
 from mailer.tokens import BadToken, TokenData, verify
@@ -113,13 +115,13 @@ def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
     with ctx.database.session() as session:
         campaign = session.get(Campaign, int(campaign_id)) if _number(campaign_id) else None
         links = campaign.links if campaign is not None else []
-        if campaign is None or n >= len(links) or not _web_url(links[n]):
+        url = link_target(links[n], ctx.settings.base_url) if n < len(links) else ""
+        if campaign is None or not _web_url(url):
             return ctx.pages.message(
                 "Link not found",
                 "This email has no such link.",
                 status_code=404,
             )
-        url = links[n]
         _record(ctx, session, data, EventKind.CLICKED, link_index=n, url=url)
     return RedirectResponse(url, status_code=302, headers={"cache-control": "no-store"})
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from mailer.delivery.links import preferences_url
 from mailer.exceptions import NotFound
 from mailer.storage.events import EventKind
-from mailer.storage.models import Campaign, MailingList, Subscriber
+from mailer.storage.models import Campaign, MailingList, Subscriber, SubscriptionStatus
 from mailer.subscribers.subscriptions import unsubscribe
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
@@ -40,9 +40,9 @@ def mask(email: str) -> str:
 
 def _bad_link(ctx: WebContext, err: BadToken) -> Response:
     return ctx.pages.message(
-        "This link does not work",
+        "This link doesn't work",
         f"{str(err).capitalize()}.",
-        "Use the unsubscribe link at the bottom of one of our emails; it never expires.",
+        "Please use the unsubscribe link at the bottom of one of our emails: it never expires.",
         status_code=400,
     )
 
@@ -52,8 +52,8 @@ def unsubscribe_help(ctx: WebDep) -> Response:
     """Where the archive's unsubscribe links lead: they belong to nobody."""
     return ctx.pages.message(
         "Unsubscribe",
-        "To leave a list, use the unsubscribe link at the bottom of any email we sent "
-        "you: it is yours alone, and leaves the list with one click.",
+        "To leave a list, use the unsubscribe link at the bottom of any email we've sent "
+        "you. It's yours alone, and takes you off the list with one click.",
     )
 
 
@@ -69,12 +69,19 @@ def unsubscribe_page(token: str, ctx: WebDep) -> Response:
         mailing_list = session.get(MailingList, data.list_id)
         if subscriber is None or mailing_list is None:
             return _gone(ctx)
-        masked, list_name = mask(subscriber.email), mailing_list.name
+        masked, title = mask(subscriber.email), mailing_list.title
+        status = next(
+            (s.status for s in subscriber.subscriptions if s.list_id == mailing_list.id), None
+        )
+    if status is None:
+        return _gone(ctx)
+    if status is SubscriptionStatus.UNSUBSCRIBED:
+        return _already(ctx, data, masked, title)
     return ctx.pages.page(
         "unsubscribe.html",
-        title=f"Unsubscribe from {list_name}?",
+        title=f"Unsubscribe from {title}?",
         masked=masked,
-        list_name=list_name,
+        list_title=title,
         action=f"/unsubscribe/{token}",
         csrf=bound_token(ctx.secret, "unsubscribe", token),
         preferences_url=preferences_url(ctx.settings, data.subscriber_id, data.list_id),
@@ -102,28 +109,38 @@ def unsubscribe_now(
     if one_click != ONE_CLICK and not button_ok:
         return ctx.pages.message(
             "Please use the button",
-            "This request did not come from our unsubscribe page. Open the link "
-            "in your email again and press the button there.",
+            "This request didn't come from our unsubscribe page. Open the link in your "
+            "email again and press the button there.",
             status_code=400,
         )
-    list_name = _leave(ctx, data)
-    if list_name is None:
+    title = _leave(ctx, data)
+    if title is None:
         return _gone(ctx)
     return ctx.pages.message(
-        "You are unsubscribed",
-        f"You will get no more mail from {list_name}. It may take a day for mail "
-        "already on its way.",
-        links=[
-            (
-                "Left by mistake? Rejoin on your settings page",
-                preferences_url(ctx.settings, data.subscriber_id, data.list_id),
-            )
-        ],
+        "You're unsubscribed",
+        f"You won't get {title} any more. An issue that was already on its way may "
+        "still arrive within a day.",
+        links=[_rejoin(ctx, data)],
+    )
+
+
+def _already(ctx: WebContext, data: TokenData, masked: str, title: str) -> Response:
+    return ctx.pages.message(
+        "You're already unsubscribed",
+        f"{masked} doesn't get {title} any more: there is nothing left to do.",
+        links=[_rejoin(ctx, data)],
+    )
+
+
+def _rejoin(ctx: WebContext, data: TokenData) -> tuple[str, str]:
+    return (
+        "Unsubscribed by mistake? Rejoin on your settings page",
+        preferences_url(ctx.settings, data.subscriber_id, data.list_id),
     )
 
 
 def _leave(ctx: WebContext, data: TokenData) -> str | None:
-    """Unsubscribe the token's subscriber from its list; the list's name, or None if
+    """Unsubscribe the token's subscriber from its list; the list's title, or None if
     there is nothing to leave any more (the subscriber was forgotten, the list deleted)."""
     now = ctx.now()
     with ctx.database.session() as session:
@@ -151,11 +168,11 @@ def _leave(ctx: WebContext, data: TokenData) -> str | None:
                 subscriber_id=subscriber.id,
                 list_id=mailing_list.id,
             )
-        return mailing_list.name
+        return mailing_list.title
 
 
 def _gone(ctx: WebContext) -> Response:
     return ctx.pages.message(
         "Nothing to unsubscribe",
-        "This address is no longer on this list: we send it nothing from it.",
+        "This address isn't on this list any more, so we send it nothing from it.",
     )

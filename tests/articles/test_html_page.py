@@ -86,8 +86,10 @@ def test_hostile_html_is_sanitised() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "cannot be parsed as HTML"),
-        (b"\x00\x01\x02\x03 binary \xff\xfe", "cannot be parsed as HTML"),
+        (b"", "is empty"),
+        (b" \n\t\n", "is empty"),
+        (b"\x00\x01\x02\x03 binary \xff\xfe", "is a binary file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00 <html>", "is a binary file"),
         (b"<html><head><title>Empty</title></head><body></body></html>", "no article text"),
         (b"<html><body><p>x</p></body></html>", "no title"),
     ],

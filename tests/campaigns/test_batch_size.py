@@ -13,7 +13,7 @@ from mailer.storage import Database
 from mailer.subscribers.importer import import_file
 from mailer.subscribers.lists import create_list
 from tests.campaigns.conftest import ARTICLE, DONATE, Clock
-from tests.conftest import write_config
+from tests.conftest import SENDER, write_config
 from tests.delivery.conftest import FakeSendGrid, sendgrid_server  # noqa: F401
 
 
@@ -23,7 +23,7 @@ def test_a_sendgrid_campaign_of_2500_goes_in_3_requests(
 ) -> None:  # fmt: skip
     config = write_config(
         tmp_path, database_url, backend='"sendgrid"', sendgrid_api_key='"SG.test-key"',
-        sendgrid_host=f'"{sendgrid_server.host}"',
+        sendgrid_host=f'"{sendgrid_server.host}"', from_address=f'"{SENDER}"',
     )  # fmt: skip
     config.write_text(config.read_text() + DONATE)
     settings = load_settings(config)

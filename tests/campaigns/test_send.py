@@ -446,7 +446,9 @@ def test_links_no_message_can_have_fail_the_campaign_and_put_the_rows_back(
     db: Database, settings: Settings, weekly: list[str], sent: list[EmailMessage], clock: Clock,
 ) -> None:  # fmt: skip
     campaign_id = make_campaign(db, settings)
-    plain = settings.model_copy(update={"base_url": "http://localhost:8000"})
+    # Settings that send real mail (the memory backend would take a local http:// link),
+    # changed after the campaign passed the checks of create and send.
+    plain = settings.model_copy(update={"base_url": "http://localhost:8000", "backend": "smtp"})
     outcome = sender_for(db, plain, MemoryBackend(sent, {}), clock).send(campaign_id)
     assert outcome.status.value == "failed"
     assert "cannot build the campaign's messages" in outcome.reason

@@ -26,7 +26,9 @@ def test_links_are_tracked_per_recipient(
     with db.session() as session:
         campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
         links = get_campaign(session, campaign_id).links
-    assert links and all(link.startswith("https://") for link in links)
+    # The masthead leads to the web app, kept as its path: the base_url of the click.
+    assert links[0].startswith("/?utm_source=")
+    assert links[1:] and all(link.startswith("https://") for link in links[1:])
     assert any("utm_content=donate" in link for link in links)
     CampaignSender(db, settings, MemoryBackend(sent, {}), clock=clock).send(campaign_id)
     html = _html(sent[0])

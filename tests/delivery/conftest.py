@@ -112,6 +112,15 @@ class Recorder:
     refuse_sender: str | None = None
     pipelining: bool = False
     drop_at_mail: int = 0  # close this many connections when MAIL arrives
+    # Hang up when RCPT names one of these (once each): before the data, nothing taken.
+    drop_at_rcpt: set[str] = field(default_factory=set)
+    # Keep the message to one of these, then hang up without an answer (once each): the
+    # answer is lost on the way. A later RCPT for them gets the reply given here, as a
+    # mailbox might that has the message already (None: accepted again).
+    lose_reply: dict[str, str | None] = field(default_factory=dict)
+    replies_lost: list[str] = field(default_factory=list)
+    # The answer to the data of a message to one of these (once each), which is not kept.
+    answer_data: dict[str, str] = field(default_factory=dict)
     tls_seen: list[bool] = field(default_factory=list)
     # Hold every DATA reply until this many connections have sent one: proof of
     # concurrency that does not depend on how threads happen to be scheduled.
@@ -143,7 +152,13 @@ class Recorder:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if address in self.drop_at_rcpt:
+            self.drop_at_rcpt.discard(address)
+            server.transport.close()
+            return "421 4.3.0 going away"
         refusal = self.refusals.get(address)
+        if address in self.replies_lost and self.lose_reply.get(address):
+            refusal = self.lose_reply[address]
         if refusal is not None:
             return refusal
         envelope.rcpt_tos.append(address)
@@ -156,6 +171,9 @@ class Recorder:
             if len(self._peers_at_data) >= self.gather:
                 self._gathered.set()
             await asyncio.wait_for(self._gathered.wait(), timeout=10)
+        for address in envelope.rcpt_tos:
+            if address in self.answer_data:
+                return self.answer_data.pop(address)
         login = session.auth_data.login if session.auth_data is not None else None
         self.tls_seen.append(server.transport.get_extra_info("ssl_object") is not None)
         self.received.append(
@@ -168,6 +186,10 @@ class Recorder:
                 list(envelope.mail_options),
             )
         )
+        lost = [r for r in envelope.rcpt_tos if r in self.lose_reply and r not in self.replies_lost]
+        if lost:
+            self.replies_lost.extend(lost)
+            server.transport.close()  # what is returned now is written nowhere
         return "250 2.0.0 Ok: queued as ABC123"
 
 
@@ -304,6 +326,7 @@ class Answer:
 
 
 HANG = 0
+HANG_UP = -1  # reads the request, then closes the connection without an answer
 
 
 @dataclass
@@ -343,6 +366,9 @@ class FakeSendGrid:
                     )
                 if answer.status == HANG:
                     fake.released.wait()
+                    return
+                if answer.status == HANG_UP:
+                    self.close_connection = True
                     return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():

@@ -17,6 +17,7 @@ from mailer.exceptions import BackendError, ConfigError
 
 from .conftest import (
     HANG,
+    HANG_UP,
     Answer,
     FakeSendGrid,
     make_batch,
@@ -227,14 +228,31 @@ def test_5xx_to_the_last_attempt_makes_the_batch_retry(
     assert time.sleeps == [1.0, 2.0]
 
 
-def test_a_timeout_is_tried_again(sendgrid_server: FakeSendGrid, time: FakeTime) -> None:
+def test_no_answer_to_a_request_that_went_out_leaves_its_recipients_unknown(
+    sendgrid_server: FakeSendGrid, time: FakeTime
+) -> None:
+    # SendGrid may have taken the request: sent again, it might deliver it twice.
     backend = SendGridBackend(
         "SG.k", host=sendgrid_server.host, timeout=0.2, clock=time.clock, sleep=time.sleep
     )
     sendgrid_server.script = [Answer(HANG)]
-    assert backend.send_batch(make_batch(1))[0].outcome == Outcome.SENT
-    assert len(time.sleeps) == 1
-    assert len(sendgrid_server.requests) == 2
+    results = backend.send_batch(make_batch(2))
+    assert [r.outcome for r in results] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
+    assert results[0].error == (
+        "no answer to the request, which SendGrid may have taken: timed out"
+    )
+    assert time.sleeps == []
+    assert len(sendgrid_server.requests) == 1
+
+
+def test_a_hang_up_instead_of_an_answer_leaves_the_recipients_unknown(
+    sendgrid_server: FakeSendGrid, time: FakeTime, backend: SendGridBackend
+) -> None:
+    sendgrid_server.script = [Answer(HANG_UP)]
+    results = backend.send_batch(make_batch(1))
+    assert [r.outcome for r in results] == [Outcome.UNKNOWN]
+    assert "Remote end closed connection without response" in results[0].error
+    assert len(sendgrid_server.requests) == 1
 
 
 def test_no_server_at_all_makes_the_batch_retry(time: FakeTime) -> None:

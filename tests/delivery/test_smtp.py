@@ -7,6 +7,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections import Counter
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -16,12 +17,13 @@ from typing import Any, cast
 import dkim
 import pytest
 
+from mailer.delivery import smtp_connection
 from mailer.delivery.backends import get_backend
 from mailer.delivery.dkim import DkimSigner, load_private_key
 from mailer.delivery.message import Batch, Outcome, Recipient
 from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.smtp import SmtpBackend
-from mailer.delivery.smtp_connection import SmtpConnection
+from mailer.delivery.smtp_connection import Dropped, SmtpConnection
 from mailer.delivery.smtp_url import parse_smtp_url
 from mailer.exceptions import BackendError, HeaderInjection
 
@@ -188,6 +190,100 @@ def test_a_message_whose_connection_drops_twice_is_retry(server: SmtpServer) -> 
     assert results[1].outcome == Outcome.SENT
 
 
+def copies(server: SmtpServer) -> Counter[str]:
+    """How many messages the server kept for each recipient."""
+    return Counter(rcpt for r in server.handler.received for rcpt in r.rcpt_tos)
+
+
+def test_a_message_whose_answer_is_lost_is_unknown_and_not_sent_again(
+    server: SmtpServer,
+) -> None:
+    # The server keeps reader1's message and hangs up before it answers: it may have it
+    # (this one does), so it must not be sent again. Pipelined, reader2's envelope was
+    # waiting behind reader1's data: it goes on a new connection, once.
+    server.handler.lose_reply["reader1@example.com"] = None
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(make_batch(4))
+    assert [r.outcome for r in results] == [
+        Outcome.SENT,
+        Outcome.UNKNOWN,
+        Outcome.SENT,
+        Outcome.SENT,
+    ]
+    assert results[1].error.startswith("connection lost after the message: no answer to the")
+    assert copies(server) == dict.fromkeys([f"reader{n}@example.com" for n in range(4)], 1)
+    peers = [r.peer for r in server.handler.received]
+    assert peers[0] == peers[1] != peers[2] == peers[3]
+
+
+def test_a_drop_before_the_end_of_the_data_sends_the_message_again_once(
+    server: SmtpServer,
+) -> None:
+    # Pipelined, reader1's envelope went out behind reader0's data: the server answers
+    # reader0's message, then hangs up with only reader1's envelope read.
+    server.handler.drop_at_rcpt = {"reader1@example.com", "reader2@example.com"}
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(make_batch(4))
+    assert [r.outcome for r in results] == [Outcome.SENT] * 4
+    assert copies(server) == dict.fromkeys([f"reader{n}@example.com" for n in range(4)], 1)
+
+
+def test_a_421_in_answer_to_the_data_is_an_answer_the_message_is_sent_again_once(
+    server: SmtpServer,
+) -> None:
+    server.handler.answer_data["reader1@example.com"] = "421 4.3.2 shutting down"
+    with backend_for(server, concurrency=1) as backend:
+        results = backend.send_batch(make_batch(3))
+    assert [r.outcome for r in results] == [Outcome.SENT] * 3
+    assert copies(server) == dict.fromkeys([f"reader{n}@example.com" for n in range(3)], 1)
+
+
+class BreakingSocket:
+    """A connection's socket that breaks once ``budget`` more bytes have gone out."""
+
+    def __init__(self, sock: socket.socket, budget: int):
+        self._sock = sock
+        self.budget = budget
+
+    def send(self, data: Any) -> int:
+        if self.budget <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        sent = self._sock.send(bytes(data)[: self.budget])
+        self.budget -= sent
+        return sent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+@pytest.mark.parametrize(
+    ("budget", "reply_lost"),
+    [(10, False), (len(b"Subject: a\r\n\r\nA\r\n.\r\n") + 4, True)],
+    ids=["before the final dot", "after it, in the next envelope"],
+)
+def test_a_write_that_breaks_says_whether_the_final_dot_went_out(
+    smtp_server: SmtpServer, budget: int, reply_lost: bool
+) -> None:
+    smtp_server.handler.pipelining = True
+    config = parse_smtp_url(smtp_server.url())
+    connection = SmtpConnection(config, ssl.create_default_context(), "client.example.org")
+    connection.open()
+    connection.transaction("news@example.org", "z@example.com", b"Subject: z\r\n\r\nZ\r\n")
+    smtp = connection._smtp
+    assert smtp is not None
+    smtp.sock = cast(socket.socket, BreakingSocket(cast(socket.socket, smtp.sock), budget))
+    with pytest.raises(Dropped) as caught:
+        connection.transaction(
+            "news@example.org",
+            "a@example.com",
+            b"Subject: a\r\n\r\nA\r\n",
+            then=("news@example.org", "b@example.com"),
+        )
+    assert caught.value.reply_lost is reply_lost
+    assert not connection.is_open
+    assert not connection.awaiting_data
+
+
 def test_a_sender_refused_for_good_fails_the_batch(server: SmtpServer) -> None:
     server.handler.refuse_sender = "553 5.7.1 <news@example.org>: sender not allowed"
     with backend_for(server) as backend, pytest.raises(BackendError) as caught:
@@ -238,13 +334,19 @@ def test_a_pipelining_server_gets_one_write_per_message(
     smtp_server.handler.pipelining = True
     writes: list[bytes] = []
     real_send = smtplib.SMTP.send
+    real_write = smtp_connection._write
 
     def send(self: smtplib.SMTP, data: Any) -> None:
         writes.append(data)
         real_send(self, data)
 
+    def write(smtp: smtplib.SMTP, data: bytes) -> int:
+        writes.append(data)  # a message's data, which is written counting what went out
+        return real_write(smtp, data)
+
     with backend_for(smtp_server, concurrency=1) as backend:
         monkeypatch.setattr(smtplib.SMTP, "send", send)
+        monkeypatch.setattr(smtp_connection, "_write", write)
         results = backend.send_batch(make_batch(5))
         monkeypatch.undo()  # before QUIT
     assert [r.outcome for r in results] == [Outcome.SENT] * 5

@@ -38,7 +38,7 @@ def test_render_writes_the_email_and_its_report(cli: Cli, cta_config: Path, tmp_
 
 
 def test_render_options(cli: Cli, cta_config: Path, tmp_path: Path) -> None:
-    cli("lists", "create", "Morning Briefing")
+    cli("lists", "create", "morning", "--title", "Morning Briefing")
     out = tmp_path / "out"
     result = cli(
         "render",
@@ -48,7 +48,7 @@ def test_render_options(cli: Cli, cta_config: Path, tmp_path: Path) -> None:
         "--cta",
         "share",
         "--list",
-        "Morning Briefing",
+        "morning",
         "--subject",
         "{{ subscriber.first_name or 'Hi' }}: the ferry",
         "--raw",

@@ -62,8 +62,10 @@ def test_the_confirmation_mail(settings: Settings) -> None:
     assert values[token("confirm_url")] == "https://news.example.org/c?t=1&l=2"
     assert 'href="https://news.example.org/c?t=1&amp;l=2"' in html
     assert "https://news.example.org/c?t=1&l=2" in text
-    assert "One click and you are on Morning Briefing." in html
-    assert "If it was not you, ignore it" in text
+    assert "One click and you're on Morning Briefing." in html
+    words = " ".join(text.split())
+    assert "asked for Morning Briefing from The Example Times to come to this address" in words
+    assert "If it wasn't you, just ignore it" in words
 
 
 def test_a_confirmation_with_its_url_given(settings: Settings) -> None:

@@ -130,7 +130,7 @@ def test_tokens_survive_inlining_and_fill(article: Article, cta_settings: Settin
     assert 'href="https://news.example.org/u/abc?x=1&amp;y=2"' in html
     assert "%%" not in html
     footer = parse(html).find_class("footer")[0].text_content()
-    assert "You are receiving this because you subscribed to The Example Times." in footer
+    assert "You're getting this email because you subscribed to The Example Times." in footer
     assert "1 Example Street, Springfield" in footer
     assert "Unsubscribe" in footer and "Update your preferences" in footer
     assert "View in your browser" in footer

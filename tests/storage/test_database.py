@@ -72,3 +72,41 @@ def test_the_migrations_build_exactly_the_models(db: Database) -> None:
 
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_upgrading_a_database_with_lists_gives_each_its_name_as_title(database_url: str) -> None:
+    from alembic import command
+
+    from mailer.storage.database import _alembic_config, upgrade
+
+    engine = create_database_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")  # the schema before lists had titles
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        for name in ("weekly", "Morning Briefing"):  # the second from before the slug rule
+            connection.execute(
+                text(
+                    "INSERT INTO lists (name, description, double_opt_in, created_at) "
+                    "VALUES (:name, '', false, :created)"
+                ),
+                {"name": name, "created": created},
+            )
+    assert upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT name, title FROM lists ORDER BY name")).all()
+    assert [tuple(row) for row in rows] == [
+        ("Morning Briefing", "Morning Briefing"),
+        ("weekly", "weekly"),
+    ]
+    column = next(c for c in inspect(engine).get_columns("lists") if c["name"] == "title")
+    assert column["nullable"] is False
+    engine.dispose()
+    db = open_database(database_url)
+    with db.session() as session:
+        stored = session.scalar(select(MailingList).where(MailingList.name == "weekly"))
+        assert stored is not None and stored.title == "weekly"
+    db.close()

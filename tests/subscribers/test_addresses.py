@@ -54,3 +54,21 @@ def test_the_fast_path_agrees_with_email_validator(local: str, domain: str) -> N
         return
     got = normalize_address(raw)
     assert got.email == f"{valid.local_part}@{valid.ascii_domain}"
+
+
+# RFC 5321 4.5.3.1.1 counts the local part in octets: "ü" is two of them in UTF-8.
+@pytest.mark.parametrize("local", ["a" * 64, "ü" * 32, "ü" * 31 + "ab"])
+def test_a_local_part_of_64_octets_is_fine(local: str) -> None:
+    assert normalize_address(f"{local}@example.com").email == f"{local}@example.com"
+
+
+@pytest.mark.parametrize(
+    ("local", "octets"), [("a" * 65, 65), ("ü" * 33, 66), ("ü" * 32 + "a", 65)]
+)
+def test_a_local_part_over_64_octets_is_refused(local: str, octets: int) -> None:
+    with pytest.raises(InvalidAddress) as raised:
+        normalize_address(f"{local}@example.com")
+    assert raised.value.reason == (
+        f"the part before the @-sign is {octets} bytes long in UTF-8, more than the 64 "
+        "that RFC 5321 allows"
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from mailer.storage import Database, Subscriber, Suppression, open_database
@@ -29,7 +31,7 @@ def test_lists_create_ls_show_rm(cli: Cli) -> None:
     shown = json.loads(cli("lists", "show", "news", "--json").stdout)
     assert shown["description"] == "Weekly news"
     assert shown["confirmed"] == 0
-    assert "Weekly news" in cli("lists", "ls").stdout
+    assert "news" in cli("lists", "ls").stdout
 
     taken = cli("lists", "create", "news", ok=False)
     assert taken.exit_code == 1
@@ -171,3 +173,94 @@ def test_export_data_and_forget(cli: Cli, tmp_path: Path) -> None:
     summary = json.loads(cli("subscribers", "import", str(source), "-l", "news", "--json").stdout)
     assert summary["imported"] == 1
     assert summary["skipped"] == {"suppressed": 1}
+
+
+def test_a_list_has_a_title_for_readers(cli: Cli) -> None:
+    created = cli("lists", "create", "weekly", "--title", "The Weekly")
+    assert created.stdout.strip() == "created list 'weekly', titled 'The Weekly'"
+    cli("lists", "create", "alerts")
+    listed = json.loads(cli("lists", "ls", "--json").stdout)
+    assert [(item["name"], item["title"]) for item in listed] == [
+        ("alerts", "alerts"),  # without --title, the name
+        ("weekly", "The Weekly"),
+    ]
+    assert "The Weekly" in cli("lists", "ls").stdout
+    assert re.search(r"^title +The Weekly", cli("lists", "show", "weekly").stdout, re.M)
+
+    edited = cli("lists", "edit", "weekly", "--title", "  The Weekly Review ")
+    assert edited.stdout.strip() == "list 'weekly' is titled 'The Weekly Review'"
+    cli("lists", "edit", "weekly", "--description", "The week's best reporting")
+    shown = json.loads(cli("lists", "show", "weekly", "--json").stdout)
+    assert (shown["title"], shown["description"]) == (
+        "The Weekly Review",
+        "The week's best reporting",
+    )
+    for args, error in [
+        ((), "lists edit: nothing to change; give --title or --description"),
+        (("--title", " "), "list title '' must be 1 to 200 characters on one line"),
+        (("--title", "A\nB"), "list title 'A\\nB' must be 1 to 200 characters on one line"),
+        (("--title", "x" * 201), "must be 1 to 200 characters on one line"),
+    ]:
+        refused = cli("lists", "edit", "weekly", *args, ok=False)
+        assert refused.exit_code == 1
+        assert error in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    refused = cli("lists", "edit", "monthly", "--title", "M", ok=False)
+    assert "no list 'monthly'" in refused.stderr
+    assert json.loads(cli("lists", "show", "weekly", "--json").stdout)["title"] == (
+        "The Weekly Review"
+    )
+
+
+RULE = (
+    "a list name is 1 to 64 lower-case letters a-z, digits, '-' and '_', starting with a "
+    "letter or digit (like weekly-news)"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("Weekly", "; did you mean 'weekly'?"),
+        ("Morning-Briefing_2", "; did you mean 'morning-briefing_2'?"),
+        ("morning briefing", ""),
+        ("café", ""),
+        ("-weekly", ""),
+        ("a/b", ""),
+        ("x" * 65, ""),
+        ("", ""),
+    ],
+)
+def test_a_new_list_name_must_be_a_slug(cli: Cli, name: str, hint: str) -> None:
+    refused = cli("lists", "create", "--", name, ok=False)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == f"error: list name {name!r} is refused: {RULE}{hint}"
+    assert json.loads(cli("lists", "ls", "--json").stdout) == []
+
+
+def test_slugs_that_are_fine(cli: Cli) -> None:
+    for name in ("weekly", "morning-briefing", "eu_2026", "7days", "x" * 64):
+        cli("lists", "create", name)
+    assert len(json.loads(cli("lists", "ls", "--json").stdout)) == 5
+
+
+def test_a_list_from_before_the_slug_rule_keeps_working(cli: Cli) -> None:
+    from mailer.storage import MailingList
+
+    db = _db(cli)
+    with db.session() as session:
+        session.add(MailingList(name="Morning Briefing"))
+    db.close()
+    cli("subscribers", "add", "ann@example.com", "--list", "Morning Briefing")
+    cli("lists", "edit", "Morning Briefing", "--title", "The Morning Briefing")
+    shown = json.loads(cli("lists", "show", "Morning Briefing", "--json").stdout)
+    assert (shown["title"], shown["confirmed"]) == ("The Morning Briefing", 1)
+    cli("lists", "rm", "Morning Briefing", "--yes")
+
+
+def test_a_local_part_over_64_octets_is_refused_by_add(cli: Cli) -> None:
+    cli("lists", "create", "news")
+    refused = cli("subscribers", "add", "ü" * 33 + "@example.com", "--list", "news", ok=False)
+    assert refused.exit_code == 1
+    assert "is 66 bytes long in UTF-8, more than the 64 that RFC 5321 allows" in refused.stderr
+    cli("subscribers", "add", "ü" * 32 + "@example.com", "--list", "news")
+    assert json.loads(cli("lists", "show", "news", "--json").stdout)["confirmed"] == 1

@@ -325,3 +325,23 @@ def test_import_command_prints_a_summary_and_json(cli: Cli, tmp_path: Path) -> N
     missing = cli("subscribers", "import", str(tmp_path / "x.csv"), "-l", "news", ok=False)
     assert missing.exit_code == 1
     assert "x.csv: no such file" in missing.stderr
+
+
+def test_a_local_part_over_64_octets_is_rejected_with_the_reason(
+    news: Database, tmp_path: Path
+) -> None:
+    long_local = "ü" * 33  # 33 characters, 66 octets in UTF-8
+    source = write(
+        tmp_path / "long.csv", f"email\n{'a' * 64}@example.org\n{long_local}@example.org\n"
+    )
+    summary = import_file(news, source, "news")
+    assert (summary.imported, summary.rejected) == (1, 1)
+    with (tmp_path / "long.rejected.csv").open(encoding="utf-8") as handle:
+        rejected = list(csv.reader(handle))
+    assert rejected[1] == [
+        "3",
+        "the part before the @-sign is 66 bytes long in UTF-8, more than the 64 that "
+        "RFC 5321 allows",
+        f"{long_local}@example.org",
+    ]
+    assert set(people(news)) == {f"{'a' * 64}@example.org"}

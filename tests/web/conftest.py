@@ -5,6 +5,7 @@ tests read, an API token, and a key pair that signs webhooks as SendGrid would."
 from __future__ import annotations
 
 import base64
+import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -103,10 +104,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def lists(db: Database) -> None:
-    """'weekly' (double opt-in) and 'daily' (single opt-in), both empty."""
+    """'weekly' (double opt-in, titled "The Weekly") and 'daily' (single opt-in, titled
+    "The Daily"), both empty."""
     with db.session() as session:
-        create_list(session, "weekly", double_opt_in=True)
-        create_list(session, "daily")
+        create_list(session, "weekly", title="The Weekly", double_opt_in=True)
+        create_list(session, "daily", title="The Daily")
+
+
+def shown(page: str) -> str:
+    """What a reader sees of a page's body: its text without tags, entities decoded,
+    spaces collapsed."""
+    body = page.split("<main>", 1)[-1]
+    inline = re.sub(r"</?(?:a|strong|em|span)\b[^>]*>", "", body)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
 
 
 def form_token(page: str) -> str:
@@ -130,7 +140,7 @@ def token(purpose: str, subscriber_id: int, list_id: int, extra: str = "", **kw:
 
 @dataclass
 class Sent:
-    """A campaign sent to three readers of 'readers'."""
+    """A campaign sent to three readers of 'readers' (titled "The Morning Post")."""
 
     campaign_id: int
     uid: str
@@ -152,7 +162,7 @@ LINKS = [
 def sent(db: Database, settings: Settings, clock: Clock) -> Sent:
     emails = ["reader0@example.org", "reader1@example.org", "reader2@example.org"]
     with db.session() as session:
-        mailing_list = create_list(session, "readers")
+        mailing_list = create_list(session, "readers", title="The Morning Post")
         for number, email in enumerate(emails):
             add_subscriber(session, email, "readers", name=f"Reader Number{number}")
         campaign = create_campaign(

@@ -75,13 +75,14 @@ def test_subscribe_confirm_preferences_and_leave(
     with Browser(CHROMIUM, tmp_path / "profile") as browser:
         page = browser.page()
         page.goto(f"{base_url}/subscribe/weekly")
-        assert "Subscribe to weekly" in page.text
+        assert "Subscribe to The Weekly" in page.text
         page.act(
             "document.querySelector('#email').value = 'grace@example.org';"
             "document.querySelector('#name').value = 'Grace Hopper';"
             "document.querySelector('button[type=submit]').click();"
         )
-        assert "Please check your inbox" in page.text
+        assert "Check your inbox" in page.text
+        assert "If grace@example.org isn't on The Weekly yet" in page.text
 
         assert outbox.arrived.wait(TIMEOUT), "no confirmation mail"
         text = outbox[0].get_body(("plain",))
@@ -89,16 +90,16 @@ def test_subscribe_confirm_preferences_and_leave(
         found = re.search(re.escape(base_url) + r"/confirm/\S+", text.get_content())
         assert found is not None
         page.goto(found.group(0))
-        assert "You are subscribed" in page.text
+        assert "You're subscribed" in page.text
 
         page.act("document.querySelector('a[href*=\"/preferences/\"]').click()")
         assert "/preferences/" in page.url
         assert "grace@example.org" in page.text
-        assert re.search(r"weekly\s+subscribed", page.text)
+        assert re.search(r"The Weekly\s+subscribed", page.text)
 
         page.act("document.querySelector('button[value=leave]').click()")
-        assert "You have left weekly" in page.text
-        assert re.search(r"weekly\s+left on", page.text)
+        assert "You've left The Weekly." in page.text
+        assert re.search(r"The Weekly\s+unsubscribed on", page.text)
 
     with db.session() as session:
         subscriber = find_subscriber(session, "grace@example.org")

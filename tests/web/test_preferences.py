@@ -11,7 +11,7 @@ from mailer.storage import Database, Event, EventKind, Subscriber
 from mailer.storage.models import SuppressionReason
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber
 from mailer.subscribers.suppression import suppress, suppression_of
-from tests.web.conftest import form_token, token
+from tests.web.conftest import form_token, shown, token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lists")]
 
@@ -42,9 +42,10 @@ async def test_the_page_shows_the_lists_and_the_name(
 ) -> None:
     page = await client.get(reader[0])
     assert page.status_code == 200
-    assert "ada@example.org" in page.text
+    assert "Settings for ada@example.org." in shown(page.text)
     assert 'value="Ada"' in page.text
-    assert "daily" in page.text and "weekly" in page.text
+    # The lists by their titles, in the order of the titles.
+    assert "The Daily subscribed Leave The Weekly subscribed Leave" in shown(page.text)
     assert page.text.count('value="leave"') == 2
     assert page.headers["cache-control"] == "no-store"
 
@@ -55,12 +56,13 @@ async def test_leaving_and_rejoining_a_list(
     url, _, weekly_id = reader
     answer = await change(client, url, action="leave", list=str(weekly_id))
     assert answer.status_code == 200
-    assert "You have left weekly" in answer.text
+    assert "You've left The Weekly." in shown(answer.text)
     assert statuses(db) == {"weekly": "unsubscribed", "daily": "confirmed"}
     assert 'value="join"' in answer.text and "Rejoin" in answer.text
+    assert "The Weekly unsubscribed on 30 November 2026 Rejoin" in shown(answer.text)
     answer = await change(client, url, action="join", list=str(weekly_id))
     assert answer.status_code == 200
-    assert "You are subscribed to weekly" in answer.text
+    assert "You're subscribed to The Weekly." in shown(answer.text)
     assert statuses(db) == {"weekly": "confirmed", "daily": "confirmed"}
     with db.session() as session:
         (event,) = session.scalars(select(Event).where(Event.kind == EventKind.UNSUBSCRIBED))
@@ -117,19 +119,21 @@ async def test_forgetting_asks_first_then_erases(
     question = await change(client, url, action="forget")
     assert question.status_code == 200
     assert "Yes, forget me" in question.text
+    assert "This erases everything we hold about ada@example.org: your name" in shown(question.text)
     with db.session() as session:
         assert session.get(Subscriber, reader[1]) is not None
     done = await client.post(
         url, data={"csrf": form_token(question.text), "action": "forget-confirmed"}
     )
     assert done.status_code == 200
-    assert "We have forgotten you" in done.text
+    assert "We've forgotten you" in shown(done.text)
+    assert "We've erased your name, your subscriptions" in shown(done.text)
     with db.session() as session:
         assert session.get(Subscriber, reader[1]) is None
         assert suppression_of(session, "ada@example.org") is not None
     gone = await client.get(url)
     assert gone.status_code == 404
-    assert "We hold no data" in gone.text
+    assert "We don't hold any data about this address any more." in shown(gone.text)
 
 
 async def test_changes_need_the_form_token_of_this_link(
@@ -164,5 +168,5 @@ async def test_a_tampered_link_gets_a_clear_page(
     for bad in (url[:-3] + "abc", "/preferences/x.y", f"/preferences/{token('confirm', 1, 1)}"):
         answer = await client.get(bad)
         assert answer.status_code == 400
-        assert "This link does not work" in answer.text
+        assert "This link doesn't work" in shown(answer.text)
         assert (await client.post(bad, data={"action": "forget-confirmed"})).status_code == 400

@@ -12,14 +12,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from mailer.storage import Database, Subscriber, Subscription
+from mailer.storage import Database, MailingList, Subscriber, Subscription
 from mailer.storage.models import SuppressionReason
-from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import forget
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber, unsubscribe
 from mailer.subscribers.suppression import suppress, suppression_of
 from tests.campaigns.conftest import Clock
-from tests.web.conftest import BASE, form_token, mail_link, token
+from tests.web.conftest import BASE, form_token, mail_link, shown, token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lists")]
 
@@ -59,7 +58,7 @@ async def test_the_form_has_a_token_and_a_honeypot(client: httpx.AsyncClient) ->
 async def test_an_unknown_list_is_a_clear_404(client: httpx.AsyncClient) -> None:
     page = await client.get("/subscribe/nope")
     assert page.status_code == 404
-    assert "There is no list called" in page.text
+    assert "We have no list called “nope”." in page.text
 
 
 async def test_double_opt_in_sends_a_link_that_confirms_once_and_for_all(
@@ -67,7 +66,7 @@ async def test_double_opt_in_sends_a_link_that_confirms_once_and_for_all(
 ) -> None:
     answer = await subscribe(client, "new@example.org", name="Ada Lovelace")
     assert answer.status_code == 200
-    assert "Please check your inbox" in answer.text
+    assert "Check your inbox" in answer.text
     assert status_of(db, "new@example.org") == "unconfirmed"
     (mail,) = outbox
     assert mail["To"].addresses[0].addr_spec == "new@example.org"
@@ -75,11 +74,11 @@ async def test_double_opt_in_sends_a_link_that_confirms_once_and_for_all(
     link = mail_link(mail, "/confirm/")
     confirmed = await client.get(link)
     assert confirmed.status_code == 200
-    assert "You are subscribed" in confirmed.text
+    assert "You're subscribed" in shown(confirmed.text)
     assert f'href="{BASE}/preferences/' in confirmed.text
     assert status_of(db, "new@example.org") == "confirmed"
     again = await client.get(link)
-    assert again.status_code == 200 and "You are subscribed" in again.text
+    assert again.status_code == 200 and "You're subscribed" in shown(again.text)
     with db.session() as session:
         subscriber = find_subscriber(session, "new@example.org")
         assert subscriber.name == "Ada Lovelace"
@@ -203,7 +202,7 @@ async def test_the_honeypot_pretends_and_does_nothing(
 ) -> None:
     answer = await subscribe(client, "bot@example.org", website="http://spam.example")
     assert answer.status_code == 200
-    assert "Please check your inbox" in answer.text
+    assert "Check your inbox" in answer.text
     assert status_of(db, "bot@example.org") is None
     assert outbox == []
 
@@ -294,14 +293,18 @@ async def test_a_confirmation_for_a_deleted_list_or_subscriber_is_a_clear_404(
         assert session.scalar(select(Subscription)) is None
 
 
-async def test_a_list_name_with_spaces_works(client: httpx.AsyncClient, db: Database) -> None:
+async def test_a_list_name_from_before_the_slug_rule_works(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # New lists' names are slugs; older ones, stored straight here, keep working.
     with db.session() as session:
-        create_list(session, "Morning Briefing / EU")
+        session.add(MailingList(name="Morning Briefing / EU"))
     page = await client.get("/subscribe/Morning Briefing %2F EU")
     assert page.status_code == 404  # a slash cannot be part of the path: a clear 404
     with db.session() as session:
-        create_list(session, "Morning Briefing")
+        session.add(MailingList(name="Morning Briefing"))
     page = await client.get("/subscribe/Morning Briefing")
+    assert "Subscribe to Morning Briefing" in page.text  # its title is its name
     assert 'action="/subscribe/Morning%20Briefing"' in page.text
     answer = await subscribe(client, "early@example.org", "Morning Briefing")
     assert answer.status_code == 200

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from mailer.storage import Database, Event, EventKind, Subscriber
 from mailer.subscribers.privacy import forget
-from tests.web.conftest import BASE, Sent, form_token, mail_link, token
+from tests.web.conftest import BASE, Sent, form_token, mail_link, shown, token
 
 pytestmark = pytest.mark.anyio
 
@@ -54,9 +54,10 @@ async def test_the_links_in_a_sent_mail_lead_to_that_readers_pages(
     assert unsubscribe.rsplit("/", 1)[1] == preferences.rsplit("/", 1)[1]
 
     settings_page = await client.get(preferences)
-    assert settings_page.status_code == 200 and "readers" in settings_page.text
+    assert settings_page.status_code == 200 and "The Morning Post" in settings_page.text
     answer = await client.post(unsubscribe, data=ONE_CLICK)
-    assert "You are unsubscribed" in answer.text
+    assert "You're unsubscribed" in shown(answer.text)
+    assert "You won't get The Morning Post any more." in shown(answer.text)
     assert status_of(db, address) == "unsubscribed"
 
 
@@ -67,7 +68,8 @@ async def test_a_get_shows_what_will_happen_and_changes_nothing(
     assert page.status_code == 200
     assert "r•••@example.org" in page.text  # masked: the mail may have been forwarded
     assert "reader0@example.org" not in page.text
-    assert "readers" in page.text and "<button" in page.text
+    assert "Unsubscribe from The Morning Post?" in page.text and "<button" in page.text
+    assert "We'll stop sending The Morning Post to r•••@example.org." in shown(page.text)
     assert 'method="post"' in page.text
     assert status_of(db, "reader0@example.org") == "confirmed"
 
@@ -78,7 +80,7 @@ async def test_one_click_unsubscribes_with_200_and_counts_once(
     for _ in range(3):
         answer = await client.post(link(sent), data=ONE_CLICK)
         assert answer.status_code == 200
-        assert "You are unsubscribed" in answer.text
+        assert "You're unsubscribed" in shown(answer.text)
         assert "set-cookie" not in answer.headers
     assert status_of(db, "reader0@example.org") == "unsubscribed"
     assert status_of(db, "reader1@example.org") == "confirmed"
@@ -149,7 +151,7 @@ async def test_a_tampered_token_gets_a_clear_page_and_changes_nothing(
         for method in ("GET", "POST"):
             answer = await client.request(method, f"/unsubscribe/{bad}", data=ONE_CLICK)
             assert answer.status_code == 400, (bad, method)
-            assert "This link does not work" in answer.text
+            assert "This link doesn&#39;t work" in answer.text
     assert {status_of(db, e) for e, _, _ in sent.readers} == {"confirmed"}
     # A token for another purpose does not unsubscribe either.
     answer = await client.post(

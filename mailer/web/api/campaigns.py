@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailer.delivery.campaigns import MOVES, campaign_view, create_campaign, get_campaign, move
 from mailer.delivery.campaigns import list_campaigns as all_campaigns
+from mailer.delivery.readiness import require_campaign_ready
 from mailer.delivery.sender import CampaignSender
 from mailer.delivery.stats import campaign_stats
 from mailer.exceptions import InputError, MailerError, StateError
@@ -89,6 +90,7 @@ def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> Campaign
     if body.at < ctx.now() - timedelta(minutes=1):
         raise InputError(f"at: {body.at.isoformat()} is in the past")
     with ctx.database.session() as session:
+        require_campaign_ready(session, ctx.settings, campaign_id)
         move(session, campaign_id, "schedule", now=ctx.now(), scheduled_at=body.at)
         return _out(session, campaign_id)
 
@@ -135,6 +137,7 @@ def _start(
                 f"campaign {campaign_id} is {campaign.status.value}: {action} works only on "
                 f"a campaign that is {names}"
             )
+        require_campaign_ready(session, ctx.settings, campaign_id)
         out = _out(session, campaign_id)
     background.add_task(_send, ctx, campaign_id, action == "resume")
     return out

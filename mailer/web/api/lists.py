@@ -43,7 +43,11 @@ def new_list(body: ListIn, ctx: WebDep) -> ListOut:
     """Create a list."""
     with ctx.database.session() as session:
         created = create_list(
-            session, body.name, description=body.description, double_opt_in=body.double_opt_in
+            session,
+            body.name,
+            title=body.title,
+            description=body.description,
+            double_opt_in=body.double_opt_in,
         )
         (counts,) = list_counts(session, [created])
         return ListOut.model_validate(counts.as_dict())

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from mailer.storage.models import CampaignStatus, SubscriptionStatus
+from mailer.subscribers.lists import NAME_PATTERN, NAME_RULE, TITLE_MAX
 
 __all__ = [
     "CampaignIn",
@@ -38,13 +39,22 @@ class ErrorOut(BaseModel):
 
 
 class ListIn(_In):
-    name: ListName
+    # The rule is checked by create_list, which names it in its error; the pattern here
+    # tells clients (and schemathesis) what a name looks like.
+    name: ListName = Field(
+        description=NAME_RULE.capitalize() + ".",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
+    title: str | None = Field(
+        default=None, max_length=TITLE_MAX, description="What readers see; default: the name."
+    )
     description: str = Field(default="", max_length=10_000)
     double_opt_in: bool = False
 
 
 class ListOut(BaseModel):
     name: str
+    title: str
     description: str
     double_opt_in: bool
     created_at: str

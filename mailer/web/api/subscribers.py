@@ -51,7 +51,7 @@ def add(body: SubscriberIn, ctx: WebDep, background: BackgroundTasks) -> Subscri
                 email=subscriber.email,
                 name=subscriber.name,
                 list_id=subscription.list_id,
-                list_name=subscription.list.name,
+                list_title=subscription.list.title,
                 subscriber_id=subscriber.id,
             )
             background.add_task(send_confirmation, ctx.settings, ctx.backend, request, now)
