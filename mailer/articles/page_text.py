@@ -23,8 +23,9 @@ from mailer.articles.model import Dropped
 __all__ = ["Line", "PageText", "is_caption", "is_furniture", "read_page_text"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _BULLET = re.compile(r"^(?:[-*•+o▪·]|(\d{1,3})[.)])\s+")
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*(?:\s*\[?\d{1,3}\]?)?$")
+_SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*(?:\s*\[?\d{1,3}\]?)?$")
 _BYLINE = re.compile(
     r"^(?:by|von|par|por|di|door|av|af|przez|автор)\s+(?P<name>\S.{1,80})$", re.IGNORECASE
 )
@@ -121,7 +122,11 @@ _COMMENTS = re.compile(
     re.IGNORECASE,
 )
 _ASIDE = 9  # lines an aside of links inside an article may take before the text goes on
-_GAP = 800  # lines without prose, mostly furniture, that end the article
+# Furniture in most of this many lines ends the article when less than this share of
+# the text comes after it (a sign-up box inside an article has the article go on).
+_CLUSTER = 4
+_AFTER_SHARE = 0.5
+_FURNITURE_WEIGHT = -6.0
 _END_AFTER_WORDS = 100  # prose words of the article before an end line counts as one
 _IMAGE_URL = re.compile(r"^https?://\S+\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?\S*)?$", re.I)
 _PROSE_WORDS = 10  # a line with as many words that reads as a sentence is prose
@@ -129,6 +134,16 @@ _HEADLINE_WORDS = (3, 25)
 _HEADLINE_REACH = 12
 _APPEAL_AT = 3  # lines after the article an appeal may begin in
 _APPEAL_LINES = 12  # lines before the prose a headline is looked for in
+
+
+def word_count(text: str) -> int:
+    """Words in a text; in scripts written without spaces (Chinese, Japanese), about
+    one word for every two characters."""
+    count = 0
+    for token in _WORD.findall(text):
+        dense = len(_DENSE.findall(token))
+        count += 1 + (dense // 2 if dense > 2 else 0)
+    return count
 
 
 @dataclass
@@ -140,7 +155,7 @@ class Line:
     words: int = 0
 
     def __post_init__(self) -> None:
-        self.words = len(_WORD.findall(self.text))
+        self.words = word_count(self.text)
 
 
 @dataclass
@@ -251,7 +266,7 @@ def _authored(lines: list[Line]) -> bool:
 
 def is_furniture(text: str) -> bool:
     """Whether a line is one of a page's own: a menu entry, a button, a notice."""
-    words = len(_WORD.findall(text))
+    words = word_count(text)
     bare = _BULLET.sub("", text).strip()
     if words == 0:
         return True
@@ -262,7 +277,7 @@ def is_furniture(text: str) -> bool:
 
 def is_caption(text: str) -> bool:
     """A photo's caption or credit ("... Photo: NATO", "Map: Wikipedia")."""
-    return len(_WORD.findall(text)) <= 60 and bool(_CREDIT.search(text))
+    return word_count(text) <= 60 and bool(_CREDIT.search(text))
 
 
 def is_image_url(text: str) -> bool:
@@ -271,13 +286,13 @@ def is_image_url(text: str) -> bool:
 
 def _prose(line: Line) -> bool:
     return (
-        line.words >= _PROSE_WORDS and bool(re.search(r"[.!?…]", line.text))
+        line.words >= _PROSE_WORDS and bool(re.search(r"[.!?…。！？]", line.text))
     ) or line.words >= 20
 
 
 def _weight(line: Line, repeated: Counter[str]) -> float:
     if is_furniture(line.text) or repeated[line.text.casefold()] > 1:
-        return -6.0
+        return _FURNITURE_WEIGHT
     if _prose(line) and not is_caption(line.text):
         return float(line.words)
     return -(1.5 + 0.3 * line.words)
@@ -364,16 +379,34 @@ def _cut_at_end(lines: list[Line], start: int, end: int, weights: list[float]) -
                 )
             ):
                 return i
-            gap = lines[i : i + _GAP]
+            window = weights[i : i + _CLUSTER]
             if (
-                len(gap) == _GAP
-                and not any(_prose(n) for n in gap)
-                and (sum(weights[i : i + _GAP]) <= -_GAP * 3)
+                weights[i] == _FURNITURE_WEIGHT
+                and sum(w == _FURNITURE_WEIGHT for w in window) >= _CLUSTER - 1
+                and sum(weights[i + _CLUSTER : end]) < _AFTER_SHARE * sum(weights[start:i])
             ):
+                return i  # a cluster of furniture with little text after it: the page's
+            if _another_article(lines, i):
                 return i
         if _prose(line):
             words += line.words
     return end
+
+
+def _another_article(lines: list[Line], at: int) -> bool:
+    """Whether another article's head begins at a line: a title-like line followed by
+    its byline or dated line (a teaser of the site's next story)."""
+    line = lines[at]
+    if _BULLET.match(line.text) or not 3 <= line.words <= 20 or not _title_cased(line.text):
+        return False
+    if line.text.endswith((".", ",", ";", ":")):
+        return False
+    for n in lines[at + 1 : at + 3]:
+        if _BULLET.match(n.text) or n.words > 8:
+            return False
+        if find_date(n.text) or _BYLINE.match(n.text):
+            return True
+    return False
 
 
 def _grow_end(lines: list[Line], start: int, end: int, repeated: Counter[str]) -> int:
