@@ -125,10 +125,19 @@ _ASIDE = 9  # lines an aside of links inside an article may take before the text
 # Furniture in most of this many lines ends the article when less than this share of
 # the text comes after it (a sign-up box inside an article has the article go on).
 _CLUSTER = 4
+# Advertising stands anywhere in an article, so seeing it again ends nothing.
+_ADVERT = re.compile(
+    r"^(?:advertisement|advertising|ad|sponsored|anzeige|werbung|publicité|publicidad"
+    r"|pubblicità|publicidade|реклама)\b",
+    re.IGNORECASE,
+)
+_ABOVE = 30  # lines above the article whose furniture, seen again, ends it
 _AFTER_SHARE = 0.5
 _FURNITURE_WEIGHT = -6.0
 _END_AFTER_WORDS = 100  # prose words of the article before an end line counts as one
 _IMAGE_URL = re.compile(r"^https?://\S+\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?\S*)?$", re.I)
+_CREDIT_WORDS = 8
+_CAPTION_WEIGHT = -3.0
 _PROSE_WORDS = 10  # a line with as many words that reads as a sentence is prose
 _HEADLINE_WORDS = (3, 25)
 _HEADLINE_REACH = 12
@@ -185,7 +194,10 @@ def read_page_text(text: str) -> PageText:
         page.lines = rest
         return page
     repeated = Counter(line.text.casefold() for line in lines if line.words <= 8)
-    weights = [_weight(line, repeated) for line in lines]
+    weights = [
+        _CAPTION_WEIGHT if captioned(lines, i) else _weight(line, repeated)
+        for i, line in enumerate(lines)
+    ]
     start, end = _densest(weights)
     end = _cut_at_end(lines, start, end, weights)
     end = _grow_end(lines, start, end, repeated)
@@ -280,6 +292,21 @@ def is_caption(text: str) -> bool:
     return word_count(text) <= 60 and bool(_CREDIT.search(text))
 
 
+def is_credit(text: str) -> bool:
+    """A photo credit standing alone ("Photo: Hau Dinh, AP")."""
+    return word_count(text) <= _CREDIT_WORDS and is_caption(text)
+
+
+def captioned(lines: list[Line], at: int) -> bool:
+    """Whether a line is a photo's caption: a credit follows it."""
+    return (
+        at + 1 < len(lines)
+        and not is_credit(lines[at].text)
+        and is_credit(lines[at + 1].text)
+        and lines[at].words <= 80
+    )
+
+
 def is_image_url(text: str) -> bool:
     return bool(_IMAGE_URL.match(text.strip()))
 
@@ -365,6 +392,7 @@ def _cut_at_end(lines: list[Line], start: int, end: int, weights: list[float]) -
     article: it ends at the first line that says they begin (when no more article
     follows it at once), or at a long stretch of page furniture."""
     words = 0
+    above = {line.text.casefold() for line in lines[max(0, start - _ABOVE) : start]}
     for i in range(start, end):
         line = lines[i]
         if words >= _END_AFTER_WORDS:
@@ -386,8 +414,13 @@ def _cut_at_end(lines: list[Line], start: int, end: int, weights: list[float]) -
                 and sum(weights[i + _CLUSTER : end]) < _AFTER_SHARE * sum(weights[start:i])
             ):
                 return i  # a cluster of furniture with little text after it: the page's
-            if _another_article(lines, i):
-                return i
+            if _another_article(lines, i) or (
+                is_furniture(line.text)
+                and line.text.casefold() in above
+                and not _ADVERT.match(line.text)
+                and sum(weights[i + 1 : end]) < _AFTER_SHARE * sum(weights[start:i])
+            ):
+                return i  # ... or the share buttons that stood above the article again
         if _prose(line):
             words += line.words
     return end

@@ -29,7 +29,14 @@ from mailer.articles.model import (
     Paragraph,
     Quote,
 )
-from mailer.articles.page_text import Line, is_caption, is_furniture, is_image_url, read_page_text
+from mailer.articles.page_text import (
+    Line,
+    captioned,
+    is_caption,
+    is_furniture,
+    is_image_url,
+    read_page_text,
+)
 from mailer.exceptions import ArticleError
 
 __all__ = ["parse_text"]
@@ -127,6 +134,11 @@ def _blocks(lines: list[Line], dropped: list[Dropped]) -> list[Block]:
                 caption = _inline(lines[i].text)
                 i += 1
             blocks.append(Image(src=text.strip(), caption=caption))
+            continue
+        if captioned(lines, i - 1):
+            why = "a photo caption and its credit (plain text has no image)"
+            dropped.append(Dropped(f"{text} {lines[i].text}", why))
+            i += 1
             continue
         if is_caption(text) and not _QUOTED.match(text):
             dropped.append(Dropped(text, "a photo caption or credit (plain text has no image)"))
