@@ -76,7 +76,7 @@ _FURNITURE = (
     "|show more|you may also like|tags|topics|filed under|listen|watch|video|photos"
     "|gallery|loading|sections|edition|latest|top stories|anmelden|abonnieren|teilen"
     "|werbung|anzeige|impressum|datenschutz|weiterlesen|mehr zum thema|startseite"
-    "|se connecter|connexion|partager|publicité|lire aussi|abonnez-vous|accueil"
+    "|zurück|se connecter|connexion|partager|publicité|lire aussi|abonnez-vous|accueil"
     "|compartir|iniciar sesión|publicidad|suscríbete|leer más|inicio|condividi"
     "|pubblicità|accedi|leggi anche|compartilhar|entrar|assine|leia mais|delen|inloggen"
     "|поделиться|войти|реклама|читайте также"
@@ -102,7 +102,8 @@ _END = re.compile(
     r"|leave a (?:comment|reply)|post a comment|join the (?:conversation|discussion)"
     r"|\d+\s+responses?\s+to|related(?:\s+(?:articles?|stories|posts|content|coverage|"
     r"topics|reading|news))?:?$|you (?:may|might) also like|more from|more stories|more news"
-    r"|recommended|read (?:more|next)|about the author|tags?:|topics:|filed under"
+    r"|recommended|we recommend|like this article|explore further|citation:|more information:"
+    r"|read (?:more|next)|about the author|tags?:|topics:|filed under"
     r"|most (?:popular|read|viewed)|trending|what to read next|sponsored stories"
     r"|weitere artikel|mehr zum thema|das könnte sie auch|lire aussi|à lire aussi"
     r"|sur le même sujet|noticias relacionadas|te puede interesar|leia também"
@@ -120,6 +121,10 @@ _COMMENTS = re.compile(
     r"|post a comment|join the (?:conversation|discussion)|\d+\s+responses?\s+to"
     r"|kommentare|commentaires|comentarios)",
     re.IGNORECASE,
+)
+# The author's box after an article: "About Brigit Katz", "Über Moritz Bachmann".
+_AUTHOR_BOX = re.compile(
+    r"^(?:About|Über|À propos de|Sobre|Chi è) [A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,2}$"
 )
 _ASIDE = 9  # lines an aside of links inside an article may take before the text goes on
 # Furniture in most of this many lines ends the article when less than this share of
@@ -397,7 +402,7 @@ def _cut_at_end(lines: list[Line], start: int, end: int, weights: list[float]) -
         line = lines[i]
         if words >= _END_AFTER_WORDS:
             bare = _BULLET.sub("", line.text)
-            if line.words <= 10 and _COMMENTS.match(bare):
+            if line.words <= 10 and (_COMMENTS.match(bare) or _AUTHOR_BOX.match(bare)):
                 return i
             if (
                 line.words <= 10

@@ -19,7 +19,9 @@ def test_page_chrome_is_dropped_and_the_headline_found() -> None:
     )
     assert article.byline == "Maria Lindqvist"
     assert article.date == dt.date(2025, 3, 4)
-    text = article.body_text if hasattr(article, "body_text") else str(article.blocks)
+    text = article.body_text
+    assert text.startswith("Councillors in Harbour Town voted")
+    assert text.endswith("The first public meeting on the works is on March 20 at the town hall.")
     for chrome in ("Skip to main content", "Sign In", "Share", "Related Articles", "cookies"):
         assert chrome not in text
     dropped = {d.text: d.why for d in article.dropped}
@@ -34,6 +36,15 @@ def test_a_caption_with_a_credit_is_not_a_heading() -> None:
     caption = "The sea wall after the January storm. Photo: Harbour Town Council"
     assert all(caption not in getattr(b, "html", "") for b in article.blocks)
     assert any(d.text == caption and "caption" in d.why for d in article.dropped)
+    # A caption over two lines, the credit on the second.
+    assert "Harbour master Ines Dahl" not in article.body_text
+    assert any(d.text.endswith("Photo: Lars Holm / Gazette") for d in article.dropped)
+
+
+def test_the_authors_box_after_the_article_is_dropped() -> None:
+    article = load_article(DATA / "copied-news.txt")
+    assert "covers the council" not in article.body_text
+    assert any(d.text == "About Maria Lindqvist" for d in article.dropped)
 
 
 def test_a_caption_under_an_image_url_is_its_caption() -> None:
