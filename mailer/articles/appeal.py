@@ -78,7 +78,12 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
         else:
             text.append(_html(block))
     appeal = Appeal(
-        heading=heading, text=" ".join(text), url=url, button_label=label, gifts=tuple(gifts)
+        heading=heading,
+        text=" ".join(text),
+        url=url,
+        button_label=label,
+        gifts=tuple(gifts),
+        blocks=tuple(part),
     )
     return blocks[:start] + blocks[end:], appeal
 

@@ -103,7 +103,10 @@ def parse_html_page(page: str, *, source: str = "", url: str = "") -> Article:
         image=None if any(isinstance(b, Image) for b in blocks) else meta.image(url),
         tags=tuple(meta.all("article:tag")),
         source=source,
-        dropped=(*outvoted, *left_out(original, blocks, title, widgets)),
+        dropped=(
+            *outvoted,
+            *left_out(original, [*blocks, *(appeal.blocks if appeal else ())], title, widgets),
+        ),
         appeal=appeal,
     )
 

@@ -154,6 +154,8 @@ class Appeal:
     url: str = ""  # the appeal's link, when the article gives one
     button_label: str = ""  # "Donate", as the article words it
     gifts: tuple[str, ...] = ()  # what gifts pay for, one item each
+    # The blocks it was read from; a report of the reading (not stored).
+    blocks: tuple[Block, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -59,6 +59,8 @@ def test_html_page() -> None:
     assert article.appeal.gifts == GIFTS
     assert article.appeal.url == "https://trust.example.org/give"
     assert all("contribute" not in getattr(b, "html", "") for b in article.blocks)
+    # Not "left out" of the article: it is the article's, as its call-to-action.
+    assert not any("contribute" in d.text or d.text == "Give now" for d in article.dropped)
 
 
 def test_no_appeal_and_a_mention_of_donations_in_the_text() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mailer.articles import load_article
+from mailer.articles.html_page import parse_html_page
 from mailer.articles.markdown import parse_markdown
 from mailer.config import Settings
 from mailer.rendering import render_email
@@ -61,3 +64,32 @@ def test_none_means_no_box(cta_settings: Settings) -> None:
     article = load_article(DATA / "copied-appeal.txt")
     email = render_email(article, cta_settings, ctas=["none"])
     assert _boxes(email.html) == 0
+
+
+PROSE = "The shelter opened on Monday with forty beds and a kitchen run by volunteers. " * 3
+MARKDOWN = (
+    f"# Shelter opens\n\n{PROSE}\n\n{PROSE}\n\n## DONATE\n\nYour donations contribute to:\n\n"
+    f"- {GIFT}\n\n[Give now](https://trust.example.org/give)\n"
+)
+PAGE = (
+    "<html><head><title>Shelter opens</title></head><body><article><h1>Shelter opens</h1>"
+    + f"<p>{PROSE}</p>" * 3
+    + f"<h2>DONATE</h2><p>Your donations contribute to:</p><ul><li>{GIFT}</li></ul>"
+    + '<p><a href="https://trust.example.org/give">Give now</a></p></article></body></html>'
+)
+
+
+@pytest.mark.parametrize("kind", ["markdown", "html"])
+def test_markdown_and_html_appeals_make_one_box(
+    kind: str, settings: Settings, cta_settings: Settings
+) -> None:
+    article = parse_markdown(MARKDOWN) if kind == "markdown" else parse_html_page(PAGE)
+    own = render_email(article, settings)
+    assert _boxes(own.html) == 1
+    assert own.text.count(GIFT) == 1 and own.text.count("DONATE") == 0
+    assert "trust.example.org/give" in own.html
+    merged = render_email(article, cta_settings, ctas=["donate"])
+    assert _boxes(merged.html) == 1
+    assert merged.text.count(GIFT) == 1
+    assert "trust.example.org" not in merged.html  # the configured link instead
+    assert merged.text.count("Give to the newsroom:") == 1
