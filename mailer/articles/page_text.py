@@ -18,9 +18,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mailer.articles.appeal import asks_for_money
+from mailer.articles.dates import find_date
 from mailer.articles.model import Dropped
 
-__all__ = ["Line", "PageText", "is_caption", "is_furniture", "read_page_text"]
+__all__ = [
+    "Line",
+    "PageText",
+    "captioned",
+    "is_caption",
+    "is_credit",
+    "is_furniture",
+    "is_image_url",
+    "read_page_text",
+    "word_count",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -28,38 +39,6 @@ _BULLET = re.compile(r"^(?:[-*•+o▪·]|(\d{1,3})[.)])\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*(?:\s*\[?\d{1,3}\]?)?$")
 _BYLINE = re.compile(
     r"^(?:by|von|par|por|di|door|av|af|przez|автор)\s+(?P<name>\S.{1,80})$", re.IGNORECASE
-)
-_MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        (
-            "january jan janvier janeiro enero januar gennaio",
-            "february feb février fevereiro febrero februar febbraio",
-            "march mar mars março marzo märz",
-            "april apr avril abril aprile",
-            "may mai maio mayo maggio",
-            "june jun juin junho junio juni giugno",
-            "july jul juillet julho julio juli luglio",
-            "august aug août agosto",
-            "september sep sept septembre setembro septiembre settembre",
-            "october oct octobre outubro octubre oktober ottobre",
-            "november nov novembre novembro noviembre",
-            "december dec décembre dezembro diciembre dezember dicembre",
-        )
-    )
-    for name in names.split()
-}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATES = (
-    re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)"),
-    re.compile(
-        rf"(?P<mn>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)", re.I
-    ),
-    re.compile(
-        rf"(?P<d>\d{{1,2}})\.?\s+(?:de\s+)?(?P<mn>{_MONTH})\.?,?\s+(?:de\s+)?(?P<y>(?:19|20)\d\d)",
-        re.I,
-    ),
-    re.compile(r"(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>(?:19|20)\d\d)"),
 )
 # Words of page furniture, in a few languages: a short line that is one of them, or
 # begins with one, belongs to the page, not to the article.
@@ -514,21 +493,6 @@ def _looks_like_name(text: str) -> bool:
 def _title_cased(text: str) -> bool:
     words = [w for w in text.split() if len(w) > 3]
     return bool(words) and sum(w[0].isupper() for w in words) / len(words) >= 0.6
-
-
-def find_date(text: str) -> dt.date | None:
-    """The first date written in a line, in a few common forms."""
-    for pattern in _DATES:
-        found = pattern.search(text)
-        if not found:
-            continue
-        parts = found.groupdict()
-        month = int(parts["m"]) if parts.get("m") else _MONTHS[parts["mn"].lower()]
-        try:
-            return dt.date(int(parts["y"]), month, int(parts["d"]))
-        except ValueError:
-            continue
-    return None
 
 
 def _name(byline: str) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from mailer.articles import Footnotes, Heading, ListBlock, Paragraph, Quote, load_article
+from mailer.articles.dates import find_date
 from mailer.articles.plain_text import parse_text
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "articles"
@@ -126,3 +129,19 @@ def test_notes_with_arrows_and_numbers_not_referred_to() -> None:
     # A numbered list at the end that nothing refers to is a list.
     article = parse_text(f"Some Title\n\n{body}\n\n1. first\n2. second\n")
     assert article.blocks[-1] == ListBlock(("first", "second"), ordered=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "date"),
+    [
+        ("Updated 1:39 am EST, Wednesday, November 20, 2019", dt.date(2019, 11, 20)),
+        ("Published 2024-06-12T08:00", dt.date(2024, 6, 12)),
+        ("4. März 2025, 10:12 Uhr", dt.date(2025, 3, 4)),
+        ("le 4 mars 2025", dt.date(2025, 3, 4)),
+        ("04/03/2025", dt.date(2025, 3, 4)),
+        ("Sept. 9, 2021", dt.date(2021, 9, 9)),
+        ("No date here, only 2025", None),
+    ],
+)
+def test_dates_as_pages_write_them(line: str, date: dt.date | None) -> None:
+    assert find_date(line) == date
