@@ -29,6 +29,7 @@ from readability import Document
 from readability.encoding import get_encoding
 from readability.readability import Unparseable
 
+from mailer.articles.appeal import find_appeal
 from mailer.articles.blocks import html_to_blocks, inline_text
 from mailer.articles.furniture import agreed_blocks, left_out, why_left_out
 from mailer.articles.model import Article, Block, Dropped, Heading, Image, Paragraph
@@ -88,7 +89,7 @@ def parse_html_page(page: str, *, source: str = "", url: str = "") -> Article:
     title = meta.first("og:title", "twitter:title") or _h1(tree) or page_title.strip()
     if not title:
         raise ArticleError(source, "no title: the page has no <title>, <h1> or og:title")
-    blocks = _without_byline(_without_title(blocks, title), meta.byline())
+    blocks, appeal = find_appeal(_without_byline(_without_title(blocks, title), meta.byline()))
     blocks, outvoted = agreed_blocks(blocks, page)
     if not any(isinstance(b, Paragraph) for b in blocks):
         raise ArticleError(source, "found no article text in the page")
@@ -102,7 +103,11 @@ def parse_html_page(page: str, *, source: str = "", url: str = "") -> Article:
         image=None if any(isinstance(b, Image) for b in blocks) else meta.image(url),
         tags=tuple(meta.all("article:tag")),
         source=source,
-        dropped=(*outvoted, *left_out(original, blocks, title, widgets)),
+        dropped=(
+            *outvoted,
+            *left_out(original, [*blocks, *(appeal.blocks if appeal else ())], title, widgets),
+        ),
+        appeal=appeal,
     )
 
 

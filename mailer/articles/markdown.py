@@ -29,6 +29,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from mailer.articles.appeal import find_appeal
 from mailer.articles.blocks import html_to_blocks
 from mailer.articles.model import Article, Image
 from mailer.exceptions import ArticleError, quoted
@@ -60,9 +61,10 @@ def parse_markdown(text: str, *, source: str = "") -> Article:
         )
     url = _url(meta, source)
     body = _restore_expressions(md.renderer.render(tokens, md.options, env), expressions)
+    blocks, appeal = find_appeal(html_to_blocks(body, base_url=url))
     return Article(
         title=title,
-        blocks=tuple(html_to_blocks(body, base_url=url)),
+        blocks=tuple(blocks),
         subtitle=html.escape(_string(meta, "subtitle", source), quote=False),
         byline=_byline(meta.get("author"), source),
         date=_date(meta.get("date"), source),
@@ -73,6 +75,7 @@ def parse_markdown(text: str, *, source: str = "") -> Article:
         cta=_names(meta.get("cta"), "cta", source),
         personalised=meta.get("personalise", True) is not False,
         source=source,
+        appeal=appeal,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 __all__ = [
+    "Appeal",
     "Article",
     "Block",
     "Code",
@@ -144,6 +145,39 @@ class Dropped:
 
 
 @dataclass(frozen=True)
+class Appeal:
+    """The article's own call-to-action (its closing donation appeal), taken out of its
+    text: rendering shows it as the call-to-action box. Texts are inline HTML."""
+
+    heading: str = ""
+    text: str = ""
+    url: str = ""  # the appeal's link, when the article gives one
+    button_label: str = ""  # "Donate", as the article words it
+    gifts: tuple[str, ...] = ()  # what gifts pay for, one item each
+    # The blocks it was read from; a report of the reading (not stored).
+    blocks: tuple[Block, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "heading": self.heading,
+            "text": self.text,
+            "url": self.url,
+            "button_label": self.button_label,
+            "gifts": list(self.gifts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Appeal:
+        return cls(
+            heading=data.get("heading", ""),
+            text=data.get("text", ""),
+            url=data.get("url", ""),
+            button_label=data.get("button_label", ""),
+            gifts=tuple(data.get("gifts", ())),
+        )
+
+
+@dataclass(frozen=True)
 class Article:
     """An article, whatever it came from (Markdown, a web page, plain text, a feed item).
 
@@ -166,6 +200,7 @@ class Article:
     personalised: bool = False
     source: str = field(default="", compare=False)  # the file or URL it was read from
     guid: str = ""  # a feed item's own id (RSS guid, Atom id), by which digests know it
+    appeal: Appeal | None = None  # the article's own donation appeal, out of its blocks
     # What the reader dropped; a report of the reading, not part of the article (not stored).
     dropped: tuple[Dropped, ...] = field(default=(), compare=False)
 
@@ -199,6 +234,7 @@ class Article:
             "source": self.source,
             "guid": self.guid,
             "blocks": [_block_to_dict(b) for b in self.blocks],
+            "appeal": self.appeal.to_dict() if self.appeal else None,
         }
 
     @classmethod
@@ -221,4 +257,5 @@ class Article:
             source=data.get("source", ""),
             guid=data.get("guid", ""),
             blocks=tuple(block_from_dict(b) for b in data.get("blocks", ())),
+            appeal=Appeal.from_dict(data["appeal"]) if data.get("appeal") else None,
         )

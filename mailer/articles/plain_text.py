@@ -1,10 +1,14 @@
-"""Plain-text articles.
+"""Plain-text articles: written for the mailer, or copied from a web page.
 
-Paragraphs are separated by blank lines, and lines inside a paragraph are joined (text is
-often wrapped at 72 columns). The first paragraph is the title, a following ``By ...``
-line the byline. A short line standing alone without closing punctuation is a heading;
-lines starting with ``>`` are a quote (a last ``— Name`` line says who said it), lines
-starting with ``-``, ``*`` or ``1.`` a list; bare ``http(s)://`` addresses become links.
+The article is first found in the text (:mod:`mailer.articles.page_text`: the page's
+menus, prompts and footers around it are dropped, the headline, standfirst, byline and
+date found). Its lines then become blocks: a paragraph wrapped over lines is one
+paragraph; a short line without closing punctuation is a heading; lines starting with
+``>`` are a quote, and so is a paragraph followed by a ``— Name`` line (before the first
+paragraph: the epigraph); lines starting with ``-``, ``*``, ``•`` or ``1.`` a list; a
+photo's caption or credit is the caption of the image URL above it, or dropped; notes
+at the end (``1. ...``, ``[1] ...``) whose numbers are glued to words in the text
+(``resources.1``) are footnotes; bare ``http(s)://`` addresses become links.
 """
 
 from __future__ import annotations
@@ -12,78 +16,198 @@ from __future__ import annotations
 import html
 import re
 
+from mailer.articles.appeal import find_appeal
 from mailer.articles.blocks import mark_epigraph
-from mailer.articles.model import Article, Block, Heading, ListBlock, Paragraph, Quote
+from mailer.articles.model import (
+    Article,
+    Block,
+    Dropped,
+    Footnotes,
+    Heading,
+    Image,
+    ListBlock,
+    Paragraph,
+    Quote,
+)
+from mailer.articles.page_text import (
+    Line,
+    captioned,
+    is_caption,
+    is_furniture,
+    is_image_url,
+    read_page_text,
+)
 from mailer.exceptions import ArticleError
 
 __all__ = ["parse_text"]
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|(\d+)[.)])\s+")
-_CITE = re.compile(r"^\s*(?:—|–|--|―)\s*")
-_BYLINE = re.compile(r"^by\s+(.+)$", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•+▪]|o(?=\s)|(\d{1,3})[.)])\s+")
+_CITE = re.compile(r"^\s*(?:—|–|--|―)\s*(?=\S)")
 # What ends a sentence or a clause: a line ending without it is a heading.
 _CLOSING = tuple(".!?:;,\"'”’…)]")
 _HEADING_MAX = 90
+_NOTE = re.compile(r"^\s*(?:\[(\d{1,3})\]|\^?(\d{1,3})[.)]?)\s+(?=\S)")
+_BACK = re.compile(r"\s*(?:\[back\]|\[return\]|↩︎?|\^\s*back|back to text)\s*", re.IGNORECASE)
+_GLUED = re.compile(r"(?<=[^\W\d]|[.,;:!?”\"’)])(\d{1,3})(?=[\s,.;:]|$)")
+_MARK = re.compile("\ue000\\d+\ue001")  # a footnote mark, until it becomes <sup>
+_QUOTED = re.compile(r"^[\"“„«].+[\"”“»]$")
+_LONG_QUOTE_WORDS = 40
 
 
 def parse_text(text: str, *, source: str = "") -> Article:
     """The article in a plain text; ``source`` names it in errors."""
-    paragraphs = [
-        [line.rstrip() for line in chunk.strip("\n").split("\n")]
-        for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
-        if chunk.strip()
-    ]
-    if not paragraphs:
+    if not text.strip():
         raise ArticleError(source, "is empty: no title and no text")
-    first = paragraphs.pop(0)
-    if len(first) != 1 or not _is_heading(first[0]):
+    page = read_page_text(text)
+    if not page.title:
         raise ArticleError(
-            source, "no title: the first line must be a title standing alone, then a blank line"
+            source, "no title: found no headline (a short line standing before the text)"
         )
-    title = first[0].strip()
-    byline = ""
-    if paragraphs and len(paragraphs[0]) == 1 and (found := _BYLINE.match(paragraphs[0][0])):
-        byline = found.group(1).strip()
-        paragraphs.pop(0)
-    blocks: list[Block] = []
-    for lines in paragraphs:
-        block = _block(lines)
-        previous = blocks[-1] if blocks else None
-        # A quote running over several paragraphs is one quote.
-        if isinstance(block, Quote) and isinstance(previous, Quote) and not previous.cite:
-            block = Quote(previous.paragraphs + block.paragraphs, block.cite)
-            blocks.pop()
-        blocks.append(block)
-    if not blocks:
+    dropped = list(page.dropped)
+    lines, notes = _footnotes(page.lines)
+    blocks = _blocks(lines, dropped)
+    if notes:
+        blocks.append(Footnotes(tuple(notes)))
+    if not any(isinstance(b, Paragraph | ListBlock | Quote) for b in blocks):
         raise ArticleError(source, "has a title but no text")
+    blocks, appeal = find_appeal(blocks)
     return Article(
-        title=title,
-        byline=byline,
+        title=page.title,
+        subtitle=_inline(page.subtitle),
+        byline=page.byline,
+        date=page.date,
         blocks=tuple(mark_epigraph(blocks)),
+        appeal=appeal,
         personalised=True,
         source=source,
+        dropped=tuple(dropped),
     )
 
 
-def _block(lines: list[str]) -> Block:
-    if all(line.lstrip().startswith(">") for line in lines):
-        quoted = [re.sub(r"^\s*>\s?", "", line) for line in lines]
-        cite = ""
-        if len(quoted) > 1 and _CITE.match(quoted[-1]):
-            cite = _inline(_CITE.sub("", quoted.pop()))
-        return Quote((_inline(" ".join(quoted)),), cite)
-    if all(_LIST_ITEM.match(line) for line in lines):
-        first = _LIST_ITEM.match(lines[0])
-        ordered = bool(first and first.group(1))
-        return ListBlock(tuple(_inline(_LIST_ITEM.sub("", line)) for line in lines), ordered)
-    if len(lines) == 1 and _is_heading(lines[0]):
-        return Heading(_inline(lines[0]), 2)
-    return Paragraph(_inline(" ".join(line.strip() for line in lines)))
+def _blocks(lines: list[Line], dropped: list[Dropped]) -> list[Block]:
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        text = line.text
+        if text.startswith(">"):
+            j = i
+            while j < len(lines) and lines[j].text.startswith(">"):
+                j += 1
+            quoted = [re.sub(r"^>\s?", "", row.text).strip() for row in lines[i:j]]
+            cite = ""
+            if len(quoted) > 1 and _CITE.match(quoted[-1]):
+                cite = _inline(_CITE.sub("", quoted.pop()))
+            _add_quote(blocks, Quote((_inline(" ".join(q for q in quoted if q)),), cite))
+            i = j
+            continue
+        if _LIST_ITEM.match(text):
+            j = i + 1
+            while (
+                j < len(lines)
+                and _LIST_ITEM.match(lines[j].text)
+                and not (
+                    lines[j].after_blank
+                    and lines[j].words > 0
+                    and _ordered(lines[j]) != _ordered(line)
+                )
+            ):
+                j += 1
+            items = [_inline(_LIST_ITEM.sub("", row.text)) for row in lines[i:j]]
+            blocks.append(ListBlock(tuple(items), ordered=_ordered(line)))
+            i = j
+            continue
+        i += 1
+        if _CITE.match(text) and blocks and len(text) <= 200:
+            previous = blocks[-1]
+            cite = _inline(_CITE.sub("", text))
+            if isinstance(previous, Quote) and not previous.cite:
+                blocks[-1] = Quote(previous.paragraphs, cite, previous.epigraph)
+                continue
+            if isinstance(previous, Paragraph):
+                blocks[-1] = Quote((previous.html,), cite)
+                continue
+        if is_image_url(text):
+            caption = ""
+            if i < len(lines) and is_caption(lines[i].text):
+                caption = _inline(lines[i].text)
+                i += 1
+            blocks.append(Image(src=text.strip(), caption=caption))
+            continue
+        if captioned(lines, i - 1):
+            why = "a photo caption and its credit (plain text has no image)"
+            dropped.append(Dropped(f"{text} {lines[i].text}", why))
+            i += 1
+            continue
+        if is_caption(text) and not _QUOTED.match(text):
+            dropped.append(Dropped(text, "a photo caption or credit (plain text has no image)"))
+            continue
+        if is_furniture(text) and len(text) < 120:
+            dropped.append(Dropped(text, "page furniture inside the article"))
+            continue
+        if _is_heading(text):
+            blocks.append(Heading(_inline(text), 2))
+        elif _QUOTED.match(text) and line.words >= _LONG_QUOTE_WORDS:
+            _add_quote(blocks, Quote((_inline(text[1:-1].strip()),)))
+        else:
+            blocks.append(Paragraph(_inline(text)))
+    return blocks
+
+
+def _add_quote(blocks: list[Block], quote: Quote) -> None:
+    # A quote running over several paragraphs is one quote.
+    previous = blocks[-1] if blocks else None
+    if isinstance(previous, Quote) and not previous.cite:
+        blocks[-1] = Quote(previous.paragraphs + quote.paragraphs, quote.cite)
+    else:
+        blocks.append(quote)
+
+
+def _ordered(line: Line) -> bool:
+    found = _LIST_ITEM.match(line.text)
+    return bool(found and found.group(1))
+
+
+def _footnotes(lines: list[Line]) -> tuple[list[Line], list[str]]:
+    """The notes at the end of the text, numbered 1, 2, ... in order, when the text
+    refers to them (a number glued to a word) or they say "[back]" or "↩"."""
+    end = len(lines)
+    start = end
+    while start > 0 and _NOTE.match(lines[start - 1].text):
+        start -= 1
+    run = lines[start:end]
+    numbers = [_note_number(line) for line in run]
+    if not run or numbers != list(range(1, len(run) + 1)):
+        return lines, []
+    body = " ".join(line.text for line in lines[:start])
+    marked = any(_BACK.search(line.text) for line in run)
+    glued = {int(n) for n in _GLUED.findall(body)}
+    if not marked and not set(numbers) <= glued:
+        return lines, []
+    notes = [_inline(_BACK.sub(" ", _NOTE.sub("", line.text)).strip()) for line in run]
+    kept = [
+        Line(
+            _GLUED.sub(
+                lambda m: (
+                    f"\ue000{m.group(1)}\ue001" if int(m.group(1)) <= len(run) else m.group(1)
+                ),
+                line.text,
+            ),
+            line.after_blank,
+        )
+        for line in lines[:start]
+    ]
+    return kept, notes
+
+
+def _note_number(line: Line) -> int:
+    found = _NOTE.match(line.text)
+    return int(found.group(1) or found.group(2)) if found else 0
 
 
 def _is_heading(line: str) -> bool:
-    line = line.strip()
+    line = _MARK.sub("", line).strip()
     return (
         0 < len(line) <= _HEADING_MAX
         and not line.endswith(_CLOSING)
@@ -93,7 +217,7 @@ def _is_heading(line: str) -> bool:
 
 
 def _inline(text: str) -> str:
-    """Escaped text with its bare URLs as links."""
+    """Escaped text with its bare URLs as links (and footnote marks as superscripts)."""
     out: list[str] = []
     at = 0
     for found in _URL.finditer(text):
@@ -102,7 +226,8 @@ def _inline(text: str) -> str:
         out.append(f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>')
         at = found.start() + len(url)
     out.append(html.escape(text[at:], quote=False))
-    return "".join(out).strip()
+    joined = "".join(out).strip()
+    return _MARK.sub(lambda m: f"<sup>{m.group()[1:-1]}</sup>", joined)
 
 
 def _trim_url(url: str) -> str:

@@ -116,6 +116,8 @@ def _print(article: Article) -> None:
         text = _image(block) if isinstance(block, Image) else _block_text(block)
         blocks.add_row(str(i), block.kind, Text(text))
     console.print(blocks)
+    if article.appeal is not None:
+        _print_appeal(article.appeal)
     if not article.dropped:
         console.print("\nnothing dropped")
         return
@@ -123,6 +125,22 @@ def _print(article: Article) -> None:
     for piece in article.dropped:
         text = piece.text if len(piece.text) <= _SHOWN else piece.text[: _SHOWN - 1] + "…"
         console.print(Text(f"{piece.why}: {text}"))
+
+
+def _print_appeal(appeal: Any) -> None:
+    console.print("\nthe article's own appeal (shown as the call-to-action box, not as text)")
+    rows = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("heading", _plain(appeal.heading)),
+        ("text", _plain(appeal.text)),
+        ("button", appeal.button_label),
+        ("link", appeal.url or "none: the configured call-to-action's, else no button"),
+    ):
+        if value:
+            rows.add_row(label, Text(value))
+    for gift in appeal.gifts:
+        rows.add_row("gift", Text(_plain(gift)))
+    console.print(rows)
 
 
 def _image(image: Any) -> str:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from mailer.articles.blocks import inline_text
+from mailer.articles.model import Appeal
 from mailer.config import CtaSettings, Settings
 from mailer.exceptions import NotFound
 from mailer.rendering.utm import Utm
 
-__all__ = ["AmountButton", "CtaView", "choose_ctas", "cta_views"]
+__all__ = ["AmountButton", "CtaView", "choose_ctas", "cta_views", "with_appeal"]
+
+APPEAL_NAME = "appeal"  # the utm_content of an article's own appeal's link
 
 CONTENT_WIDTH = 552  # 600 px less the padding on each side
 
@@ -68,6 +72,46 @@ def choose_ctas(
 
 def cta_views(settings: Settings, names: Sequence[str], utm: Utm) -> list[CtaView]:
     return [_view(name, settings.cta[name], utm) for name in names]
+
+
+def with_appeal(
+    views: list[CtaView], appeal: Appeal | None, utm: Utm
+) -> tuple[list[CtaView], list[str]]:
+    """The calls-to-action with the article's own appeal merged in, and warnings: a
+    reader sees one appeal, never the article's and a configured one. With configured
+    ones, the first shows the article's list of what gifts pay for (its link, heading
+    and amounts stay); without, the article's appeal is the box, linking where the
+    article did."""
+    if appeal is None:
+        return views, []
+    gifts = tuple(text for text in (inline_text(g) for g in appeal.gifts) if text)
+    if views:
+        first = views[0]
+        return [replace(first, gifts=gifts or first.gifts), *views[1:]], []
+    defaults = CtaSettings(button_label="Donate", url="https://example.org")
+    label = appeal.button_label or defaults.button_label
+    warnings = []
+    if not appeal.url:
+        warnings.append(
+            "the article's appeal has no link and no call-to-action is configured: its box "
+            "has no button (add [cta.NAME] to mailer.toml)"
+        )
+    view = CtaView(
+        name=APPEAL_NAME,
+        heading=inline_text(appeal.heading),
+        text=inline_text(appeal.text),
+        button_label=label,
+        url=utm.tag(appeal.url, APPEAL_NAME) if appeal.url else "",
+        button_width=_button_width(label, minimum=160, padding=56),
+        amounts=(),
+        gifts=gifts,
+        placement="bottom",
+        button_color=defaults.button_color,
+        button_text_color=readable_on(defaults.button_color),
+        background_color=defaults.background_color,
+        text_color=defaults.text_color,
+    )
+    return [view], warnings
 
 
 def _view(name: str, cta: CtaSettings, utm: Utm) -> CtaView:

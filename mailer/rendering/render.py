@@ -14,7 +14,7 @@ from mailer.articles.blocks import inline_text
 from mailer.articles.model import Article, Block, Paragraph
 from mailer.config import Settings
 from mailer.exceptions import InputError, RenderError
-from mailer.rendering.ctas import CtaView, choose_ctas, cta_views
+from mailer.rendering.ctas import CtaView, choose_ctas, cta_views, with_appeal
 from mailer.rendering.document import Findings, finish_html
 from mailer.rendering.expressions import ExpressionSet
 from mailer.rendering.rendered import BASE_URL, CONTEXT_URLS, RenderedEmail, RenderReport
@@ -95,6 +95,9 @@ def render_email(
         list_default=list_default_cta,
     )
     job.ctas = cta_views(settings, names, job.utm)
+    declined = "none" in next((n for n in (ctas, articles[0].cta) if n is not None), ())
+    if not digest and not declined:
+        job.ctas, job.appeal_warnings = with_appeal(job.ctas, articles[0].appeal, job.utm)
     kind = "digest" if digest else "article"
     return job.render(*_template_names(job.environment, template, kind))
 
@@ -153,6 +156,7 @@ class _Job:
     ctas: list[CtaView] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     _cut_warnings: list[str] = field(default_factory=list)
+    appeal_warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.deferred = self.base_url == BASE_URL
@@ -206,7 +210,7 @@ class _Job:
             limit_bytes=LIMIT_BYTES,
             images_without_alt=[out(src) for src in attempt.findings.images_without_alt],
             links=[out(link) for link in attempt.findings.links],
-            warnings=[out(w) for w in (*self._cut_warnings, *warnings)],
+            warnings=[out(w) for w in (*self._cut_warnings, *self.appeal_warnings, *warnings)],
             truncated=bool(self._cut_warnings),
         )
         return RenderedEmail(

@@ -61,8 +61,6 @@ def test_a_leading_quote_is_an_epigraph() -> None:
     [
         ("", "is empty"),
         ("   \n\n  \n", "is empty"),
-        ("This first line is a sentence.\n\nText.\n", "no title"),
-        ("Two lines\nof title\n\nText.\n", "no title"),
         ("Only a title\n", "no text"),
     ],
 )

@@ -134,3 +134,14 @@ def test_render_and_campaigns_take_encoding(cli: Cli, tmp_path: Path) -> None:
     assert created.stdout.strip() == "1"
     shown = json.loads(cli("campaigns", "show", "1", "--json").stdout)
     assert shown["subject"] == "Café au lait"
+
+
+def test_show_prints_the_articles_own_appeal() -> None:
+    appeal = Path(__file__).resolve().parents[1] / "data" / "articles" / "copied-appeal.txt"
+    code, out, _ = run("articles", "show", str(appeal))
+    assert code == 0
+    assert "the article's own appeal" in out
+    assert "link    https://rivertrust.example.org/donate" in out
+    assert "gift    a bed and a hot meal for one night: 15 euros" in out
+    code, out, _ = run("articles", "show", "--json", str(appeal))
+    assert json.loads(out)["appeal"]["url"] == "https://rivertrust.example.org/donate"
