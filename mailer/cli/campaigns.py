@@ -229,6 +229,14 @@ def test(
     for address, result in zip(to, results, strict=True):
         if result.outcome is Outcome.SENT:
             console.print(f"sent a test to {address.strip()}")
+        elif result.outcome is Outcome.UNKNOWN:
+            # The message went out whole and the server's answer was lost: look before
+            # trying again.
+            err_console.print(
+                f"[yellow]may have reached {escape(address.strip())}:[/yellow] "
+                f"{escape(result.error)}",
+                markup=True,
+            )
         else:
             err_console.print(
                 f"[red]not sent to {escape(address.strip())}:[/red] {escape(result.error)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from mailer.delivery.smtp_url import parse_smtp_url
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.storage.models import Suppression
 from mailer.subscribers.lists import create_list
-from tests.campaigns.conftest import ARTICLE, Clock, add_people
+from tests.campaigns.conftest import ARTICLE, DONATE, Clock, add_people
+from tests.conftest import SENDER, Cli, write_config
 from tests.delivery.conftest import SmtpServer, start_smtp
 
 
@@ -128,3 +130,26 @@ def test_three_fifths_deferred_pause_the_campaign_after_the_first_batch(
     assert outcome.status.value == "paused"
     assert outcome.reason.startswith("60 of the last 100 messages failed (most often: rcpt: 451")
     assert len(server.handler.received) == 40
+
+
+def test_a_test_send_whose_answer_was_lost_says_it_may_have_arrived(
+    tmp_path: Path, database_url: str, server: SmtpServer
+) -> None:
+    config = write_config(
+        tmp_path, database_url, backend='"smtp"', smtp_url=f'"{server.url()}"',
+        from_address=f'"{SENDER}"',
+    )  # fmt: skip
+    config.write_text(config.read_text() + DONATE)
+    cli = Cli(config)
+    cli("lists", "create", "weekly")
+    cli("subscribers", "add", "ann@example.org", "--list", "weekly")
+    cli("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    server.handler.lose_reply = {"editor@example-times.org": None}
+    out = cli(
+        "campaigns", "test", "1", "--to", "desk@example-times.org",
+        "--to", "editor@example-times.org", ok=False,
+    )  # fmt: skip
+    assert out.exit_code == 1
+    assert "sent a test to desk@example-times.org" in out.stdout
+    assert out.stderr.startswith("may have reached editor@example-times.org: connection lost")
+    assert copies(server) == {"desk@example-times.org": 1, "editor@example-times.org": 1}
