@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +329,18 @@ def test_a_failure_in_the_second_half_of_a_split_keeps_the_first(
         ("d0", Outcome.SENT),
         ("d1", Outcome.SENT),
     ]
+
+
+def test_the_clients_private_methods_we_post_through_are_as_pinned() -> None:
+    # SendGridBackend._post builds the URL and makes the call with the official client's
+    # _build_url and _make_request (its post() encodes the body a second time), pinned in
+    # pyproject.toml to python-http-client 3.3: a version that changes them fails here,
+    # by name, before any send does.
+    from python_http_client.client import Client
+
+    assert list(inspect.signature(Client._build_url).parameters) == ["self", "query_params"], (
+        "python_http_client changed Client._build_url: see SendGridBackend._post"
+    )
+    assert list(inspect.signature(Client._make_request).parameters) == [
+        "self", "opener", "request", "timeout",
+    ], "python_http_client changed Client._make_request: see SendGridBackend._post"  # fmt: skip
