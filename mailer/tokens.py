@@ -20,6 +20,10 @@ from mailer.exceptions import InputError
 __all__ = ["BadToken", "Signer", "TokenData", "sign", "verify"]
 
 _PURPOSES = frozenset({"unsubscribe", "preferences", "confirm", "open", "click"})
+#: Purposes of bare MACs, which have no payload of their own (the forms' tokens of
+#: mailer.web.csrf). What they sign starts with the purpose, which is never a link's:
+#: no such MAC can pass for a link token's signature, nor one purpose's for another's.
+_BARE_PURPOSES = frozenset({"form-bound", "form-timed"})
 
 #: Purposes a token serves besides its own. A campaign message's unsubscribe token also
 #: opens the settings page: either page lets its holder leave the list, so one token
@@ -93,6 +97,15 @@ class Signer:
         mac = self._mac.copy()
         mac.update(payload)
         return _b64(payload) + "." + _b64(mac.digest())
+
+    def mac(self, purpose: str, *parts: str) -> str:
+        """The MAC alone of ``parts`` for a bare ``purpose`` (base64url): a value that
+        only we can make, for what carries no payload (a form's token)."""
+        if purpose not in _BARE_PURPOSES:
+            raise ValueError(f"unknown MAC purpose {purpose!r}")
+        mac = self._mac.copy()
+        mac.update("|".join((purpose, *parts)).encode("utf-8"))
+        return _b64(mac.digest())
 
 
 def sign(secret: str, data: TokenData) -> str:

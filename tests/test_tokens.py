@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,3 +56,19 @@ def test_the_signature_is_keyed_blake2b_even_for_a_long_secret() -> None:
     assert verify(long_secret, token, "unsubscribe") == data
     with pytest.raises(BadToken):
         verify("k" * 199, token, "unsubscribe")
+
+
+def test_a_form_mac_is_a_purpose_of_the_signer_and_passes_for_no_link() -> None:
+    from mailer.tokens import Signer
+
+    signer = Signer(SECRET)
+    form = signer.mac("form-bound", "unsubscribe", "abc")
+    assert form == signer.mac("form-bound", "unsubscribe", "abc")
+    assert form != signer.mac("form-timed", "unsubscribe", "abc")
+    assert form != Signer(SECRET + "x").mac("form-bound", "unsubscribe", "abc")
+    # The MAC of a form, with what it signed as a payload, is no link token.
+    forged = base64.urlsafe_b64encode(b"form-bound|unsubscribe|abc").decode().rstrip("=")
+    with pytest.raises(BadToken):
+        verify(SECRET, f"{forged}.{form}", "unsubscribe")
+    with pytest.raises(ValueError, match="unknown MAC purpose"):
+        signer.mac("unsubscribe", "1")

@@ -2,7 +2,7 @@
 leave or rejoin each; the name; everything stored, as JSON; and forgetting.
 
 The link came by email, so whoever holds it has shown they own the mailbox: rejoining
-a list they left here needs no further confirmation. Every form carries the HMAC of
+a list they left here needs no further confirmation. Every form carries the MAC of
 the link's token (see :mod:`mailer.web.csrf`); nothing needs a cookie.
 """
 

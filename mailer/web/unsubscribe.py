@@ -4,7 +4,7 @@ A GET only shows what will happen and a button: mail scanners open every link, a
 must not unsubscribe anyone. A POST unsubscribes, answers 200 without redirecting, and
 does the same when repeated. It needs no cookie and no session: a mail client posts
 ``List-Unsubscribe=One-Click`` (form-encoded or multipart) and nothing else, and our own
-button posts an HMAC of the link's token instead (see :mod:`mailer.web.csrf`).
+button posts a MAC of the link's token instead (see :mod:`mailer.web.csrf`).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def unsubscribe_now(
         data = verify(ctx.secret, token, "unsubscribe")
     except BadToken as err:
         return _bad_link(ctx, err)
-    # A mail client posts the one-click body; our own button instead posts the HMAC of
+    # A mail client posts the one-click body; our own button instead posts the MAC of
     # this link's token, from our own page.
     button_ok = check_bound(ctx.secret, "unsubscribe", token, csrf) and same_origin(
         request, ctx.settings.base_url
