@@ -90,8 +90,10 @@ def main() -> None:
         "--base-url", "https://news.example.org",
         "--timezone", "Europe/Berlin",
     )  # fmt: skip
-    with (DEMO / "mailer.toml").open("a", encoding="utf-8") as config:
-        config.write(DONATE)
+    # The demo's own donation box in place of the placeholder that init writes last.
+    config = DEMO / "mailer.toml"
+    written = config.read_text(encoding="utf-8").partition("\n[cta.donate]\n")[0]
+    config.write_text(written + "\n" + DONATE, encoding="utf-8")
     mailer(
         "lists", "create", "weekly", "--title", "The Weekly",
         "--description", "The week's best reporting",
