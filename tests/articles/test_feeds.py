@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from mailer.articles import Image, Paragraph, Quote, load_article, load_feed
 from mailer.exceptions import ArticleError
+from tests.support.http import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -103,13 +103,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     """A local web server (the tests use no network)."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(_Handler) as url:
+        yield url
 
 
 def test_feeds_and_pages_by_url(server: str) -> None:

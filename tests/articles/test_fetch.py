@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from mailer.articles.loader import Fetched, fetch
 from mailer.cli import app
 from mailer.exceptions import ArticleError
 from tests.conftest import Cli
+from tests.support.http import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TEXT = " ".join(f"Sentence {i} of the article, long enough to be its main text." for i in range(12))
@@ -75,13 +75,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(_Handler) as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ that plays SendGrid's /v3/scopes, and the web app served by uvicorn."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from dns.rdtypes.ANY.TXT import TXT
 from tests.delivery.conftest import dkim_key, tls  # noqa: F401 - fixtures used here
 
 __all__ = ["DnsServer", "FakeScopes"]
+
+from tests.support.http import serving
 
 
 class DnsServer:
@@ -119,21 +122,11 @@ class FakeScopes:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def host(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._stack = contextlib.ExitStack()
+        self.host = self._stack.enter_context(serving(Handler))
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self._stack.close()
 
 
 @pytest.fixture

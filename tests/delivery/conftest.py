@@ -5,6 +5,7 @@ SendGrid's mail/send."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -12,7 +13,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from mailer.config import Settings
 from mailer.delivery import memory
 from mailer.delivery.headers import list_headers
 from mailer.delivery.message import Batch, Content, Recipient
+from tests.support.http import serving
 
 HTML = (
     "<!doctype html><html><body>"
@@ -380,23 +382,12 @@ class FakeSendGrid:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        # A short poll interval: shutdown() waits for the loop to notice.
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def host(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._stack = contextlib.ExitStack()
+        self.host = self._stack.enter_context(serving(Handler))
 
     def stop(self) -> None:
         self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self._stack.close()
 
 
 SPEC = Path(__file__).parents[1] / "data" / "sendgrid-mail-v3.openapi.json"

@@ -1,0 +1,1 @@
+"""Helpers the tests share (servers on loopback); conftest files keep the fixtures."""
