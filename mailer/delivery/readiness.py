@@ -59,7 +59,8 @@ def where_to_set(settings: Settings, key: str) -> str:
 
 
 def placeholder_domain(address: str) -> str | None:
-    """The RFC 2606 domain ``address`` is at (example.org, news.example.com), or None."""
+    """The RFC 2606 domain ``address`` (or a bare domain) is at (example.org,
+    news.example.com), or None."""
     domain = address.rpartition("@")[2].lower().rstrip(".")
     for reserved in PLACEHOLDER_DOMAINS:
         if domain == reserved or domain.endswith(f".{reserved}"):
@@ -97,7 +98,7 @@ def readiness_problems(
         )
     problems.extend(_sender_problems(settings, sender, campaign_id))
     for name, cta in settings.cta.items():
-        domain = placeholder_domain("@" + (urlsplit(cta.url).hostname or ""))
+        domain = placeholder_domain(urlsplit(cta.url).hostname or "")
         if domain is not None:
             problems.append(
                 Problem(
