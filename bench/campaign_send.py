@@ -34,10 +34,10 @@ from import_subscribers import generate  # noqa: E402
 from sendgrid_send import serve  # noqa: E402
 from smtp_sink import free_port, start_sink  # noqa: E402
 
-from mailer.config import Settings  # noqa: E402
+from mailer.campaigns.records import create_campaign  # noqa: E402
+from mailer.campaigns.sender import CampaignSender  # noqa: E402
 from mailer.delivery.backends import get_backend  # noqa: E402
-from mailer.delivery.campaigns import create_campaign  # noqa: E402
-from mailer.delivery.sender import CampaignSender  # noqa: E402
+from mailer.settings import Settings  # noqa: E402
 from mailer.storage import open_database  # noqa: E402
 from mailer.subscribers.importer import import_file  # noqa: E402
 from mailer.subscribers.lists import create_list  # noqa: E402

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from fault_servers import FakeSendGrid, FaultySmtp  # noqa: E402
 
-from mailer.subscribers.addresses import address_hash  # noqa: E402
+from mailer.addresses import address_hash  # noqa: E402
 
 PAUSED = 3  # mailer campaigns send/resume: the campaign paused
 WAITING = "waiting to be retried"  # what the sender prints while only retries are left

@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mailer.articles import load_article
-from mailer.config import CtaSettings, Settings
 from mailer.rendering import Filler, render_email
+from mailer.settings import CtaSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Günter", "Hiro", "Ines", "José", ""]

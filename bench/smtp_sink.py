@@ -30,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailer.delivery.dkim import DkimSigner, load_private_key
+from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.headers import list_headers
 from mailer.delivery.message import Batch, Content, Outcome, Recipient
 from mailer.delivery.smtp import SmtpBackend
-from mailer.delivery.smtp_url import parse_smtp_url
+from mailer.settings.keys import load_private_key
+from mailer.settings.smtp_url import parse_smtp_url
 
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Günter", "Hiro", "Ines", "José"]
 BATCH = 1000

@@ -4,7 +4,7 @@ Articles become email-safe HTML, are sent on a schedule to subscriber lists thro
 SendGrid or any SMTP server, and what happened to each message comes back to the
 publisher. The package is laid out by the stages of the data's way:
 
-- ``mailer.config``: settings from ``mailer.toml`` and ``MAILER_*`` variables.
+- ``mailer.settings``: settings from ``mailer.toml`` and ``MAILER_*`` variables.
 - ``mailer.storage``: the database (SQLAlchemy models, Alembic migrations).
 - ``mailer.subscribers``: lists, subscribers, suppressions, CSV import and export.
 - ``mailer.cli``: the ``mailer`` command.

@@ -169,7 +169,7 @@ class StateError(MailerError):
 class DatabaseUnavailable(MailerError):
     """The database could not be reached, or stayed locked, for ``seconds`` of retrying;
     ``cause`` is the driver's message in one line. ``unwritten`` holds what a batch
-    worker could not write into the ledger (a :class:`~mailer.delivery.dispatch.Handover`:
+    worker could not write into the ledger (a :class:`~mailer.campaigns.dispatch.Handover`:
     messages already handed over), so that the sender writes it once the database is
     back instead of forgetting it. ``campaign_id`` is set when a sender could not even
     pause its campaign: it stays ``sending``, and ``resume`` completes it."""

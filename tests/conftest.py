@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from mailer.cli import app
 from mailer.cli.project import CONFIG_TEMPLATE
-from mailer.config import Settings, load_settings
+from mailer.settings import Settings, load_settings
 from mailer.storage import Database, open_database
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import load_settings
 from mailer.exceptions import ConfigError
+from mailer.settings import load_settings
 from tests.conftest import Cli, write_config
 
 

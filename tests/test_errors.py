@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mailer.addresses import normalize_address
 from mailer.exceptions import MailerError
 from mailer.rendering.expressions import ExpressionSet
 from mailer.scheduling.when import parse_when
-from mailer.subscribers.addresses import normalize_address
 from mailer.subscribers.segments import parse_segment
 from mailer.timezones import zone
 

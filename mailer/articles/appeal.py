@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from mailer.articles.blocks import inline_text
 from mailer.articles.model import Appeal, Block, Footnotes, Heading, ListBlock, Paragraph
+from mailer.articles.sanitize import inline_text
 
 __all__ = ["asks_for_money", "find_appeal"]
 

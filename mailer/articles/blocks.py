@@ -25,9 +25,9 @@ from mailer.articles.model import (
     Quote,
     Rule,
 )
-from mailer.articles.sanitize import INLINE_TAGS, clean_document, clean_inline
+from mailer.articles.sanitize import INLINE_TAGS, clean_document, clean_inline, inline_text
 
-__all__ = ["html_to_blocks", "inline_text", "mark_epigraph"]
+__all__ = ["html_to_blocks", "mark_epigraph"]
 
 _HEADINGS = {"h1": 2, "h2": 2, "h3": 3, "h4": 4, "h5": 4, "h6": 4}
 _SPACE = re.compile(r"\s+")
@@ -57,14 +57,6 @@ def mark_epigraph(blocks: list[Block]) -> list[Block]:
             blocks[i] = Quote(block.paragraphs, block.cite, epigraph=True)
             break
     return blocks
-
-
-def inline_text(inline_html: str) -> str:
-    """The plain text of inline HTML (for titles, alt texts and comparisons)."""
-    if not inline_html.strip():
-        return ""
-    text = lxml.html.fragment_fromstring(inline_html, create_parent="div").text_content()
-    return _SPACE.sub(" ", text).strip()
 
 
 class _Walker:

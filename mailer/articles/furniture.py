@@ -13,8 +13,8 @@ from collections import Counter
 
 from lxml.html import HtmlElement
 
-from mailer.articles.blocks import inline_text
 from mailer.articles.model import Article, Block, Dropped, Image, Paragraph
+from mailer.articles.sanitize import inline_text
 
 __all__ = ["agreed_blocks", "left_out", "shingles", "why_left_out"]
 

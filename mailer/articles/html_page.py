@@ -30,9 +30,10 @@ from readability.encoding import get_encoding
 from readability.readability import Unparseable
 
 from mailer.articles.appeal import find_appeal
-from mailer.articles.blocks import html_to_blocks, inline_text
+from mailer.articles.blocks import html_to_blocks
 from mailer.articles.furniture import agreed_blocks, left_out, why_left_out
 from mailer.articles.model import Article, Block, Dropped, Heading, Image, Paragraph
+from mailer.articles.sanitize import inline_text
 from mailer.exceptions import ArticleError
 
 __all__ = ["decode_html", "parse_html_page"]

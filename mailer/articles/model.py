@@ -116,7 +116,7 @@ def block_from_dict(data: dict[str, Any]) -> Block:
 
 def _plain(inline_html: str) -> str:
     # Imported here: blocks imports this module.
-    from mailer.articles.blocks import inline_text
+    from mailer.articles.sanitize import inline_text
 
     lines = (inline_text(line) for line in _BREAK.split(inline_html))
     return "\n".join(line for line in lines if line)

@@ -9,11 +9,15 @@ attribute that is not listed, event handlers and ``style`` included.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
+import lxml.html
 import nh3
 
-__all__ = ["INLINE_TAGS", "clean_document", "clean_inline"]
+__all__ = ["INLINE_TAGS", "clean_document", "clean_inline", "inline_text"]
+
+_SPACE = re.compile(r"\s+")
 
 INLINE_TAGS = frozenset(
     {"a", "abbr", "b", "br", "code", "del", "em", "i", "mark", "s", "small", "strong"}
@@ -65,3 +69,11 @@ def clean_inline(html: str, *, lists: bool = False) -> str:
     """Sanitised inline HTML: the text of one paragraph, heading, caption or list item
     (with ``lists``, nested lists are kept)."""
     return str(_cleaner("", INLINE_TAGS | _LIST_TAGS if lists else INLINE_TAGS).clean(html))
+
+
+def inline_text(inline_html: str) -> str:
+    """The plain text of inline HTML (for titles, alt texts and comparisons)."""
+    if not inline_html.strip():
+        return ""
+    text = lxml.html.fragment_fromstring(inline_html, create_parent="div").text_content()
+    return _SPACE.sub(" ", text).strip()

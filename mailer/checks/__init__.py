@@ -1,7 +1,7 @@
 """``mailer check``: whether this configuration is ready to send real mail.
 
 Each check is one :class:`Check` (OK, WARN or FAIL, a message and the fix), one module
-per thing looked at: the settings' rules (:mod:`mailer.delivery.readiness`, the same
+per thing looked at: the settings' rules (:mod:`mailer.campaigns.readiness`, the same
 ones ``campaigns create`` and ``send`` enforce), the database, the backend's server or
 account, the sender domain's DNS (DKIM, SPF, DMARC) and the web app behind
 ``base_url``. Nothing is changed and nothing is sent::

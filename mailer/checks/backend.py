@@ -11,12 +11,12 @@ import ssl
 import urllib.error
 from dataclasses import replace
 
+from mailer.campaigns.readiness import where_to_set
 from mailer.checks.model import Check, CheckOptions, Status
-from mailer.config import Settings
-from mailer.delivery.readiness import where_to_set
 from mailer.delivery.smtp_connection import SmtpConnection
-from mailer.delivery.smtp_url import parse_smtp_url
 from mailer.exceptions import BackendError
+from mailer.settings import Settings
+from mailer.settings.smtp_url import parse_smtp_url
 
 __all__ = ["backend_check", "sendgrid_check", "smtp_check"]
 

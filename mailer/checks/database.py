@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from mailer.checks.model import Check, Status
-from mailer.config import Settings
 from mailer.exceptions import ConfigError
+from mailer.settings import Settings
 from mailer.storage.database import create_database_engine, current_revision, head_revision
 
 __all__ = ["database_check"]

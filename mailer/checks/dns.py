@@ -14,11 +14,11 @@ import dns.resolver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mailer.campaigns.readiness import placeholder_domain, where_to_set
 from mailer.checks.model import Check, CheckOptions, Status
-from mailer.config import Settings
-from mailer.delivery.dkim import load_private_key
-from mailer.delivery.readiness import placeholder_domain, where_to_set
 from mailer.exceptions import ConfigError, InputError
+from mailer.settings import Settings
+from mailer.settings.keys import load_private_key
 
 __all__ = ["LookupFailed", "TxtLookup", "dkim_check", "dmarc_check", "dns_checks", "spf_check"]
 

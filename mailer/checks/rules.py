@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from mailer.campaigns.readiness import readiness_problems
 from mailer.checks.model import Check, Status
-from mailer.config import Settings
-from mailer.delivery.readiness import readiness_problems
+from mailer.settings import Settings
 
 __all__ = ["settings_checks"]
 

@@ -8,7 +8,7 @@ from mailer.checks.dns import dns_checks, parse_nameserver
 from mailer.checks.model import Check, CheckOptions
 from mailer.checks.rules import settings_checks
 from mailer.checks.web import health_check
-from mailer.config import Settings
+from mailer.settings import Settings
 
 __all__ = ["run_checks"]
 

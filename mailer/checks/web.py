@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from mailer.campaigns.readiness import where_to_set
 from mailer.checks.model import Check, CheckOptions, Status
-from mailer.config import Settings
-from mailer.delivery.readiness import where_to_set
+from mailer.settings import Settings
 from mailer.web.health import APP_NAME, instance_id
 
 __all__ = ["health_check"]

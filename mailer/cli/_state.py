@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from mailer.config import Settings, load_settings
+from mailer.settings import Settings, load_settings
 from mailer.storage import Database, open_database
 
 __all__ = ["CliState", "IdArgument", "JsonOption", "console", "err_console", "print_json", "state"]

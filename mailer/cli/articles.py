@@ -87,7 +87,7 @@ def _block_text(block: Any) -> str:
 
 
 def _plain(inline_html: str) -> str:
-    from mailer.articles.blocks import inline_text
+    from mailer.articles.sanitize import inline_text
 
     return inline_text(inline_html)
 

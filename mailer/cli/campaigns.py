@@ -16,6 +16,20 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
+from mailer.campaigns import ledger
+from mailer.campaigns.records import (
+    campaign_view,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    move,
+    require_campaign_ready,
+)
+from mailer.campaigns.records import resend_unknown as resend_unknown_deliveries
+from mailer.campaigns.sender import CampaignSender, SendOutcome, sender_gone
+from mailer.campaigns.sender import Progress as SendProgress
+from mailer.campaigns.stats import campaign_stats
+from mailer.campaigns.testsend import send_test
 from mailer.cli._state import (
     CliState,
     IdArgument,
@@ -26,22 +40,8 @@ from mailer.cli._state import (
     state,
 )
 from mailer.cli.articles import EncodingOption, read_article
-from mailer.delivery import ledger
 from mailer.delivery.backends import get_backend
-from mailer.delivery.campaigns import (
-    campaign_view,
-    create_campaign,
-    get_campaign,
-    list_campaigns,
-    move,
-)
-from mailer.delivery.campaigns import resend_unknown as resend_unknown_deliveries
 from mailer.delivery.message import Outcome
-from mailer.delivery.readiness import require_campaign_ready
-from mailer.delivery.sender import CampaignSender, SendOutcome, sender_gone
-from mailer.delivery.sender import Progress as SendProgress
-from mailer.delivery.stats import campaign_stats
-from mailer.delivery.testsend import send_test
 from mailer.exceptions import DatabaseUnavailable
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from mailer.campaigns.readiness import readiness_problems
 from mailer.cli._state import CliState, console, state
-from mailer.config import CONFIG_FILENAME
-from mailer.delivery.readiness import readiness_problems
 from mailer.exceptions import ConfigError
+from mailer.settings import CONFIG_FILENAME
 
 CONFIG_TEMPLATE = """\
 # mailer settings. Every key can be overridden by an environment variable

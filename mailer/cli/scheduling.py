@@ -16,11 +16,11 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from mailer.campaigns import schedule as scheduling
+from mailer.campaigns.records import require_campaign_ready
 from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
-from mailer.delivery.readiness import require_campaign_ready
 from mailer.exceptions import InputError
-from mailer.scheduling import campaigns as scheduling
 from mailer.scheduling.digests import next_run
 from mailer.scheduling.when import parse_wall_clock, parse_when
 from mailer.storage.models import Campaign, CampaignStatus, Digest

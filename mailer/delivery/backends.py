@@ -10,7 +10,7 @@ from mailer.delivery.base import Backend
 from mailer.exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["BACKENDS", "get_backend"]
 

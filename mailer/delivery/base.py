@@ -26,7 +26,7 @@ from mailer.delivery.mime import MessageBuilder
 from mailer.exceptions import BackendError, InvalidMessage
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["Backend", "MessageBackend", "failed", "retry", "unknown", "withdrawn"]
 

@@ -7,19 +7,16 @@ refolds a header or trims trailing spaces does not break the signature.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailer.exceptions import ConfigError
+from mailer.settings.keys import load_private_key
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
-__all__ = ["SIGNED_HEADERS", "DkimSigner", "load_private_key"]
+__all__ = ["SIGNED_HEADERS", "DkimSigner"]
 
 #: Signed when present; a listed header that is absent is signed as absent, so it cannot
 #: be added on the way either.
@@ -37,41 +34,6 @@ SIGNED_HEADERS = (
     "Content-Type",
     "X-Mailer-Delivery",
 )
-
-_MIN_BITS = 1024  # RFC 8301: verifiers refuse shorter keys
-
-
-def load_private_key(value: str, base_dir: Path | None = None) -> bytes:
-    """The RSA key in ``value`` (PEM text, or the path of a PEM file, relative paths
-    against ``base_dir``) as PKCS#1 PEM; raises ConfigError naming the problem."""
-    if "-----BEGIN" in value:
-        pem = value.encode("ascii", "replace")
-    else:
-        path = Path(value).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        try:
-            pem = path.read_bytes()
-        except OSError as err:
-            raise ConfigError(
-                f"cannot read {path}: {err.strerror}", key="dkim_private_key"
-            ) from err
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as err:
-        raise ConfigError("is not an unencrypted PEM private key", key="dkim_private_key") from err
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError("must be an RSA key (rsa-sha256)", key="dkim_private_key")
-    if key.key_size < _MIN_BITS:
-        raise ConfigError(
-            f"is {key.key_size} bits; verifiers refuse keys under {_MIN_BITS} (use 2048)",
-            key="dkim_private_key",
-        )
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
 
 
 class DkimSigner:

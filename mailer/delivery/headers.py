@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import re
 from binascii import b2a_base64
-from email.policy import default as default_policy
 from email.utils import formataddr
-from typing import NamedTuple
 
+from mailer.addresses import has_control
 from mailer.exceptions import HeaderInjection, InvalidMessage
 
 __all__ = [
     "RESERVED_HEADERS",
-    "Mailbox",
     "check_address",
     "check_header",
     "encode_header",
     "format_address",
-    "has_control",
     "list_headers",
     "message_id",
-    "parse_mailbox",
 ]
 
 # Headers the builders write themselves from Content and Recipient; a caller setting one
@@ -54,17 +50,14 @@ RESERVED_HEADERS = frozenset(
 _NAME = re.compile(r"[!-9;-~]+")
 # Line breaks, and every other control character but tab: some readers split header
 # lines at \x0b, \x0c or \x1c-\x1e as well (str.splitlines does).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # The ASCII that _CONTROL lets through: deleting it from an ASCII text leaves nothing
 # unless the text has a control character (bytes.translate is a tenth of a regex scan).
-_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t"
 # RFC 5322 dot-atom text, for the left side of a Message-ID.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _ADDRESS_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>()\[\],;:\\\"]")
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>]")
 # What only a name-addr, a list or a group holds (RFC 5322 specials but "@" and ".").
-_MAILBOX_SPECIALS = re.compile(r"[<>()\[\],;:\\\"]")
 
 _FOLD_AT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
 _MAX_LINE = 998  # ... and MUST be at most 998
@@ -85,15 +78,6 @@ def check_header(name: str, value: str) -> None:
         raise InvalidMessage(f"header {name!r}: a header name may not begin with a dot")
 
 
-def has_control(text: str) -> bool:
-    """Whether ``text`` holds a line break or another control character but tab. Runs
-    over all of a recipient's header values at once (a tenth of a regex scan for
-    ASCII, as bytes.translate deletes what may stay and looks at what is left)."""
-    if text.isascii():
-        return bool(text.encode("ascii").translate(None, _PLAIN_ASCII))
-    return _CONTROL.search(text) is not None
-
-
 def check_address(address: str, *, header: str = "To", utf8: bool = False) -> None:
     """Raise if ``address`` cannot go into a header and an SMTP envelope as it is. A
     non-ASCII local part passes only with ``utf8`` (RFC 6531/6532: the message must then
@@ -107,33 +91,6 @@ def check_address(address: str, *, header: str = "To", utf8: bool = False) -> No
         raise InvalidMessage(
             f"{header}: {address!r} has a non-ASCII local part, which needs SMTPUTF8"
         )
-
-
-class Mailbox(NamedTuple):
-    """A display name (may be empty) and a plain address."""
-
-    name: str
-    address: str
-
-
-def parse_mailbox(text: str, *, header: str = "From") -> Mailbox:
-    """``news@example.org`` or ``The Weekly <news@example.org>`` (RFC 5322's name-addr,
-    the form Django's and listmonk's settings take) as its name and address, parsed by
-    the standard library's header parser. Raises InvalidMessage for anything else: two
-    addresses, a group, an unclosed ``<``. The address itself is checked by the caller
-    (email-validator for settings, :func:`check_address` for messages)."""
-    if has_control(text):
-        raise HeaderInjection(header, text)
-    if not _MAILBOX_SPECIALS.search(text):  # a plain address: nothing to parse
-        return Mailbox("", text.strip())
-    parsed = default_policy.header_factory(header, text)
-    addresses = parsed.addresses
-    if parsed.defects or len(addresses) != 1 or not addresses[0].domain:
-        raise InvalidMessage(
-            f"{header}: not an address or a name and <address> "
-            f"(like The Weekly <news@example.org>): {text!r}"
-        )
-    return Mailbox(addresses[0].display_name, addresses[0].addr_spec)
 
 
 def encode_header(name: str, value: str, *, utf8: bool = False) -> bytes:

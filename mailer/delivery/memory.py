@@ -20,7 +20,7 @@ from mailer.delivery.base import MessageBackend, failed, retry
 from mailer.delivery.message import Outcome, Recipient, RecipientResult
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["MemoryBackend", "Refusal", "outbox", "refusals"]
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
-from mailer.delivery.headers import parse_mailbox
+from mailer.addresses import parse_mailbox
 
 __all__ = ["Batch", "Content", "Outcome", "Recipient", "RecipientResult"]
 

@@ -20,7 +20,7 @@ from mailer.delivery.message import Outcome, Recipient, RecipientResult
 from mailer.exceptions import BackendError
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["OutboxBackend", "outbox_path"]
 

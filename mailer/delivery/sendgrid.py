@@ -42,7 +42,7 @@ from mailer.delivery.sendgrid_payload import (
 from mailer.exceptions import BackendError, ConfigError, InvalidMessage
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["SendGridBackend", "describe_errors"]
 

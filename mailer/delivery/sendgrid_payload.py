@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
+from mailer.addresses import has_control
 from mailer.delivery.headers import (
     RESERVED_HEADERS,
     check_address,
     check_header,
-    has_control,
     message_id,
 )
 from mailer.delivery.message import Batch, Content, Recipient

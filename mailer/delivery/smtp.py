@@ -31,11 +31,11 @@ from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
 from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.smtp_connection import Dropped, Reply, SmtpConnection, Stage
-from mailer.delivery.smtp_url import SmtpConfig, parse_smtp_url
 from mailer.exceptions import BackendError, ConfigError, InvalidMessage
+from mailer.settings.smtp_url import SmtpConfig, parse_smtp_url
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["SmtpBackend"]
 

@@ -15,8 +15,8 @@ import ssl
 from dataclasses import dataclass
 from typing import Literal
 
-from mailer.delivery.smtp_url import SmtpConfig
 from mailer.exceptions import BackendError
+from mailer.settings.smtp_url import SmtpConfig
 
 __all__ = ["Dropped", "Reply", "SmtpConnection", "Stage"]
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from mailer.articles.blocks import inline_text
 from mailer.articles.model import Appeal
-from mailer.config import CtaSettings, Settings
+from mailer.articles.sanitize import inline_text
 from mailer.exceptions import NotFound
 from mailer.rendering.utm import Utm
+from mailer.settings import CtaSettings, Settings
 
 __all__ = ["AmountButton", "CtaView", "choose_ctas", "cta_views", "with_appeal"]
 

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mailer.config import Settings
 from mailer.exceptions import RenderError
+from mailer.settings import Settings
 
 __all__ = [
     "DESKTOP_WIDTH",

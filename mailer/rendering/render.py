@@ -10,9 +10,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from mailer.articles.blocks import inline_text
 from mailer.articles.model import Article, Block, Paragraph
-from mailer.config import Settings
+from mailer.articles.sanitize import inline_text
 from mailer.exceptions import InputError, RenderError
 from mailer.rendering.ctas import CtaView, choose_ctas, cta_views, with_appeal
 from mailer.rendering.document import Findings, finish_html
@@ -28,6 +27,7 @@ from mailer.rendering.templates import (
 from mailer.rendering.text import block_text, tidy_text
 from mailer.rendering.utm import Utm, slugify
 from mailer.rendering.views import article_view, personalise_block
+from mailer.settings import Settings
 
 __all__ = ["CLIP_BYTES", "LIMIT_BYTES", "WARN_BYTES", "render_confirmation", "render_email"]
 

@@ -12,9 +12,9 @@ from typing import Any
 import jinja2
 
 import mailer
-from mailer.config import Settings
 from mailer.exceptions import RenderError
 from mailer.rendering.text import wrap
+from mailer.settings import Settings
 
 __all__ = [
     "TemplateEnvironment",

@@ -24,14 +24,14 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from mailer.config import Settings
+from mailer.campaigns.sender import CampaignSender, SendOutcome
 from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
-from mailer.delivery.sender import CampaignSender, SendOutcome
 from mailer.exceptions import MailerError, StateError
 from mailer.scheduling.clocked import ClockedScheduler
 from mailer.scheduling.digests import run_digest, trigger
 from mailer.scheduling.lock import SchedulerLock
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.retry import DatabaseRetry, cause, lost
@@ -293,7 +293,7 @@ class Daemon:
         self._submit(campaign_id, resume=False)
 
     def _miss(self, campaign_id: int, at: datetime, now: datetime) -> None:
-        from mailer.delivery.campaigns import move
+        from mailer.campaigns.records import move
 
         self._remove_job(campaign_job_id(campaign_id))
         reason = (

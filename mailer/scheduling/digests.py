@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.articles import Article, load_feed
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
 from mailer.exceptions import AlreadyExists, InputError, MailerError, NotFound, quoted
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.models import Digest, DigestItem
 from mailer.storage.types import utcnow

@@ -26,8 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from mailer.addresses import Address, clean_name, normalize_address
 from mailer.exceptions import FileInputError, InputError, InvalidAddress, quoted
-from mailer.subscribers.addresses import Address, clean_name, normalize_address
 from mailer.subscribers.csv_cells import unescape_cell
 from mailer.subscribers.fields import check_attributes, check_name, check_tags
 from mailer.timezones import known_zone

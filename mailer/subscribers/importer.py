@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, literal, select, update
 
+from mailer.addresses import address_hash
 from mailer.exceptions import FileInputError, PartialImport
 from mailer.storage.bulk import bulk_insert, in_values
 from mailer.storage.database import Database
@@ -44,7 +45,6 @@ from mailer.storage.models import (
     SuppressionReason,
 )
 from mailer.storage.types import UTCDateTime, utcnow
-from mailer.subscribers.addresses import address_hash
 from mailer.subscribers.csv_cells import SafeWriter
 from mailer.subscribers.csv_rows import Rejected, Row, check_encoding, read_rows
 from mailer.subscribers.lists import get_list

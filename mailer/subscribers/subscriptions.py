@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mailer.addresses import clean_name, normalize_address
 from mailer.exceptions import InputError, NotFound, StateError, quoted
 from mailer.storage.models import (
     MailingList,
@@ -19,7 +20,6 @@ from mailer.storage.models import (
     SuppressionReason,
 )
 from mailer.storage.types import utcnow
-from mailer.subscribers.addresses import clean_name, normalize_address
 from mailer.subscribers.fields import check_attributes, check_name, check_tags
 from mailer.subscribers.lists import check_timezone, get_list
 from mailer.subscribers.suppression import lift, suppress, suppression_of

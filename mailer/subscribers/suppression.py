@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mailer.addresses import address_hash
 from mailer.storage.models import Suppression, SuppressionReason
 from mailer.storage.types import utcnow
-from mailer.subscribers.addresses import address_hash
 
 __all__ = ["lift", "suppress", "suppressed_hashes", "suppression_of"]
 

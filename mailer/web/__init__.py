@@ -28,6 +28,6 @@ with uvicorn. One module per concern:
 ``server``             uvicorn, for ``mailer serve`` and ``mailer run``
 =====================  ==============================================================
 
-A campaign's statistics are :func:`mailer.delivery.stats.campaign_stats`, which the
+A campaign's statistics are :func:`mailer.campaigns.stats.campaign_stats`, which the
 API and the command line share.
 """

@@ -13,9 +13,10 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from mailer import __version__
-from mailer.config import Settings
 from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
+from mailer.settings import Settings
+from mailer.settings.keys import load_public_key
 from mailer.storage.database import Database, open_database
 from mailer.storage.types import utcnow
 from mailer.web import (
@@ -34,7 +35,6 @@ from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
 from mailer.web.headers import SecurityHeaders
 from mailer.web.limits import SizeLimit
 from mailer.web.ratelimit import SlidingWindow
-from mailer.web.sendgrid_events import load_public_key
 from mailer.web.templating import Pages
 
 __all__ = ["create_app"]

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select
 from starlette.responses import HTMLResponse, Response
 
-from mailer.config import Settings
-from mailer.delivery.tracking import link_target
+from mailer.campaigns.tracking import link_target
 from mailer.exceptions import MailerError
 from mailer.rendering import Filler, RenderedEmail
 from mailer.rendering.substitution import TOKEN_PATTERN
+from mailer.settings import Settings
 from mailer.storage.models import Campaign, CampaignStatus
 from mailer.web.context import WebDep
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailer.config import Settings
 from mailer.delivery.base import Backend
 from mailer.delivery.message import Batch, Content, Outcome, Recipient
 from mailer.exceptions import MailerError
 from mailer.rendering import render_confirmation
+from mailer.settings import Settings
 from mailer.tokens import TokenData, sign
 
 __all__ = ["RESUBSCRIBE", "ConfirmationRequest", "confirmation_batch", "send_confirmation"]

@@ -12,8 +12,8 @@ from typing import Annotated, cast
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from fastapi import Depends, Request
 
-from mailer.config import Settings
 from mailer.delivery.base import Backend
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.web.ratelimit import SlidingWindow
 from mailer.web.templating import Pages

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from mailer.delivery.links import preferences_url
+from mailer.addresses import Address, address_hash, normalize_address
+from mailer.campaigns.links import preferences_url
 from mailer.exceptions import InvalidAddress, StateError
 from mailer.storage.models import (
     MailingList,
@@ -30,7 +31,6 @@ from mailer.storage.models import (
     Subscription,
     SubscriptionStatus,
 )
-from mailer.subscribers.addresses import Address, address_hash, normalize_address
 from mailer.subscribers.fields import MAX_NAME
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.subscribers.suppression import suppression_of

@@ -8,8 +8,8 @@ from typing import Any
 import jinja2
 from starlette.responses import HTMLResponse
 
-from mailer.config import Settings
 from mailer.rendering.templates import builtin_templates
+from mailer.settings import Settings
 
 __all__ = ["Pages"]
 

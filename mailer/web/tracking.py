@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from mailer.delivery.tracking import link_target
+from mailer.campaigns.tracking import link_target
 from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign, Delivery
 from mailer.tokens import BadToken, TokenData, verify

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from mailer.delivery.links import preferences_url
+from mailer.campaigns.links import preferences_url
 from mailer.exceptions import NotFound
 from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign, MailingList, Subscriber, SubscriptionStatus

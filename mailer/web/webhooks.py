@@ -14,9 +14,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from mailer.web.context import WebContext, WebDep
-from mailer.web.event_actions import WebhookReport, record_provider_events
-from mailer.web.sendgrid_events import (
+from mailer.events.actions import WebhookReport, record_provider_events
+from mailer.events.sendgrid import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     ProviderEvent,
@@ -25,6 +24,7 @@ from mailer.web.sendgrid_events import (
     parse_events,
     verify_request,
 )
+from mailer.web.context import WebContext, WebDep
 
 __all__ = ["router"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings, load_settings
 from mailer.delivery.memory import MemoryBackend
+from mailer.settings import Settings, load_settings
 from mailer.storage import Database
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber

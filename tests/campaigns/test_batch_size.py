@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailer.config import load_settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
 from mailer.delivery.sendgrid import SendGridBackend
+from mailer.settings import load_settings
 from mailer.storage import Database
 from mailer.subscribers.importer import import_file
 from mailer.subscribers.lists import create_list

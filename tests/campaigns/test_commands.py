@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings
+from mailer.settings import Settings
 from mailer.storage import Delivery, DeliveryStatus, open_database
 from mailer.storage.models import Campaign, CampaignStatus
 from tests.campaigns.conftest import ARTICLE, DONATE

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.settings import Settings
 from mailer.storage import Database
 from tests.campaigns.conftest import ARTICLE
 from tests.conftest import SENDER

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailer.cli import app
-from mailer.config import load_settings
+from mailer.settings import load_settings
 from mailer.storage import open_database
 from mailer.storage.models import Delivery
 from tests.campaigns.conftest import ARTICLE, DONATE

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from mailer.config import Settings
+from mailer.campaigns.dispatch import Handover
+from mailer.campaigns.ledger import Claimed
+from mailer.campaigns.sender import CampaignSender, Progress
 from mailer.delivery import memory
-from mailer.delivery.dispatch import Handover
-from mailer.delivery.ledger import Claimed
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Outcome, Recipient, RecipientResult
-from mailer.delivery.sender import CampaignSender, Progress
 from mailer.exceptions import DatabaseUnavailable
+from mailer.settings import Settings
 from mailer.storage import Database, open_database
 from mailer.storage.retry import DatabaseRetry
 from tests.campaigns.conftest import ARTICLE, Clock

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import load_settings
+from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.backends import get_backend
-from mailer.delivery.campaigns import campaign_view, create_campaign
 from mailer.delivery.message import Outcome, RecipientResult
-from mailer.delivery.sender import CampaignSender
 from mailer.exceptions import BackendError
+from mailer.settings import load_settings
 from mailer.storage import Database
 from tests.campaigns.conftest import ARTICLE, DONATE
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
-from mailer.config import load_settings
-from mailer.delivery.campaigns import campaign_view, create_campaign
+from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
+from mailer.settings import load_settings
 from mailer.storage import Database
 from mailer.storage.models import CampaignStatus
 from tests.campaigns.conftest import ARTICLE, Clock

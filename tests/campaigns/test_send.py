@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mailer.config import Settings
-from mailer.delivery import ledger
-from mailer.delivery import sender as sender_module
-from mailer.delivery.campaigns import campaign_view, create_campaign, move
-from mailer.delivery.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
+from mailer.campaigns import ledger
+from mailer.campaigns import sender as sender_module
+from mailer.campaigns.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
+from mailer.campaigns.pacing import RateLimiter
+from mailer.campaigns.records import campaign_view, create_campaign, move
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
-from mailer.delivery.ratelimit import RateLimiter
-from mailer.delivery.sender import CampaignSender
 from mailer.exceptions import BackendError, InvalidMessage, StateError
+from mailer.settings import Settings
 from mailer.storage import Database, Delivery, DeliveryStatus
 from mailer.storage.models import Campaign
 from mailer.subscribers.lists import create_list

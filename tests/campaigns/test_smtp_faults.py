@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
-from mailer.delivery.sender import CampaignSender
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.smtp import SmtpBackend
-from mailer.delivery.smtp_url import parse_smtp_url
+from mailer.settings import Settings
+from mailer.settings.smtp_url import parse_smtp_url
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.storage.models import Suppression
 from mailer.subscribers.lists import create_list

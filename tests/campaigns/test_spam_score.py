@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings
+from mailer.settings import Settings
 from tests.campaigns.conftest import ARTICLE
 from tests.conftest import Cli
 

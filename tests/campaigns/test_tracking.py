@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from email.message import EmailMessage
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign, get_campaign
+from mailer.campaigns.records import create_campaign, get_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.tokens import verify
 from tests.campaigns.conftest import ARTICLE, Clock

@@ -20,7 +20,7 @@ from mailer.checks import Check, CheckOptions, Status, run_checks
 from mailer.checks.backend import sendgrid_check, smtp_check
 from mailer.checks.dns import dns_checks
 from mailer.checks.web import health_check
-from mailer.config import Settings, load_settings
+from mailer.settings import Settings, load_settings
 from mailer.storage import Database
 from mailer.web.app import create_app
 from tests.checks.conftest import DnsServer, FakeScopes

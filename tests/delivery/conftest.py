@@ -28,10 +28,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from mailer.config import Settings
 from mailer.delivery import memory
 from mailer.delivery.headers import list_headers
 from mailer.delivery.message import Batch, Content, Recipient
+from mailer.settings import Settings
 from tests.support.http import serving
 
 HTML = (

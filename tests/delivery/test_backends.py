@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings, load_settings
 from mailer.delivery.backends import BACKENDS, get_backend
 from mailer.delivery.base import Backend
 from mailer.delivery.memory import MemoryBackend
@@ -14,6 +13,7 @@ from mailer.delivery.outbox import OutboxBackend
 from mailer.delivery.sendgrid import SendGridBackend
 from mailer.delivery.smtp import SmtpBackend
 from mailer.exceptions import ConfigError
+from mailer.settings import Settings, load_settings
 
 from .conftest import DkimKey
 

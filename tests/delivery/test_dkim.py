@@ -7,9 +7,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mailer.delivery.dkim import DkimSigner, load_private_key
+from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.mime import MessageBuilder
 from mailer.exceptions import ConfigError
+from mailer.settings.keys import load_private_key
 
 from .conftest import DkimKey, make_content, make_recipient
 

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailer.addresses import has_control
 from mailer.delivery.headers import (
     check_header,
     encode_header,
     format_address,
-    has_control,
     list_headers,
     message_id,
 )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.delivery.ratelimit import RateLimiter
+from mailer.campaigns.pacing import RateLimiter
 
 from .conftest import make_settings
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mailer.cli.project import CONFIG_TEMPLATE
-from mailer.config import load_settings
-from mailer.delivery.readiness import (
+from mailer.campaigns.readiness import (
     placeholder_domain,
     readiness_problems,
     require_ready,
 )
+from mailer.cli.project import CONFIG_TEMPLATE
 from mailer.exceptions import NotReady
+from mailer.settings import load_settings
 from tests.conftest import SENDER, write_config
 
 INIT_LIKE = {"base_url": '"http://localhost:8000"', "postal_address": '""'}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import load_settings
-from mailer.delivery.headers import Mailbox, parse_mailbox
+from mailer.addresses import Mailbox, parse_mailbox
 from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.sendgrid_payload import build_payload
 from mailer.exceptions import ConfigError, HeaderInjection, InvalidMessage
+from mailer.settings import load_settings
 from tests.conftest import write_config
 from tests.delivery.conftest import make_batch, make_content, make_recipient
 

@@ -19,13 +19,14 @@ import pytest
 
 from mailer.delivery import smtp_connection
 from mailer.delivery.backends import get_backend
-from mailer.delivery.dkim import DkimSigner, load_private_key
+from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.message import Batch, Outcome, Recipient
 from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.smtp import SmtpBackend
 from mailer.delivery.smtp_connection import Dropped, SmtpConnection
-from mailer.delivery.smtp_url import parse_smtp_url
 from mailer.exceptions import BackendError, HeaderInjection
+from mailer.settings.keys import load_private_key
+from mailer.settings.smtp_url import parse_smtp_url
 
 from .conftest import (
     DkimKey,

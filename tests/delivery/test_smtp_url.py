@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.delivery.smtp_url import SmtpConfig, parse_smtp_url
+from mailer.settings.smtp_url import SmtpConfig, parse_smtp_url
 
 
 def test_plain_smtp() -> None:

@@ -9,7 +9,7 @@ import pytest
 from lxml.html import HtmlElement
 
 from mailer.articles import Article, load_article
-from mailer.config import Settings, load_settings
+from mailer.settings import Settings, load_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

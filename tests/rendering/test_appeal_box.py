@@ -9,8 +9,8 @@ import pytest
 from mailer.articles import load_article
 from mailer.articles.html_page import parse_html_page
 from mailer.articles.markdown import parse_markdown
-from mailer.config import Settings
 from mailer.rendering import render_email
+from mailer.settings import Settings
 from tests.rendering.conftest import parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "articles"

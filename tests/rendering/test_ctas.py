@@ -8,10 +8,10 @@ import pytest
 
 from mailer.articles import Article, Paragraph
 from mailer.cli.project import CONFIG_TEMPLATE
-from mailer.config import CtaSettings, Settings, load_settings
 from mailer.exceptions import ConfigError, NotFound
 from mailer.rendering import render_email
 from mailer.rendering.ctas import choose_ctas, readable_on
+from mailer.settings import CtaSettings, Settings, load_settings
 from tests.conftest import write_config
 from tests.rendering.conftest import parse
 

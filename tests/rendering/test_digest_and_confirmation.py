@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mailer.articles import load_feed
-from mailer.config import Settings
 from mailer.rendering import render_confirmation, render_email, token
+from mailer.settings import Settings
 from tests.rendering.conftest import SAMPLE, parse
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from mailer.articles import Article
-from mailer.config import Settings
 from mailer.rendering import LIMIT_BYTES, render_email
 from mailer.rendering.substitution import TOKEN_PATTERN
+from mailer.settings import Settings
 from tests.rendering.conftest import SAMPLE, parse
 
 

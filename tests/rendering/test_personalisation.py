@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from mailer.articles import Article, Paragraph
 from mailer.articles.markdown import parse_markdown
-from mailer.config import Settings
 from mailer.exceptions import RenderError
 from mailer.rendering import Filler, RenderedEmail, render_email
 from mailer.rendering.expressions import (
@@ -20,6 +19,7 @@ from mailer.rendering.expressions import (
     compile_expression,
     to_text,
 )
+from mailer.settings import Settings
 from tests.rendering.conftest import SAMPLE
 
 

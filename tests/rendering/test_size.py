@@ -8,9 +8,9 @@ import pytest
 
 from mailer.articles import Article, Heading, Image, Paragraph
 from mailer.articles.markdown import parse_markdown
-from mailer.config import Settings
 from mailer.exceptions import RenderError
 from mailer.rendering import CLIP_BYTES, LIMIT_BYTES, WARN_BYTES, render_email
+from mailer.settings import Settings
 from tests.rendering.conftest import SAMPLE
 
 

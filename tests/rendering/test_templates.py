@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from mailer.articles import Article
-from mailer.config import Settings
 from mailer.exceptions import RenderError
 from mailer.rendering import render_email
 from mailer.rendering.templates import builtin_templates
+from mailer.settings import Settings
 from tests.rendering.conftest import parse
 
 

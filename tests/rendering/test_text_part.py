@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from mailer.articles import Article
 from mailer.articles.plain_text import parse_text
-from mailer.config import Settings
 from mailer.rendering import render_email
 from mailer.rendering.text import block_text, inline_to_text, wrap
+from mailer.settings import Settings
 from tests.rendering.conftest import SAMPLE
 
 

@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from mailer.articles import Article
-from mailer.config import Settings, load_settings
 from mailer.rendering import render_email
 from mailer.rendering.utm import Utm, slugify
+from mailer.settings import Settings, load_settings
 from tests.rendering.conftest import parse
 
 UTM = Utm("times", "email", "ferry")

@@ -14,13 +14,13 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import campaign_view, create_campaign
+from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns.schedule import schedule, unschedule
 from mailer.delivery.memory import MemoryBackend
 from mailer.exceptions import InputError, StateError
-from mailer.scheduling.campaigns import schedule, unschedule
 from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.when import parse_when
+from mailer.settings import Settings
 from mailer.storage import Database
 from tests.campaigns.conftest import ARTICLE
 from tests.scheduling.conftest import Clock, InlineExecutor
@@ -156,7 +156,7 @@ def test_a_campaign_left_sending_resumes_on_start(
 ) -> None:  # fmt: skip
     import threading
 
-    from mailer.delivery.sender import CampaignSender
+    from mailer.campaigns.sender import CampaignSender
 
     campaign_id = new_campaign(db, settings)
     stop = threading.Event()

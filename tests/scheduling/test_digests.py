@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings
 from mailer.delivery.memory import MemoryBackend
 from mailer.exceptions import InputError
 from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.digests import create_digest, run_digest
+from mailer.settings import Settings
 from mailer.storage import Database
 from tests.campaigns.conftest import EXAMPLES
 from tests.conftest import Cli

@@ -10,13 +10,13 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import campaign_view, create_campaign
+from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns.schedule import schedule
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
 from mailer.exceptions import InputError
-from mailer.scheduling.campaigns import schedule
 from mailer.scheduling.daemon import Daemon
+from mailer.settings import Settings
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber

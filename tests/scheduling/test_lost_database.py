@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import campaign_view, create_campaign
-from mailer.scheduling.campaigns import schedule
+from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns.schedule import schedule
 from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.lock import _ADVISORY_KEY as ADVISORY
+from mailer.settings import Settings
 from mailer.storage import Database, open_database
 from tests.campaigns.conftest import ARTICLE
 from tests.campaigns.test_lost_database import (

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
-from mailer.scheduling.campaigns import schedule
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.schedule import schedule
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.storage.types import utcnow
 from tests.campaigns.conftest import ARTICLE

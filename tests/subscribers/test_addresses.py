@@ -5,8 +5,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailer.addresses import normalize_address
 from mailer.exceptions import InvalidAddress
-from mailer.subscribers.addresses import normalize_address
 
 
 @pytest.mark.parametrize(

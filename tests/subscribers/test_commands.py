@@ -16,7 +16,7 @@ from tests.conftest import Cli
 
 
 def _db(cli: Cli) -> Database:
-    from mailer.config import load_settings
+    from mailer.settings import load_settings
 
     return open_database(load_settings(cli.config).database_url)
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from mailer.addresses import clean_name
 from mailer.storage import Database, Subscriber, open_database
-from mailer.subscribers.addresses import clean_name
 from mailer.subscribers.csv_cells import escape_cell, unescape_cell
 from mailer.subscribers.export import export_list
 from mailer.subscribers.importer import import_file, rejected_path

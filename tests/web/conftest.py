@@ -19,16 +19,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from mailer.config import Settings, load_settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
+from mailer.events.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from mailer.settings import Settings, load_settings
 from mailer.storage import Campaign, Database, Delivery, Subscriber
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.tokens import TokenData, sign
 from mailer.web.app import create_app
-from mailer.web.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.campaigns.conftest import ARTICLE, DONATE, Clock
 from tests.conftest import write_config
 

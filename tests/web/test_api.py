@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import move
+from mailer.campaigns.records import move
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.subscribers.suppression import suppression_of
 from mailer.web.app import create_app

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
 from mailer.delivery.memory import MemoryBackend
+from mailer.settings import Settings
 from mailer.storage import Campaign, Database, Delivery
 from mailer.subscribers.lists import create_list
 from mailer.web.app import create_app

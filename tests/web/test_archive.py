@@ -7,8 +7,8 @@ import html
 import httpx
 import pytest
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.settings import Settings
 from mailer.storage import Campaign, Database
 from tests.campaigns.conftest import ARTICLE
 from tests.web.conftest import BASE, LINKS, Sent

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mailer.config import Settings
 from mailer.delivery.memory import MemoryBackend
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.subscribers.subscriptions import find_subscriber
 from mailer.web.app import create_app

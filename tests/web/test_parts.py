@@ -12,14 +12,14 @@ from alembic import command
 from sqlalchemy import inspect
 from starlette.requests import Request
 
-from mailer.config import load_settings
+from mailer.events.sendgrid import normalise
 from mailer.exceptions import ConfigError
+from mailer.settings import load_settings
 from mailer.storage import Database, EventKind
 from mailer.storage.database import _alembic_config
 from mailer.web.access_log import route_pattern
 from mailer.web.csrf import bound_token, check_bound, check_timed, same_origin, timed_token
 from mailer.web.ratelimit import SlidingWindow
-from mailer.web.sendgrid_events import normalise
 from tests.conftest import Cli, write_config
 from tests.web.conftest import BASE
 

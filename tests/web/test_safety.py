@@ -12,7 +12,7 @@ from fastapi import BackgroundTasks, FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailer.config import Settings
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.web.app import create_app
 from tests.campaigns.conftest import Clock

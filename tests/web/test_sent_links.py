@@ -14,12 +14,12 @@ import httpx
 import lxml.html
 import pytest
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.sender import CampaignSender
+from mailer.campaigns.testsend import send_test
+from mailer.campaigns.tracking import add_tracking
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
-from mailer.delivery.testsend import send_test
-from mailer.delivery.tracking import add_tracking
+from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mailer.delivery.stats import campaign_stats, cta_of
+from mailer.campaigns.stats import campaign_stats, cta_of
 from mailer.exceptions import NotFound
 from mailer.storage import Database
 from mailer.subscribers.privacy import forget

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mailer.config import Settings
-from mailer.delivery.campaigns import create_campaign
+from mailer.campaigns.records import create_campaign
+from mailer.campaigns.sender import CampaignSender
+from mailer.campaigns.stats import campaign_stats
+from mailer.campaigns.tracking import link_target
 from mailer.delivery.memory import MemoryBackend
-from mailer.delivery.sender import CampaignSender
-from mailer.delivery.stats import campaign_stats
-from mailer.delivery.tracking import link_target
+from mailer.settings import Settings
 from mailer.storage import Database, Event, EventKind
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import forget

@@ -15,14 +15,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from mailer.config import Settings
 from mailer.delivery.memory import MemoryBackend
+from mailer.events.actions import record_provider_events
+from mailer.events.sendgrid import normalise
+from mailer.settings import Settings
 from mailer.storage import Database, Delivery, Event, EventKind, SuppressionReason
 from mailer.subscribers.subscriptions import find_subscriber
 from mailer.subscribers.suppression import suppression_of
 from mailer.web.app import create_app
-from mailer.web.event_actions import record_provider_events
-from mailer.web.sendgrid_events import normalise
 from tests.campaigns.conftest import Clock
 from tests.web.conftest import BASE, Sent, signed_headers
 
@@ -314,7 +314,7 @@ def test_events_another_request_recorded_meanwhile_count_once(
     with db.session() as session:
         record_provider_events(session, settings, events[:1], provider="sendgrid", now=clock.now)
     # As if the other request committed between our look-up and our insert.
-    monkeypatch.setattr("mailer.web.event_actions._known_ids", lambda session, ids: set())
+    monkeypatch.setattr("mailer.events.actions._known_ids", lambda session, ids: set())
     with db.session() as session:
         report = record_provider_events(
             session, settings, events, provider="sendgrid", now=clock.now

@@ -2,7 +2,7 @@
 statistics.
 
 Sending runs after the answer (202), in FastAPI's background tasks, through the same
-:class:`~mailer.delivery.sender.CampaignSender` as ``mailer campaigns send``; its
+:class:`~mailer.campaigns.sender.CampaignSender` as ``mailer campaigns send``; its
 progress shows in ``GET /api/campaigns/{id}``. Scheduling only stores ``scheduled_at``:
 the scheduler (``mailer run``) sends the campaign when its time comes.
 """
@@ -18,11 +18,17 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path
 from sqlalchemy.orm import Session
 
-from mailer.delivery.campaigns import MOVES, campaign_view, create_campaign, get_campaign, move
-from mailer.delivery.campaigns import list_campaigns as all_campaigns
-from mailer.delivery.readiness import require_campaign_ready
-from mailer.delivery.sender import CampaignSender
-from mailer.delivery.stats import campaign_stats
+from mailer.campaigns.records import (
+    MOVES,
+    campaign_view,
+    create_campaign,
+    get_campaign,
+    move,
+    require_campaign_ready,
+)
+from mailer.campaigns.records import list_campaigns as all_campaigns
+from mailer.campaigns.sender import CampaignSender
+from mailer.campaigns.stats import campaign_stats
 from mailer.exceptions import InputError, MailerError, StateError
 from mailer.storage.models import CampaignStatus
 from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut

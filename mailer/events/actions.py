@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailer.config import Settings
+from mailer.addresses import normalize_address
+from mailer.events.sendgrid import ProviderEvent
 from mailer.exceptions import InvalidAddress, NotFound
+from mailer.settings import Settings
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Campaign, Delivery, Subscriber, SuppressionReason
-from mailer.subscribers.addresses import normalize_address
 from mailer.subscribers.subscriptions import unsubscribe
 from mailer.subscribers.suppression import suppress
-from mailer.web.sendgrid_events import ProviderEvent
 
 __all__ = ["WebhookReport", "record_provider_events", "soft_bounces_in_a_row"]
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.delivery.campaigns import get_campaign, move
+from mailer.campaigns.localtime import instant
+from mailer.campaigns.records import get_campaign, move
 from mailer.exceptions import InputError
-from mailer.scheduling.localtime import instant
 from mailer.storage.models import (
     Campaign,
     MailingList,

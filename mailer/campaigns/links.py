@@ -7,11 +7,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mailer.config import Settings
 from mailer.delivery.headers import list_headers
 from mailer.rendering import RenderedEmail
 from mailer.rendering.expressions import html_escape
 from mailer.rendering.substitution import token
+from mailer.settings import Settings
 from mailer.tokens import Signer, TokenData
 
 __all__ = ["LINK_TOKEN", "CampaignLinks", "list_id", "preferences_url"]

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from mailer.delivery.campaigns import delivery_counts, get_campaign
+from mailer.campaigns.records import delivery_counts, get_campaign
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Delivery
 

@@ -22,13 +22,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from mailer.addresses import has_control, normalize_address, parse_mailbox
 from mailer.articles import Article
-from mailer.config import Settings
-from mailer.delivery import ledger
-from mailer.delivery.headers import has_control, parse_mailbox
-from mailer.delivery.readiness import require_ready
-from mailer.delivery.tracking import add_tracking
+from mailer.campaigns import ledger
+from mailer.campaigns.readiness import require_ready
+from mailer.campaigns.tracking import add_tracking
 from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError, quoted
+from mailer.settings import Settings
 from mailer.storage.models import (
     Campaign,
     CampaignStatus,
@@ -36,7 +36,6 @@ from mailer.storage.models import (
     DeliveryStatus,
 )
 from mailer.storage.types import utcnow
-from mailer.subscribers.addresses import normalize_address
 from mailer.subscribers.lists import get_list
 from mailer.subscribers.segments import parse_segment
 
@@ -51,6 +50,7 @@ __all__ = [
     "list_campaigns",
     "list_ids",
     "move",
+    "require_campaign_ready",
 ]
 
 S = CampaignStatus
@@ -331,3 +331,9 @@ def campaign_view(session: Session, campaign_id: int) -> CampaignView:
 
 def list_ids(campaign: Campaign) -> list[int]:
     return sorted(m.id for m in campaign.lists)
+
+
+def require_campaign_ready(session: Session, settings: Settings, campaign_id: int) -> None:
+    """:func:`require_ready` for a stored campaign, with the sender stored with it."""
+    campaign = get_campaign(session, campaign_id)
+    require_ready(settings, campaign.from_address, campaign_id=campaign_id)

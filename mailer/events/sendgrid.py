@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 
@@ -35,7 +35,6 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "ProviderEvent",
     "WebhookRefused",
-    "load_public_key",
     "normalise",
     "parse_events",
     "verify_request",
@@ -70,20 +69,6 @@ class WebhookRefused(Exception):
     def __init__(self, status: int, message: str):
         self.status = status
         super().__init__(message)
-
-
-def load_public_key(text: str) -> ec.EllipticCurvePublicKey:
-    """The verification key SendGrid shows (base64 DER); ValueError if it is not one."""
-    try:
-        key = EventWebhook().convert_public_key_to_ecdsa(text.strip())
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise ValueError(
-            "not a SendGrid verification key (copy the base64 text of Mail Settings > "
-            "Event Webhook > Signature Verification)"
-        ) from err
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("not an elliptic-curve public key, as SendGrid's are")
-    return key
 
 
 def verify_request(

@@ -26,11 +26,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection, select, update
 
-from mailer.config import Settings
-from mailer.delivery import ledger
-from mailer.delivery.base import Backend
-from mailer.delivery.campaigns import delivery_counts, get_campaign, list_ids, move
-from mailer.delivery.dispatch import (
+from mailer.campaigns import ledger
+from mailer.campaigns.dispatch import (
     BatchJob,
     BatchReport,
     BatchWorker,
@@ -41,11 +38,19 @@ from mailer.delivery.dispatch import (
     collect_rarely,
     write_handover,
 )
+from mailer.campaigns.localtime import wall_clock
+from mailer.campaigns.pacing import RateLimiter
+from mailer.campaigns.records import (
+    delivery_counts,
+    get_campaign,
+    list_ids,
+    move,
+    require_campaign_ready,
+)
+from mailer.delivery.base import Backend
 from mailer.delivery.message import Outcome
-from mailer.delivery.ratelimit import RateLimiter
-from mailer.delivery.readiness import require_campaign_ready
 from mailer.exceptions import BackendError, DatabaseUnavailable, NotReady, StateError
-from mailer.scheduling.localtime import wall_clock
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus
 from mailer.storage.retry import DatabaseRetry
@@ -106,7 +111,7 @@ def sender_gone(campaign: Campaign, now: datetime) -> bool:
 
 @contextmanager
 def collecting_less() -> Iterator[None]:
-    """:func:`~mailer.delivery.dispatch.collect_rarely` for the time of a send, then the
+    """:func:`~mailer.campaigns.dispatch.collect_rarely` for the time of a send, then the
     collector as it was."""
     before = collect_rarely()
     try:

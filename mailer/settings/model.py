@@ -37,7 +37,7 @@ from pydantic_settings import (
 from mailer.exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from mailer.delivery.headers import Mailbox
+    from mailer.addresses import Mailbox
 
 __all__ = ["CONFIG_FILENAME", "CtaSettings", "Settings", "find_config", "load_settings"]
 
@@ -211,8 +211,7 @@ class Settings(BaseSettings):
         # "news@example.org" or "The Weekly <news@example.org>"; the address is checked
         # as any other, the name as a header value (no line breaks).
         if value:
-            from mailer.delivery.headers import parse_mailbox
-            from mailer.subscribers.addresses import normalize_address
+            from mailer.addresses import normalize_address, parse_mailbox
 
             normalize_address(parse_mailbox(value).address)
         return value.strip()
@@ -221,7 +220,7 @@ class Settings(BaseSettings):
     @classmethod
     def _address(cls, value: str) -> str:
         if value:
-            from mailer.subscribers.addresses import normalize_address
+            from mailer.addresses import normalize_address
 
             normalize_address(value)
         return value
@@ -230,7 +229,7 @@ class Settings(BaseSettings):
     @classmethod
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            from mailer.delivery.smtp_url import parse_smtp_url
+            from mailer.settings.smtp_url import parse_smtp_url
 
             if not value.get_secret_value().strip():
                 raise ValueError("is empty: give smtp://user:pass@host:587?starttls=true or so")
@@ -249,7 +248,7 @@ class Settings(BaseSettings):
     def _webhook_key(cls, value: str | None) -> str | None:
         if not value:
             return None
-        from mailer.web.sendgrid_events import load_public_key
+        from mailer.settings.keys import load_public_key
 
         # Read now, so that a key pasted wrongly fails at start and not at every event.
         load_public_key(value)
@@ -282,7 +281,7 @@ class Settings(BaseSettings):
                 "DKIM signing needs all of dkim_private_key, dkim_selector and dkim_domain"
             )
         if self.dkim_private_key is not None:
-            from mailer.delivery.dkim import load_private_key
+            from mailer.settings.keys import load_private_key
 
             # Read now, so that a missing or broken key fails at start and not mid-send.
             load_private_key(self.dkim_private_key.get_secret_value(), self.base_dir)
@@ -342,7 +341,7 @@ class Settings(BaseSettings):
     def sender(self) -> Mailbox:
         """The sender's name and address: ``from_address``'s own name if it has one
         (``The Weekly <news@example.org>``), else ``publisher_name``."""
-        from mailer.delivery.headers import Mailbox, parse_mailbox
+        from mailer.addresses import Mailbox, parse_mailbox
 
         name, address = parse_mailbox(self.from_address)
         return Mailbox(name or self.publisher_name, address)

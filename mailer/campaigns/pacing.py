@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
+    from mailer.settings import Settings
 
 __all__ = ["RateLimiter", "TokenBucket"]
 

@@ -7,16 +7,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from mailer.config import Settings
+from mailer.addresses import normalize_address
+from mailer.campaigns.dispatch import BatchWorker
+from mailer.campaigns.ledger import Claimed
+from mailer.campaigns.records import get_campaign, list_ids, require_campaign_ready
 from mailer.delivery.base import Backend
-from mailer.delivery.campaigns import get_campaign, list_ids
-from mailer.delivery.dispatch import BatchWorker
-from mailer.delivery.ledger import Claimed
 from mailer.delivery.message import Batch, RecipientResult
-from mailer.delivery.readiness import require_campaign_ready
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.models import Subscriber
-from mailer.subscribers.addresses import normalize_address
 
 __all__ = ["send_test"]
 

@@ -19,16 +19,16 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from mailer.config import Settings
-from mailer.delivery import ledger
+from mailer.campaigns import ledger
+from mailer.campaigns.ledger import Claimed
+from mailer.campaigns.links import LINK_TOKEN, CampaignLinks
+from mailer.campaigns.records import get_campaign
+from mailer.campaigns.tracking import TRACK, add_tracking
 from mailer.delivery.base import Backend
-from mailer.delivery.campaigns import get_campaign
-from mailer.delivery.ledger import Claimed
-from mailer.delivery.links import LINK_TOKEN, CampaignLinks
 from mailer.delivery.message import Batch, Content, Outcome, Recipient, RecipientResult
-from mailer.delivery.tracking import TRACK, add_tracking
 from mailer.exceptions import BackendError, DatabaseUnavailable, InvalidMessage, MailerError
 from mailer.rendering import RenderedEmail
+from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.retry import DatabaseRetry, lost
 from mailer.storage.types import utcnow

@@ -33,8 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from mailer.addresses import address_hash
+from mailer.campaigns.localtime import instant
 from mailer.delivery.message import Outcome, RecipientResult
-from mailer.scheduling.localtime import instant
 from mailer.storage.bulk import in_values
 from mailer.storage.models import (
     Campaign,
@@ -48,7 +49,6 @@ from mailer.storage.models import (
     SuppressionReason,
 )
 from mailer.storage.types import UTCDateTime
-from mailer.subscribers.addresses import address_hash
 from mailer.subscribers.segments import Segment
 
 __all__ = [

@@ -16,18 +16,15 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
-
-from mailer.config import ENV_PREFIX, Settings
-from mailer.delivery.headers import parse_mailbox
+from mailer.addresses import parse_mailbox
 from mailer.exceptions import InvalidMessage, NotReady
+from mailer.settings import ENV_PREFIX, Settings
 
 __all__ = [
     "PLACEHOLDER_DOMAINS",
     "Problem",
     "placeholder_domain",
     "readiness_problems",
-    "require_campaign_ready",
     "require_ready",
     "where_to_set",
 ]
@@ -161,11 +158,3 @@ def require_ready(
     problems = readiness_problems(settings, sender, campaign_id=campaign_id)
     if problems:
         raise NotReady(problems)
-
-
-def require_campaign_ready(session: Session, settings: Settings, campaign_id: int) -> None:
-    """:func:`require_ready` for a stored campaign, with the sender stored with it."""
-    from mailer.delivery.campaigns import get_campaign
-
-    campaign = get_campaign(session, campaign_id)
-    require_ready(settings, campaign.from_address, campaign_id=campaign_id)
