@@ -148,3 +148,22 @@ def test_the_import_graph_has_no_circle() -> None:
 @pytest.mark.parametrize("package", ["delivery", "campaigns", "events", "settings"])
 def test_the_packages_exist(package: str) -> None:
     assert (PACKAGE / package / "__init__.py").is_file()
+
+
+def test_the_readme_table_names_every_package_in_layer_order() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## How it is built", 1)[1].split("Which library does what", 1)[0]
+    named = [
+        part.strip().strip("`").removesuffix("/").removesuffix(".py").replace("/", ".")
+        for line in table.splitlines()
+        if line.startswith("| ") and "`mailer/" in line
+        for part in line.split("|")[2].split(",")
+    ]
+    on_disk = {
+        module_name(path if path.suffix else path / "__init__.py")
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" and path.stem not in ("__init__", "__main__"))
+        or (path / "__init__.py").is_file()
+    }
+    assert set(named) == on_disk
+    assert [layer_of(name) for name in named] == sorted(layer_of(name) for name in named)
