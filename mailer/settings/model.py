@@ -51,25 +51,49 @@ _CTA_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 class CtaSettings(BaseModel):
-    """A named call-to-action (``[cta.NAME]`` in mailer.toml), such as a donation box."""
+    """A named call-to-action (``[cta.NAME]`` in mailer.toml), such as a donation box.
+
+    Each field's description is what the commented mailer.toml and the README say of it
+    (``mailer.settings.template`` renders both)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    heading: str = ""
-    text: str = ""
-    button_label: str
-    url: str
-    # Each amount is a button linking to url?<amount_param>=<amount>.
-    amounts: list[PositiveFloat] = []
-    amount_param: str = "amount"
-    currency: str = "$"
-    # What gifts pay for, one line each ("$10 pays for a day of court reporting").
-    gifts: list[str] = []
-    # "top", "bottom", or after paragraph N of the article (item N of a digest).
-    placement: Literal["top", "bottom"] | PositiveInt = "bottom"
-    button_color: str = "#b3261e"
-    background_color: str = "#f6f1e7"
-    text_color: str = "#1f1f1f"
+    heading: str = Field(default="", description="The box's heading.")
+    text: str = Field(default="", description="A line or two under the heading.")
+    button_label: str = Field(description="The main button's label.")
+    url: str = Field(
+        description="Where the buttons lead (an absolute `https://` URL), such as your "
+        "donation page."
+    )
+    amounts: list[PositiveFloat] = Field(
+        default=[],
+        description="Amounts, each a button of its own, linking to `url?amount=10` "
+        "(the parameter named by `amount_param`); none: only the main button.",
+    )
+    amount_param: str = Field(
+        default="amount", description="The query parameter that carries an amount."
+    )
+    currency: str = Field(
+        default="$",
+        description="Written before each amount (`$10`), or after it when it is a word (`10 EUR`).",
+    )
+    gifts: list[str] = Field(
+        default=[],
+        description="What gifts pay for, one line each, listed in the box.",
+        examples=[["$5 pays for an hour of fact-checking", "$25 a day in court"]],
+    )
+    placement: Literal["top", "bottom"] | PositiveInt = Field(
+        default="bottom",
+        description="Where the box goes: `top`, `bottom`, or after paragraph N of the "
+        "article (item N of a digest), like 3.",
+    )
+    button_color: str = Field(
+        default="#b3261e",
+        description="The buttons' colour (hex: named and rgb() colours are not understood "
+        "by every email client).",
+    )
+    background_color: str = Field(default="#f6f1e7", description="The box's background (hex).")
+    text_color: str = Field(default="#1f1f1f", description="The box's text colour (hex).")
 
     @field_validator("url")
     @classmethod
@@ -95,8 +119,9 @@ class CtaSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Every setting mailer reads; the commented ``mailer.toml`` that ``mailer init``
-    writes documents each of them."""
+    """Every setting mailer reads. Each field's description is what the commented
+    ``mailer.toml`` that ``mailer init`` writes and the README's table say of it
+    (``mailer.settings.template`` renders both from the fields)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
@@ -104,72 +129,237 @@ class Settings(BaseSettings):
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     config_file: Path | None = Field(default=None, exclude=True)
 
-    database_url: str = ""
-    base_url: str = "http://localhost:8000"
-    secret_key: SecretStr
-    publisher_name: str = "Newsletter"
-    from_address: str = ""
-    reply_to: str = ""
-    postal_address: str = ""
-    timezone: str = "UTC"
-    backend: Backend = "outbox"
-    outbox_dir: Path = Path("var/outbox")
-    smtp_url: SecretStr | None = None
-    sendgrid_api_key: SecretStr | None = None
-    sendgrid_host: str = "https://api.sendgrid.com"
-    # SMTP connections kept open and used at once (smtp_url's ?concurrency= wins).
-    smtp_concurrency: int = Field(default=4, ge=1, le=64)
-    # DKIM signing of SMTP mail: all three or none. The key is a PEM file's path
-    # (relative to this file's folder) or the PEM text itself.
-    dkim_private_key: SecretStr | None = None
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
-    # Recipients claimed from the ledger and handed to the backend at a time; unset, the
-    # backend's own: 1,000 for SendGrid (the most one request takes), 500 for the others.
-    send_batch_size: int | None = Field(default=None, ge=1, le=1000)
-    # Worker processes that build and hand over batches beside the one that claims them
-    # (0: all in one process). Building messages is CPU work; more cores send faster.
-    send_processes: int = Field(default=0, ge=0, le=64)
-    # A campaign pauses itself, saying why, when this share of its last 200 messages
-    # failed (a blocked account, a broken template, a dead server).
-    error_threshold: float = Field(default=0.5, gt=0, le=1)
-    # A scheduled campaign the scheduler finds overdue by less than this (it was not
-    # running at the time) is sent late, with a log line; an older one is marked missed.
-    late_send_limit: timedelta = timedelta(hours=12)
-    # How long a send waits for a lost database (a restarted server, a dropped
-    # connection, a SQLite file another process keeps locked) before it pauses the
-    # campaign. mailer run waits for as long as it takes.
-    database_retry_seconds: float = Field(default=60.0, ge=0, le=86_400)
-    # Sending pace for the caller's RateLimiter; None means no limit.
-    rate_per_second: float | None = Field(default=None, gt=0)
-    rate_per_hour: int | None = Field(default=None, gt=0)
-    # Calls-to-action by name, the ones every mailing gets unless an article or list says
-    # otherwise, and the UTM parameters of every link (utm_source: publisher_name as a slug).
-    cta: dict[str, CtaSettings] = {}
-    default_cta: list[str] = []
-    utm_source: str = ""
-    utm_medium: str = "email"
-    # The web app (mailer serve). The admin API under /api answers only requests with
-    # "Authorization: Bearer <api_token>"; without an api_token it refuses every one.
-    api_token: SecretStr | None = None
-    # SendGrid's event webhook: the verification key its Mail Settings show (base64),
-    # and how many seconds old a signed request may be before it counts as a replay.
-    sendgrid_webhook_public_key: str | None = None
-    webhook_max_age: int = Field(default=600, ge=10, le=86_400)
-    # How long a confirmation link of a double opt-in list works.
-    confirm_token_days: int = Field(default=7, ge=1, le=365)
-    # Open and click tracking of new campaigns (a campaign can turn it off for itself).
-    tracking: bool = True
-    # Subscribe attempts allowed per hour from one IP address, and for one email address.
-    subscribe_rate_limit: int = Field(default=5, ge=1, le=10_000)
-    # Soft bounces (a full mailbox, a server refusing for now) in a row, with no delivery
-    # in between, after which an address is suppressed like a hard bounce.
-    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
-    # The largest request body the web app reads; SendGrid's webhook batches events and
-    # the API's CSV import takes whole files, so each has a limit of its own.
-    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_webhook_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    max_import_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    database_url: str = Field(
+        default="",
+        description="Where subscribers, campaigns and events are stored. PostgreSQL: "
+        "`postgresql+psycopg://user:password@host:5432/dbname`. A SQLite URL's "
+        "`?timeout=SECONDS` (30) is how long a statement waits for another process's lock.",
+        examples=["sqlite:///var/mailer.db"],
+        json_schema_extra={"default_text": "SQLite in `var/mailer.db`"},
+    )
+    base_url: str = Field(
+        default="http://localhost:8000",
+        description="The public address of the web app (subscribe, unsubscribe, archive, "
+        "tracking), which every link in the mail uses (the one in force when a message is "
+        "sent). A local `http://` address is fine while the backend is `outbox`; real mail "
+        "(`smtp`, `sendgrid`) needs the public `https://` one.",
+    )
+    secret_key: SecretStr = Field(
+        description="Signs unsubscribe, confirmation and preference links: at least 16 "
+        "characters. Keep it secret; changing it invalidates every link already sent.",
+        json_schema_extra={"default_text": "written by `init`"},
+    )
+    publisher_name: str = Field(
+        default="Newsletter",
+        description="The name readers know you by: the sender's name, unless "
+        "`from_address` has one of its own.",
+    )
+    from_address: str = Field(
+        default="",
+        description="Who the mail comes from: `news@your-domain.org` or "
+        '`"The Weekly <news@your-domain.org>"`, whose name then wins over '
+        "`publisher_name`. Real mail needs an address at your own domain.",
+    )
+    reply_to: str = Field(
+        default="",
+        description="Where replies go, when not to `from_address`.",
+        examples=["editor@example.org"],
+    )
+    postal_address: str = Field(
+        default="",
+        description="Goes in every footer: the law (CAN-SPAM, GDPR imprint rules) wants a "
+        "postal address in every mailing.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="The timezone of schedules that name none (an IANA name like `Europe/Berlin`).",
+    )
+    backend: Backend = Field(
+        default="outbox",
+        description="How mail leaves: `outbox` writes `.eml` files to `outbox_dir` (nothing "
+        "is sent), `smtp` uses `smtp_url`, `sendgrid` uses `sendgrid_api_key`; `memory` "
+        "keeps messages in a list (for tests).",
+    )
+    outbox_dir: Path = Field(
+        default=Path("var/outbox"), description="Where the outbox backend writes."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="The SMTP server: `smtp://user:pass@host:587?starttls=true`, or "
+        "`smtps://user:pass@host` (TLS from the start), with options like "
+        "`?concurrency=8&timeout=30&helo=mail.example.org`. An `@` in the user or the "
+        "password is written `%40`.",
+        examples=["smtp://user:password@mail.example.org:587?starttls=true"],
+    )
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, description="The SendGrid account's API key.", examples=["SG.xxxxx"]
+    )
+    sendgrid_host: str = Field(
+        default="https://api.sendgrid.com",
+        description="SendGrid's API; it can point elsewhere for tests.",
+    )
+    smtp_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="SMTP connections kept open and used at once (`smtp_url`'s "
+        "`?concurrency=` wins).",
+    )
+    dkim_private_key: SecretStr | None = Field(
+        default=None,
+        description="DKIM signing of SMTP mail needs all three `dkim_` keys, or none. The "
+        "key: a PEM file's path (relative to this file's folder) or the PEM text itself.",
+        examples=["dkim.pem"],
+    )
+    dkim_selector: str | None = Field(
+        default=None,
+        description="The DKIM selector: the public key is in DNS at `SELECTOR._domainkey.DOMAIN`.",
+        examples=["mail"],
+    )
+    dkim_domain: str | None = Field(
+        default=None,
+        description="The domain that signs (the signature's `d=`), usually `from_address`'s.",
+        examples=["example.org"],
+    )
+    rate_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="At most this many messages a second; unset, no limit.",
+        examples=[50],
+    )
+    rate_per_hour: int | None = Field(
+        default=None,
+        gt=0,
+        description="At most this many messages an hour; unset, no limit.",
+        examples=[100000],
+    )
+    send_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Recipients claimed from the ledger and handed to the backend at a "
+        "time; unset, the backend's own: 1,000 for SendGrid (the most one request takes), "
+        "500 for the others.",
+        examples=[500],
+        json_schema_extra={"default_text": "1,000 on SendGrid, 500 otherwise"},
+    )
+    send_processes: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Worker processes that load, build and send batches beside the one "
+        "that claims them (0: one process, with four SendGrid requests in flight on "
+        "threads). Building messages is CPU work: for large SendGrid campaigns, the number "
+        "of cores.",
+    )
+    error_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A campaign pauses itself, saying why, when this share of its last 200 "
+        "messages failed (a blocked account, a broken template, a dead server).",
+    )
+    late_send_limit: timedelta = Field(
+        default=timedelta(hours=12),
+        description="A scheduled campaign that the scheduler finds overdue by less than "
+        "this (it was not running at the time) is sent late, with a log line; an older one "
+        "is marked missed. Seconds, or an ISO duration like `PT12H`.",
+    )
+    database_retry_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="How long a send waits for a lost database (a restarted server, a "
+        "dropped connection, a SQLite file another process keeps locked) before it pauses "
+        "the campaign; `mailer run` waits for as long as it takes.",
+    )
+    # cta comes before default_cta, whose check reads it.
+    cta: dict[str, CtaSettings] = Field(
+        default={},
+        description="Calls-to-action by name, one `[cta.NAME]` table each (the keys "
+        "`cta.NAME.*` below); articles and lists pick them by name.",
+        json_schema_extra={"default_text": "none"},
+    )
+    default_cta: list[str] = Field(
+        default=[],
+        description="The calls-to-action every mailing gets unless its article (front "
+        "matter `cta: donate`, or `cta: none`) or its list says otherwise.",
+        examples=[["donate"]],
+    )
+    utm_source: str = Field(
+        default="",
+        description="Every link in a mailing gets UTM parameters: `utm_source` (this), "
+        "`utm_medium`, `utm_campaign` (the campaign) and, on calls-to-action, "
+        "`utm_content` (its name).",
+        examples=["example-times"],
+        json_schema_extra={"default_text": "`publisher_name` as a slug"},
+    )
+    utm_medium: str = Field(default="email", description="The links' `utm_medium`.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="The admin API under `/api` answers only requests with "
+        "`Authorization: Bearer <api_token>`; unset, it refuses every one. At least 16 "
+        "characters (`openssl rand -hex 24` makes one).",
+        examples=["a long random string (openssl rand -hex 24)"],
+    )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid's event webhook: the verification key (base64) that "
+        "SendGrid shows in Settings > Mail Settings > Event Webhook > Signature "
+        "Verification.",
+        examples=["MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE..."],
+    )
+    webhook_max_age: int = Field(
+        default=600,
+        ge=10,
+        le=86_400,
+        description="How many seconds old a signed webhook request may be before it "
+        "counts as a replay.",
+    )
+    confirm_token_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="How many days a confirmation link of a double opt-in list works.",
+    )
+    tracking: bool = Field(
+        default=True,
+        description="Open and click tracking of new campaigns (a campaign can turn it off "
+        "for itself).",
+    )
+    subscribe_rate_limit: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Subscribe attempts allowed per hour from one IP address, and for one "
+        "email address.",
+    )
+    soft_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Soft bounces (a full mailbox, a server refusing for now) in a row, "
+        "with no delivery in between, after which an address is suppressed like a hard "
+        "bounce.",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest request body the web app reads.",
+        json_schema_extra={"default_text": "1 MiB"},
+    )
+    max_webhook_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="The largest webhook request (SendGrid sends its events in batches).",
+        json_schema_extra={"default_text": "5 MiB"},
+    )
+    max_import_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="The largest CSV file imported through the API.",
+        json_schema_extra={"default_text": "100 MiB"},
+    )
 
     @classmethod
     def settings_customise_sources(

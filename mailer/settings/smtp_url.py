@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 __all__ = ["SmtpConfig", "parse_smtp_url"]
 
@@ -23,6 +23,7 @@ Security = Literal["none", "starttls", "tls"]
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+_OPTIONS = ("starttls", "timeout", "concurrency", "helo")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,22 @@ class SmtpConfig:
 def parse_smtp_url(url: str) -> SmtpConfig:
     """Parse ``url``; raises ValueError (without the password) if it is not usable."""
     parts = urlsplit(url)
+    host, port = _server(parts)
+    options = _options(parts.query)
+    return SmtpConfig(
+        host=host,
+        port=port,
+        security=_security(parts.scheme, options),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        timeout=_timeout(options),
+        concurrency=_concurrency(options),
+        helo=options.get("helo") or None,
+    )
+
+
+def _server(parts: SplitResult) -> tuple[str, int]:
+    """Where the server is: its host, and its port (the scheme's own when none is given)."""
     if parts.scheme not in ("smtp", "smtps"):
         raise ValueError("must start with smtp:// or smtps://")
     if not parts.hostname:
@@ -56,48 +73,49 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         raise ValueError("has a port that is not a number from 0 to 65535") from err
     if parts.path not in ("", "/"):
         raise ValueError("must not have a path (only smtp://user:pass@host:port?options)")
-    params: dict[str, str] = {}
-    for key, values in parse_qs(parts.query, keep_blank_values=True).items():
-        params[key] = values[-1]
-    unknown = set(params) - {"starttls", "timeout", "concurrency", "helo"}
+    return parts.hostname, port or (465 if parts.scheme == "smtps" else 25)
+
+
+def _options(query: str) -> dict[str, str]:
+    """The query's options, the last one winning when one is given twice."""
+    options = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+    unknown = set(options) - set(_OPTIONS)
     if unknown:
         raise ValueError(
-            f"has an unknown option {sorted(unknown)[0]!r} "
-            "(known: starttls, timeout, concurrency, helo)"
+            f"has an unknown option {sorted(unknown)[0]!r} (known: {', '.join(_OPTIONS)})"
         )
+    return options
 
-    security: Security = "tls" if parts.scheme == "smtps" else "none"
-    if "starttls" in params:
-        flag = params["starttls"].lower()
-        if flag not in _TRUE | _FALSE:
-            raise ValueError("has starttls= other than true or false")
-        if flag in _TRUE:
-            if security == "tls":
-                raise ValueError("smtps:// is TLS already; starttls=true needs smtp://")
-            security = "starttls"
 
-    timeout = 30.0
-    if "timeout" in params:
-        try:
-            timeout = float(params["timeout"])
-        except ValueError:
-            timeout = 0
-        if not 0 < timeout <= 3600:
-            raise ValueError("has a timeout= that is not a number of seconds up to 3600")
-    concurrency = None
-    if "concurrency" in params:
-        text = params["concurrency"]
-        if not text.isdigit() or not 1 <= int(text) <= 64:
-            raise ValueError("has a concurrency= that is not a whole number from 1 to 64")
-        concurrency = int(text)
+def _security(scheme: str, options: dict[str, str]) -> Security:
+    """TLS from the start (smtps://), STARTTLS (?starttls=true) or none."""
+    security: Security = "tls" if scheme == "smtps" else "none"
+    flag = options.get("starttls", "false").lower()
+    if flag not in _TRUE | _FALSE:
+        raise ValueError("has starttls= other than true or false")
+    if flag in _FALSE:
+        return security
+    if security == "tls":
+        raise ValueError("smtps:// is TLS already; starttls=true needs smtp://")
+    return "starttls"
 
-    return SmtpConfig(
-        host=parts.hostname,
-        port=port or (465 if parts.scheme == "smtps" else 25),
-        security=security,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-        timeout=timeout,
-        concurrency=concurrency,
-        helo=params.get("helo") or None,
-    )
+
+def _timeout(options: dict[str, str]) -> float:
+    if "timeout" not in options:
+        return 30.0
+    try:
+        timeout = float(options["timeout"])
+    except ValueError:
+        timeout = 0
+    if not 0 < timeout <= 3600:
+        raise ValueError("has a timeout= that is not a number of seconds up to 3600")
+    return timeout
+
+
+def _concurrency(options: dict[str, str]) -> int | None:
+    if "concurrency" not in options:
+        return None
+    text = options["concurrency"]
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError("has a concurrency= that is not a whole number from 1 to 64")
+    return int(text)
