@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailer.addresses import normalize_address
+from mailer.campaigns.when import parse_when
 from mailer.exceptions import MailerError
 from mailer.rendering.expressions import ExpressionSet
-from mailer.scheduling.when import parse_when
 from mailer.subscribers.segments import parse_segment
 from mailer.timezones import zone
 

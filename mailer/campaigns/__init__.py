@@ -1,7 +1,10 @@
 """Campaigns: a campaign's life from draft to sent, and its send ledger.
 
-``records``    the campaign rows: get, move between states, list, counts
+``actions``    the campaign's life (create, schedule, send, pause, cancel, ...) for the
+               CLI, the API and the daemon alike; the one place a sender is built
+``records``    the campaign rows: plan and create, get, move between states, list, counts
 ``schedule``   a time (or local times) to send at
+``when``       reading the times people type
 ``readiness``  whether the settings can send real mail
 ``ledger``     one row per recipient, claimed before a send and settled after
 ``sender``     the send loop: claim a batch, hand it over, record, pace

@@ -9,6 +9,8 @@ processes cannot both make it::
     scheduled ──► missed (its time passed while no scheduler ran; reschedule it)
       paused ◄── sent (reopen: unknown rows queued again)
       (every state but sent and cancelled can be cancelled)
+
+What a person or a program does with a campaign goes through :mod:`.actions`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailer.addresses import has_control, normalize_address, parse_mailbox
 from mailer.articles import Article
-from mailer.campaigns import ledger
 from mailer.campaigns.readiness import require_ready
 from mailer.campaigns.tracking import add_tracking
 from mailer.exceptions import InputError, InvalidMessage, NotFound, StateError, quoted
@@ -34,6 +35,7 @@ from mailer.storage.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    MailingList,
 )
 from mailer.storage.types import utcnow
 from mailer.subscribers.lists import get_list
@@ -41,8 +43,10 @@ from mailer.subscribers.segments import parse_segment
 
 __all__ = [
     "MOVES",
+    "CampaignPlan",
     "CampaignView",
     "archive_url",
+    "campaign_sender",
     "campaign_view",
     "create_campaign",
     "delivery_counts",
@@ -50,6 +54,7 @@ __all__ = [
     "list_campaigns",
     "list_ids",
     "move",
+    "plan_campaign",
     "require_campaign_ready",
 ]
 
@@ -101,10 +106,55 @@ def create_campaign(
     it with the campaign, so that a later edit of the file changes nothing that is sent.
     The links to the web app (masthead, view in browser, unsubscribe, tracking) are
     stored without its address: each send fills in the ``base_url`` in force then."""
-    from mailer.articles import load_article
-    from mailer.rendering import render_email
-    from mailer.rendering.rendered import BASE_URL
+    plan = plan_campaign(
+        session,
+        settings,
+        article=article,
+        lists=lists,
+        subject=subject,
+        segment=segment,
+        from_address=from_address,
+        from_name=from_name,
+        reply_to=reply_to,
+    )
+    campaign = _store(session, plan, ctas=ctas, now=now)
+    _render(campaign, settings, plan, ctas=ctas, template=template, tracking=tracking)
+    return campaign
 
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """A new campaign, checked and its article read, before anything is written."""
+
+    lists: list[MailingList]
+    subject: str | None
+    segment: str
+    from_address: str
+    from_name: str
+    reply_to: str | None
+    articles: Article | list[Article]
+    source: str
+    stored: dict[str, Any]
+
+    @property
+    def first(self) -> Article:
+        return self.articles if isinstance(self.articles, Article) else self.articles[0]
+
+
+def plan_campaign(
+    session: Session,
+    settings: Settings,
+    *,
+    article: str | Article | Sequence[Article],
+    lists: Sequence[str],
+    subject: str | None = None,
+    segment: str | None = None,
+    from_address: str | None = None,
+    from_name: str | None = None,
+    reply_to: str | None = None,
+) -> CampaignPlan:
+    """Check what a new campaign is given, in the order a person fixes it (lists, subject,
+    segment, sender), and read its article; InputError says what is wrong."""
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
     if subject is not None:
@@ -112,6 +162,28 @@ def create_campaign(
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
+    sender, sender_name = campaign_sender(settings, from_address, from_name)
+    if reply_to:
+        normalize_address(reply_to)
+    articles, source, stored = _read_article(article)
+    return CampaignPlan(
+        lists=mailing_lists,
+        subject=subject,
+        segment=segment or "",
+        from_address=sender,
+        from_name=sender_name,
+        reply_to=reply_to if reply_to is not None else settings.reply_to,
+        articles=articles,
+        source=source,
+        stored=stored,
+    )
+
+
+def campaign_sender(
+    settings: Settings, from_address: str | None, from_name: str | None
+) -> tuple[str, str]:
+    """The sender's address and name: those given, else the settings'; refused when
+    they could not go into a header, or when the settings cannot send as that address."""
     given = from_address or settings.from_address
     if not given:
         raise InputError("no sender: pass --from or set from_address in mailer.toml")
@@ -129,54 +201,81 @@ def create_campaign(
         )
     normalize_address(sender)
     require_ready(settings, sender)
-    if reply_to:
-        normalize_address(reply_to)
-    loaded: Article | list[Article]
+    return sender, sender_name
+
+
+def _read_article(
+    article: str | Article | Sequence[Article],
+) -> tuple[Article | list[Article], str, dict[str, Any]]:
+    """The article(s), where they came from, and what is stored of them."""
+    from mailer.articles import load_article
+
     if isinstance(article, str):
         loaded = load_article(article)
-        source, stored = article, loaded.to_dict()
-    elif isinstance(article, Article):
-        loaded = article
-        source, stored = article.source, article.to_dict()
-    else:
-        loaded = list(article)
-        source = ", ".join(a.url or a.source for a in loaded)
-        stored = {"items": [a.to_dict() for a in loaded]}
-    first = loaded if isinstance(loaded, Article) else loaded[0]
+        return loaded, article, loaded.to_dict()
+    if isinstance(article, Article):
+        return article, article.source, article.to_dict()
+    items = list(article)
+    source = ", ".join(a.url or a.source for a in items)
+    return items, source, {"items": [a.to_dict() for a in items]}
+
+
+def _store(
+    session: Session,
+    plan: CampaignPlan,
+    *,
+    ctas: Sequence[str] | None,
+    now: datetime | None,
+) -> Campaign:
     campaign = Campaign(
         uid=secrets.token_hex(8),
-        subject=subject or first.title,
+        subject=plan.subject or plan.first.title,
         status=S.DRAFT,
-        from_address=sender,
-        from_name=sender_name,
-        reply_to=reply_to if reply_to is not None else settings.reply_to,
-        segment=segment or "",
+        from_address=plan.from_address,
+        from_name=plan.from_name,
+        reply_to=plan.reply_to,
+        segment=plan.segment,
         ctas=list(ctas or []),
-        source=source,
-        article=stored,
+        source=plan.source,
+        article=plan.stored,
         created_at=now or utcnow(),
-        lists=mailing_lists,
+        lists=plan.lists,
     )
     session.add(campaign)
     session.flush()  # the id goes into the view-in-browser link
+    return campaign
+
+
+def _render(
+    campaign: Campaign,
+    settings: Settings,
+    plan: CampaignPlan,
+    *,
+    ctas: Sequence[str] | None,
+    template: str | None,
+    tracking: bool | None,
+) -> None:
+    """Render the stored campaign once (its id is in its links) and keep the result."""
+    from mailer.rendering import render_email
+    from mailer.rendering.rendered import BASE_URL
+
     rendered = render_email(
-        loaded,
+        plan.articles,
         settings,
-        subject=subject,
+        subject=plan.subject,
         ctas=list(ctas) if ctas else None,
-        list_name=" and ".join(m.title for m in mailing_lists),
+        list_name=" and ".join(m.title for m in plan.lists),
         template=template,
         archive_url=archive_url(BASE_URL, campaign.id),
         campaign=f"campaign-{campaign.id}",
-        list_default_cta=mailing_lists[0].default_cta,
+        list_default_cta=plan.lists[0].default_cta,
         base_url=BASE_URL,
     )
     campaign.rendered = rendered.to_dict()
-    campaign.subject = subject or rendered.subject
+    campaign.subject = plan.subject or rendered.subject
     campaign.tracking = settings.tracking if tracking is None else tracking
     if campaign.tracking:
         campaign.links = add_tracking(rendered.html)[1]
-    return campaign
 
 
 def _check_subject(subject: str) -> None:
@@ -239,36 +338,6 @@ def move(
             f"campaign that is {allowed}"
         )
     return campaign
-
-
-def resend_unknown(session: Session, campaign_id: int) -> int:
-    """Queue the campaign's ``unknown`` deliveries again (some may then arrive twice);
-    returns how many. A sent campaign is reopened, paused, for ``resume`` to send them.
-    StateError says why it cannot be: a cancelled campaign sends nothing more, and one
-    without unknown deliveries has nothing to queue."""
-    campaign = get_campaign(session, campaign_id)
-    if campaign.status is S.CANCELLED:
-        raise StateError(f"campaign {campaign_id} is cancelled: it sends nothing more")
-    unknown, sending = session.execute(
-        select(
-            func.count().filter(Delivery.status == DeliveryStatus.UNKNOWN),
-            func.count().filter(Delivery.status == DeliveryStatus.SENDING),
-        ).where(Delivery.campaign_id == campaign_id)
-    ).one()
-    if not unknown:
-        hint = (
-            f" ({sending} are marked sending: if their sender died, mailer campaigns resume "
-            f"{campaign_id} marks them unknown first)"
-            if sending
-            else ""
-        )
-        raise StateError(
-            f"campaign {campaign_id} is {campaign.status.value} and has no unknown messages "
-            f"to send again{hint}"
-        )
-    if campaign.status is S.SENT:
-        move(session, campaign_id, "reopen", reason="unknown messages queued again")
-    return ledger.resend_unknown(session.connection(), campaign_id)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,10 @@ def schedule(
     if local_time:
         wall = at
         zones = audience_zones(session, campaign_id, default_zone)
-        first_zone = min(zones, key=lambda zone: instant(wall, zone))
+        try:
+            first_zone = min(zones, key=lambda zone: instant(wall, zone))
+        except OverflowError:  # a year-9999 time that some zone reaches after the year
+            raise InputError(f"the time {wall.isoformat()} is out of range") from None
         at = instant(wall, first_zone)
         if at <= now:
             raise InputError(

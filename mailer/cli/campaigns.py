@@ -6,30 +6,21 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
-from mailer.campaigns import ledger
-from mailer.campaigns.records import (
-    campaign_view,
-    create_campaign,
-    get_campaign,
-    list_campaigns,
-    move,
-    require_campaign_ready,
-)
-from mailer.campaigns.records import resend_unknown as resend_unknown_deliveries
-from mailer.campaigns.sender import CampaignSender, SendOutcome, sender_gone
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view, list_campaigns
 from mailer.campaigns.sender import Progress as SendProgress
+from mailer.campaigns.sender import SendOutcome
 from mailer.campaigns.stats import campaign_stats
-from mailer.campaigns.testsend import send_test
 from mailer.cli._state import (
     CliState,
     IdArgument,
@@ -40,12 +31,10 @@ from mailer.cli._state import (
     state,
 )
 from mailer.cli.articles import EncodingOption, read_article
-from mailer.delivery.backends import get_backend
 from mailer.delivery.message import Outcome
 from mailer.exceptions import DatabaseUnavailable
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
-from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
 
@@ -86,7 +75,7 @@ def create(
     cli = state(ctx)
     loaded = read_article(article, encoding=encoding)  # says what a URL gave
     with cli.database.session() as session:
-        campaign = create_campaign(
+        campaign = actions.create(
             session,
             cli.settings,
             article=loaded,
@@ -225,7 +214,7 @@ def test(
 ) -> None:
     """Send the real email to a few addresses, with [TEST] before the subject."""
     cli = state(ctx)
-    results = send_test(cli.database, cli.settings, get_backend(cli.settings), campaign_id, to)
+    results = actions.send_test(cli.database, cli.settings, campaign_id, to)
     for address, result in zip(to, results, strict=True):
         if result.outcome is Outcome.SENT:
             console.print(f"sent a test to {address.strip()}")
@@ -262,7 +251,7 @@ def resume(ctx: typer.Context, campaign_id: IdArgument) -> None:
 def pause(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Pause a campaign being sent (its sender stops after the batch in hand)."""
     with state(ctx).database.session() as session:
-        move(session, campaign_id, "pause", reason="paused by hand")
+        actions.pause(session, campaign_id, reason="paused by hand")
     console.print(f"campaign {campaign_id} paused; mailer campaigns resume {campaign_id} goes on")
 
 
@@ -275,17 +264,14 @@ def cancel(
     """Cancel a campaign for good: nothing more of it is sent."""
     if not yes:
         typer.confirm(f"cancel campaign {campaign_id}? It cannot be sent afterwards", abort=True)
-    database = state(ctx).database
-    with database.session() as session:
-        campaign = move(session, campaign_id, "cancel", reason="cancelled by hand")
-        gone = sender_gone(campaign, utcnow())
-    with database.engine.begin() as conn:
-        skipped = ledger.skip_pending(conn, campaign_id, "campaign cancelled")
-        # A live sender writes what became of its batch; a dead one's stays unknown.
-        unknown = ledger.recover(conn, campaign_id) if gone else 0
-    console.print(f"campaign {campaign_id} cancelled; {skipped} pending messages will not be sent")
-    if unknown:
-        console.print(f"{unknown} were in flight when its sender stopped: they show as unknown")
+    done = actions.cancel(state(ctx).database, campaign_id, reason="cancelled by hand")
+    console.print(
+        f"campaign {campaign_id} cancelled; {done.skipped} pending messages will not be sent"
+    )
+    if done.unknown:
+        console.print(
+            f"{done.unknown} were in flight when its sender stopped: they show as unknown"
+        )
 
 
 @app.command("resend-unknown")
@@ -293,14 +279,13 @@ def resend_unknown(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Queue again the messages that were in flight when a sender died. Some of them
     may have arrived: their readers then get the campaign twice."""
     with state(ctx).database.session() as session:
-        queued = resend_unknown_deliveries(session, campaign_id)
-        status = get_campaign(session, campaign_id).status
+        resent = actions.resend_unknown(session, campaign_id)
     then = (
         "the send under way takes them"
-        if status is CampaignStatus.SENDING
+        if resent.campaign.status is CampaignStatus.SENDING
         else f"mailer campaigns resume {campaign_id} sends them"
     )
-    console.print(f"{queued} messages queued again; {then}")
+    console.print(f"{resent.queued} messages queued again; {then}")
 
 
 @contextmanager
@@ -323,10 +308,36 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None:
-    settings = cli.settings
+    """Send (or resume) the campaign with a progress bar on the terminal; the exit
+    status says how it ended."""
     with cli.database.session() as session:
-        require_campaign_ready(session, settings, campaign_id)
+        actions.check_startable(session, cli.settings, campaign_id, resume=resume)
     stop = threading.Event()
+    with _progress_bar(campaign_id) as show:
+        sender = actions.sender_for(
+            cli.database, cli.settings, stop=stop, on_progress=show, on_wait=_waiting
+        )
+        try:
+            with _stop_on_signals(stop):
+                outcome = actions.send(sender, campaign_id, resume=resume)
+        except DatabaseUnavailable as err:
+            _database_lost(err, campaign_id, resume=resume)
+        except KeyboardInterrupt:
+            err_console.print(
+                f"stopped at once: what was in flight shows as unknown; "
+                f"mailer campaigns resume {campaign_id} goes on"
+            )
+            # At once means now: the batch threads would otherwise finish their batch.
+            # The ledger holds nothing uncommitted; resume sorts out the rest.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+    _report(cli, outcome)
+
+
+@contextmanager
+def _progress_bar(campaign_id: int) -> Iterator[Callable[[SendProgress], None]]:
+    """A bar on standard error (none when it is not a terminal); yields what to tell it."""
     # On a narrow terminal the counts, rate and ETA keep their width (up to ten million
     # recipients) and the outcomes are cut short instead.
     columns: list[Any] = [
@@ -354,48 +365,30 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
                 detail=detail,
             )
 
-        def waiting(campaign_id: int, pending: int, seconds: float) -> None:
-            err_console.print(
-                f"campaign {campaign_id}: {pending} waiting to be retried (the server said "
-                f"try later); the next try in {seconds:,.0f} s, Ctrl-C pauses"
-            )
+        yield show
 
-        sender = CampaignSender(
-            cli.database,
-            settings,
-            get_backend(settings),
-            stop=stop,
-            on_progress=show,
-            on_wait=waiting,
+
+def _waiting(campaign_id: int, pending: int, seconds: float) -> None:
+    err_console.print(
+        f"campaign {campaign_id}: {pending} waiting to be retried (the server said "
+        f"try later); the next try in {seconds:,.0f} s, Ctrl-C pauses"
+    )
+
+
+def _database_lost(err: DatabaseUnavailable, campaign_id: int, *, resume: bool) -> NoReturn:
+    if err.campaign_id is None:  # lost before the campaign started
+        verb = "resume" if resume else "send"
+        then = (
+            f"campaign {campaign_id} is as it was; once the database is back, "
+            f"mailer campaigns {verb} {campaign_id} goes on"
         )
-        try:
-            with _stop_on_signals(stop):
-                outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
-        except DatabaseUnavailable as err:
-            if err.campaign_id is None:  # lost before the campaign started
-                verb = "resume" if resume else "send"
-                then = (
-                    f"campaign {campaign_id} is as it was; once the database is back, "
-                    f"mailer campaigns {verb} {campaign_id} goes on"
-                )
-            else:
-                then = (
-                    f"campaign {campaign_id} could not be paused and stays sending; once the "
-                    f"database is back, mailer campaigns resume {campaign_id} completes it"
-                )
-            err_console.print(f"[red]error:[/red] {escape(str(err))}: {then}", markup=True)
-            raise typer.Exit(PAUSED_EXIT) from None
-        except KeyboardInterrupt:
-            err_console.print(
-                f"stopped at once: what was in flight shows as unknown; "
-                f"mailer campaigns resume {campaign_id} goes on"
-            )
-            # At once means now: the batch threads would otherwise finish their batch.
-            # The ledger holds nothing uncommitted; resume sorts out the rest.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-    _report(cli, outcome)
+    else:
+        then = (
+            f"campaign {campaign_id} could not be paused and stays sending; once the "
+            f"database is back, mailer campaigns resume {campaign_id} completes it"
+        )
+    err_console.print(f"[red]error:[/red] {escape(str(err))}: {then}", markup=True)
+    raise typer.Exit(PAUSED_EXIT) from None
 
 
 #: The exit status of ``send`` and ``resume`` when the campaign stopped paused (by

@@ -16,16 +16,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from mailer.campaigns import schedule as scheduling
-from mailer.campaigns.records import require_campaign_ready
+from mailer.campaigns import actions
 from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
 from mailer.exceptions import InputError
 from mailer.scheduling.digests import next_run
-from mailer.scheduling.when import parse_wall_clock, parse_when
 from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.types import utcnow
-from mailer.timezones import zone
 
 jobs_app = typer.Typer(no_args_is_help=True, help="What the scheduler will run.")
 
@@ -62,24 +59,11 @@ def _schedule(
     ctx: typer.Context, campaign_id: int, at: str, tz: str | None, again: bool, local: bool
 ) -> None:
     cli = state(ctx)
-    if local:
-        if tz:
-            raise InputError("--local-time reads the time in each subscriber's zone: drop --tz")
-        when = parse_wall_clock(at)
-    else:
-        when = parse_when(at, zone(tz) if tz else cli.settings.zone)
     with cli.database.session() as session:
-        require_campaign_ready(session, cli.settings, campaign_id)
-        campaign = scheduling.schedule(
-            session,
-            campaign_id,
-            when,
-            now=_now(),
-            again=again,
-            local_time=local,
-            default_zone=cli.settings.timezone,
+        done = actions.schedule(
+            session, cli.settings, campaign_id, at, now=_now(), tz=tz, local_time=local, again=again
         )
-        due = campaign.scheduled_at
+    due, when = done.campaign.scheduled_at, done.when
     assert due is not None
     if local:
         console.print(
@@ -129,7 +113,7 @@ def reschedule(
 def unschedule(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Take a scheduled campaign off the schedule (it becomes a draft again)."""
     with state(ctx).database.session() as session:
-        scheduling.unschedule(session, campaign_id, now=_now())
+        actions.unschedule(session, campaign_id, now=_now())
     console.print(f"campaign {campaign_id} is a draft again")
 
 

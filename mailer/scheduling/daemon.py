@@ -24,7 +24,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from mailer.campaigns.sender import CampaignSender, SendOutcome
+from mailer.campaigns import actions
+from mailer.campaigns.sender import SendOutcome
 from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
 from mailer.exceptions import MailerError, StateError
@@ -293,8 +294,6 @@ class Daemon:
         self._submit(campaign_id, resume=False)
 
     def _miss(self, campaign_id: int, at: datetime, now: datetime) -> None:
-        from mailer.campaigns.records import move
-
         self._remove_job(campaign_job_id(campaign_id))
         reason = (
             f"missed: due at {at.isoformat()}, {_duration(now - at)} before the scheduler ran, "
@@ -302,7 +301,7 @@ class Daemon:
         )
         with self.database.session() as session:
             try:
-                move(session, campaign_id, "miss", reason=reason, now=now)
+                actions.miss(session, campaign_id, reason=reason, now=now)
             except StateError:
                 return
         log.warning("campaign %s %s", campaign_id, reason)
@@ -321,7 +320,7 @@ class Daemon:
     def _send(self, campaign_id: int, resume: bool) -> SendOutcome | None:
         if self.stop_event.is_set():
             return None
-        sender = CampaignSender(
+        sender = actions.sender_for(
             self.database,
             self.settings,
             self.backend_factory(self.settings),
@@ -332,7 +331,7 @@ class Daemon:
         )
         try:
             log.info("campaign %s: %s", campaign_id, "resuming" if resume else "sending")
-            outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+            outcome = actions.send(sender, campaign_id, resume=resume)
         except MailerError as err:
             log.error("campaign %s: %s", campaign_id, err)
             return None

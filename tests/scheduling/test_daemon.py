@@ -16,10 +16,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from mailer.campaigns.records import campaign_view, create_campaign
 from mailer.campaigns.schedule import schedule, unschedule
+from mailer.campaigns.when import parse_when
 from mailer.delivery.memory import MemoryBackend
 from mailer.exceptions import InputError, StateError
 from mailer.scheduling.daemon import Daemon
-from mailer.scheduling.when import parse_when
 from mailer.settings import Settings
 from mailer.storage import Database
 from tests.campaigns.conftest import ARTICLE

@@ -1,8 +1,9 @@
 """``/api/campaigns``: create, schedule, send, pause and resume campaigns, and their
 statistics.
 
-Sending runs after the answer (202), in FastAPI's background tasks, through the same
-:class:`~mailer.campaigns.sender.CampaignSender` as ``mailer campaigns send``; its
+Each route calls one of :mod:`mailer.campaigns.actions`, as ``mailer campaigns`` does,
+so that the same input gets the same answer. Sending runs after the answer (202), in
+FastAPI's background tasks, through the same sender as ``mailer campaigns send``; its
 progress shows in ``GET /api/campaigns/{id}``. Scheduling only stores ``scheduled_at``:
 the scheduler (``mailer run``) sends the campaign when its time comes.
 """
@@ -11,25 +12,17 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import timedelta
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from sqlalchemy.orm import Session
 
-from mailer.campaigns.records import (
-    MOVES,
-    campaign_view,
-    create_campaign,
-    get_campaign,
-    move,
-    require_campaign_ready,
-)
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.records import list_campaigns as all_campaigns
-from mailer.campaigns.sender import CampaignSender
 from mailer.campaigns.stats import campaign_stats
-from mailer.exceptions import InputError, MailerError, StateError
+from mailer.exceptions import MailerError
 from mailer.storage.models import CampaignStatus
 from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
 from mailer.web.context import WebContext, WebDep
@@ -63,7 +56,7 @@ def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
         path = FilePath(folder) / f"article{_SUFFIX[body.format]}"
         path.write_text(body.content, encoding="utf-8")
         with ctx.database.session() as session:
-            campaign = create_campaign(
+            campaign = actions.create(
                 session,
                 ctx.settings,
                 article=str(path),
@@ -75,11 +68,10 @@ def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
                 reply_to=body.reply_to,
                 ctas=body.ctas,
                 template=body.template,
+                # The file is gone after this request; say where the article came from.
+                source="api",
                 now=ctx.now(),
             )
-            # The file is gone after this request; say where the article came from.
-            campaign.source = "api"
-            session.flush()
             return _out(session, campaign.id)
 
 
@@ -93,11 +85,17 @@ def show(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
 @router.post("/{campaign_id}/schedule")
 def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> CampaignOut:
     """Set when a draft (or scheduled) campaign is sent; the scheduler sends it then."""
-    if body.at < ctx.now() - timedelta(minutes=1):
-        raise InputError(f"at: {body.at.isoformat()} is in the past")
     with ctx.database.session() as session:
-        require_campaign_ready(session, ctx.settings, campaign_id)
-        move(session, campaign_id, "schedule", now=ctx.now(), scheduled_at=body.at)
+        actions.schedule(
+            session,
+            ctx.settings,
+            campaign_id,
+            body.at,
+            now=ctx.now(),
+            tz=body.tz,
+            local_time=body.local_time,
+            assume_zone=False,
+        )
         return _out(session, campaign_id)
 
 
@@ -117,7 +115,7 @@ def resume(campaign_id: CampaignId, ctx: WebDep, background: BackgroundTasks) ->
 def pause(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
     """Pause a campaign being sent; its sender stops after the batch in hand."""
     with ctx.database.session() as session:
-        move(session, campaign_id, "pause", reason="paused through the API", now=ctx.now())
+        actions.pause(session, campaign_id, reason="paused through the API", now=ctx.now())
         return _out(session, campaign_id)
 
 
@@ -133,32 +131,20 @@ def _start(
     ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
 ) -> CampaignOut:
     with ctx.database.session() as session:
-        campaign = get_campaign(session, campaign_id)
-        allowed = MOVES[action][0]
-        # Checked here too, so that a campaign that cannot start is a 409 now rather
-        # than a line in the log later.
-        if campaign.status not in allowed:
-            names = ", ".join(sorted(s.value for s in allowed))
-            raise StateError(
-                f"campaign {campaign_id} is {campaign.status.value}: {action} works only on "
-                f"a campaign that is {names}"
-            )
-        require_campaign_ready(session, ctx.settings, campaign_id)
+        # Checked here, so that a campaign that cannot start is a 409 now rather than a
+        # line in the log later.
+        actions.check_startable(session, ctx.settings, campaign_id, resume=action == "resume")
         out = _out(session, campaign_id)
     background.add_task(_send, ctx, campaign_id, action == "resume")
     return out
 
 
 def _send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
-    settings = ctx.settings
     try:
-        sender = CampaignSender(
-            ctx.database,
-            settings,
-            ctx.backend(settings),
-            clock=ctx.clock,
+        sender = actions.sender_for(
+            ctx.database, ctx.settings, ctx.backend(ctx.settings), clock=ctx.clock
         )
-        outcome = sender.resume(campaign_id) if resume else sender.send(campaign_id)
+        outcome = actions.send(sender, campaign_id, resume=resume)
     except MailerError as err:
         logger.error("campaign %d not sent: %s", campaign_id, type(err).__name__)
         return

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mailer.storage.models import CampaignStatus, SubscriptionStatus
 from mailer.subscribers.lists import NAME_PATTERN, NAME_RULE, TITLE_MAX
@@ -163,15 +162,23 @@ class CampaignOut(BaseModel):
 
 
 class ScheduleIn(_In):
-    at: AwareDatetime = Field(description="When to send, with its UTC offset.")
+    """What ``mailer campaigns schedule`` takes as ``--at``, ``--tz`` and ``--local-time``;
+    a time without an offset needs ``tz`` or ``local_time`` here (no zone is assumed)."""
 
-    @field_validator("at")
-    @classmethod
-    def _representable(cls, value: datetime) -> datetime:
-        try:
-            return value.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise ValueError("is out of range") from None
+    at: str = Field(
+        min_length=1,
+        max_length=64,
+        description="When to send: an ISO date and time with its UTC offset "
+        "(2026-12-01T09:00:00+01:00), or without one, read in tz or, with local_time, "
+        "in each subscriber's timezone.",
+    )
+    tz: str | None = Field(
+        default=None, max_length=64, description="The IANA timezone of a time without an offset."
+    )
+    local_time: bool = Field(
+        default=False,
+        description="Send at that wall-clock time in each subscriber's own timezone, in waves.",
+    )
 
 
 class Counts(BaseModel):
