@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.articles import Article, load_feed
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.exceptions import AlreadyExists, InputError, MailerError, NotFound, quoted
 from mailer.settings import Settings
 from mailer.storage.database import Database
@@ -141,7 +141,7 @@ def run_digest(
         return DigestRun(name, 0, None)
     with database.session() as session:
         digest = get_digest(session, name)
-        campaign = create_campaign(
+        campaign = actions.create(
             session,
             settings,
             article=fresh,
