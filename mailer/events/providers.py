@@ -24,16 +24,24 @@ __all__ = ["PROVIDERS", "Provider", "ProviderRegistry", "build_registry"]
 
 
 class Provider(Protocol):
-    """One provider's webhook."""
+    """One provider's webhook. Its data are read-only (a class attribute serves)."""
 
-    #: In the URL (``/webhooks/{name}``) and in every event it records.
-    name: str
-    #: For people: in the log.
-    title: str
-    #: Its event names and our kinds; a name it lacks is UNKNOWN (:func:`~.model.kind_of`).
-    kinds: Mapping[str, EventKind]
-    #: Its reasons for dropping mail to an address on its own lists, and our suppressions.
-    drop_reasons: Mapping[str, SuppressionReason]
+    @property
+    def name(self) -> str:
+        """In the URL (``/webhooks/{name}``) and in every event it records."""
+
+    @property
+    def title(self) -> str:
+        """For people: in the log."""
+
+    @property
+    def kinds(self) -> Mapping[str, EventKind]:
+        """Its event names and our kinds; a name it lacks is UNKNOWN (:func:`.model.kind_of`)."""
+
+    @property
+    def drop_reasons(self) -> Mapping[str, SuppressionReason]:
+        """Its reasons (in lower case) for dropping mail to an address on its own lists, and
+        our suppressions for them."""
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
         """Raise WebhookRefused unless the request is the provider's, and recent.
