@@ -17,6 +17,8 @@
     ├── DatabaseUnavailable               the database stayed out of reach (a lost connection,
     │                                     a locked SQLite file) for as long as it was retried
     ├── RenderError                       a template that fails, named with template and line
+    ├── WebhookRefused                    a webhook request that is not (or no longer) its
+    │                                     provider's; carries the HTTP status to answer
     └── DeliveryError                     handing mail over to a server or provider failed
         ├── BackendError                  a whole batch failed; names the backend, status and
         │                                 response, and says whether to retry (``retryable``)
@@ -57,6 +59,7 @@ __all__ = [
     "RenderError",
     "StateError",
     "TooLarge",
+    "WebhookRefused",
     "quoted",
 ]
 
@@ -223,6 +226,15 @@ class RenderError(MailerError):
         self.line = line
         where = f"{template}:{line}" if line is not None else template
         super().__init__(f"{where}: {message}")
+
+
+class WebhookRefused(MailerError):
+    """A webhook request that is not (or no longer) a valid request of its provider, or
+    names no provider that is on; ``status`` is the HTTP status it is answered with."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
 
 
 class DeliveryError(MailerError):

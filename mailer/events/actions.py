@@ -7,7 +7,10 @@ to our ledger row through our delivery id, and some act on the address at once:
 - a spam report suppresses it (``complaint``) and ends every subscription;
 - an unsubscribe ends every subscription and suppresses it (``unsubscribed``);
 - a drop because the provider itself holds the address as bounced, reported or
-  unsubscribed does what that event would have done.
+  unsubscribed (the event's ``dropped_as``, which its provider's module sets) does what
+  that event would have done.
+
+Nothing here knows a provider: the events come in our terms (:mod:`mailer.events.model`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailer.addresses import normalize_address
-from mailer.events.sendgrid import ProviderEvent
+from mailer.events.model import ProviderEvent
 from mailer.exceptions import InvalidAddress, NotFound
 from mailer.settings import Settings
 from mailer.storage.events import Event, EventKind
@@ -32,12 +35,10 @@ from mailer.subscribers.suppression import suppress
 
 __all__ = ["WebhookReport", "record_provider_events", "soft_bounces_in_a_row"]
 
-# SendGrid drops mail to addresses on its own lists; its reasons, and what they mean here.
-_DROP_REASONS = {
-    "bounced address": SuppressionReason.HARD_BOUNCE,
-    "invalid": SuppressionReason.HARD_BOUNCE,
-    "spam reporting address": SuppressionReason.COMPLAINT,
-    "unsubscribed address": SuppressionReason.UNSUBSCRIBED,
+# The events that suppress the address at once, whatever else they say.
+_SUPPRESSES = {
+    EventKind.COMPLAINED: SuppressionReason.COMPLAINT,
+    EventKind.UNSUBSCRIBED: SuppressionReason.UNSUBSCRIBED,
 }
 _MAX_ROW_ID = 2**63 - 1
 _CHUNK = 500
@@ -45,6 +46,8 @@ _CHUNK = 500
 
 @dataclass
 class WebhookReport:
+    """What became of a request's events: the count the webhook answers with."""
+
     received: int = 0
     recorded: int = 0
     duplicates: int = 0
@@ -61,15 +64,33 @@ def record_provider_events(
 ) -> WebhookReport:
     """Record ``events`` and act on them; events seen before are skipped."""
     report = WebhookReport(received=len(events))
+    fresh = _unseen(session, events)
+    pairs = _record(session, fresh, provider, now)
+    report.recorded = len(pairs)
+    report.duplicates = len(events) - len(pairs)
+    for item, delivery in pairs:
+        if _act(session, settings, item, delivery, now):
+            report.suppressed += 1
+    return report
+
+
+def _unseen(session: Session, events: Sequence[ProviderEvent]) -> list[ProviderEvent]:
+    """``events`` but those recorded before, and each event once (by its provider's id)."""
     seen = _known_ids(session, [e.provider_event_id for e in events if e.provider_event_id])
     fresh: list[ProviderEvent] = []
     for item in events:
         if item.provider_event_id is not None:
             if item.provider_event_id in seen:
-                report.duplicates += 1
                 continue
             seen.add(item.provider_event_id)
         fresh.append(item)
+    return fresh
+
+
+def _record(
+    session: Session, fresh: list[ProviderEvent], provider: str, now: datetime
+) -> list[tuple[ProviderEvent, Delivery | None]]:
+    """Store ``fresh`` tied to our ledger rows; the events and rows that were stored."""
     deliveries = _deliveries(session, [item.delivery_ref for item in fresh])
     pairs = [(item, deliveries.get(item.delivery_ref)) for item in fresh]
     try:
@@ -78,12 +99,7 @@ def record_provider_events(
             session.add_all([_event(item, delivery, provider, now) for item, delivery in pairs])
     except IntegrityError:
         pairs = _one_by_one(session, pairs, provider, now)
-    report.recorded = len(pairs)
-    report.duplicates += len(fresh) - len(pairs)
-    for item, delivery in pairs:
-        if _act(session, settings, item, delivery, now):
-            report.suppressed += 1
-    return report
+    return pairs
 
 
 def _event(item: ProviderEvent, delivery: Delivery | None, provider: str, now: datetime) -> Event:
@@ -167,26 +183,12 @@ def _act(
     now: datetime,
 ) -> bool:
     """Do what the event asks of the address; True if it was suppressed."""
-    reason: SuppressionReason | None = None
-    if item.kind is EventKind.BOUNCED and item.hard:
-        reason = SuppressionReason.HARD_BOUNCE
-        if delivery is not None:
-            delivery.bounced = True
-    elif item.kind is EventKind.BOUNCED and delivery is not None:
-        if soft_bounces_in_a_row(session, delivery.subscriber_id) >= settings.soft_bounce_limit:
-            reason = SuppressionReason.HARD_BOUNCE
-    elif item.kind is EventKind.COMPLAINED:
-        reason = SuppressionReason.COMPLAINT
-    elif item.kind is EventKind.UNSUBSCRIBED:
-        reason = SuppressionReason.UNSUBSCRIBED
-    elif item.kind is EventKind.DROPPED:
-        reason = _DROP_REASONS.get(item.reason.lower())
+    if item.kind is EventKind.BOUNCED and item.hard and delivery is not None:
+        delivery.bounced = True
+    reason = _suppression(session, settings, item, delivery)
     if reason is None:
         return False
-    email = item.email
-    if not email and delivery is not None:
-        subscriber = session.get(Subscriber, delivery.subscriber_id)
-        email = subscriber.email if subscriber is not None else ""
+    email = _address(session, item, delivery)
     try:
         key = normalize_address(email).key
     except InvalidAddress:
@@ -197,6 +199,31 @@ def _act(
         with contextlib.suppress(NotFound):
             unsubscribe(session, email, None, source="webhook", now=now)
     return True
+
+
+def _suppression(
+    session: Session, settings: Settings, item: ProviderEvent, delivery: Delivery | None
+) -> SuppressionReason | None:
+    """The suppression the event asks for, if any."""
+    if item.kind is EventKind.BOUNCED:
+        if item.hard:
+            return SuppressionReason.HARD_BOUNCE
+        # A soft bounce counts only when we know whose it is.
+        if delivery is None:
+            return None
+        in_a_row = soft_bounces_in_a_row(session, delivery.subscriber_id)
+        return SuppressionReason.HARD_BOUNCE if in_a_row >= settings.soft_bounce_limit else None
+    if item.kind is EventKind.DROPPED:
+        return item.dropped_as
+    return _SUPPRESSES.get(item.kind)
+
+
+def _address(session: Session, item: ProviderEvent, delivery: Delivery | None) -> str:
+    """The event's address: as the provider gave it, else our ledger row's subscriber's."""
+    if item.email or delivery is None:
+        return item.email
+    subscriber = session.get(Subscriber, delivery.subscriber_id)
+    return subscriber.email if subscriber is not None else ""
 
 
 def soft_bounces_in_a_row(session: Session, subscriber_id: int) -> int:

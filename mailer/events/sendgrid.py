@@ -1,23 +1,22 @@
-"""SendGrid's event webhook: checking that a request is SendGrid's, and normalising its
-events to our one :class:`~mailer.storage.events.EventKind`.
+"""SendGrid's event webhook as a provider: checking that a request is SendGrid's, and
+normalising its events to our one :class:`~mailer.events.model.ProviderEvent`.
 
 SendGrid signs ``timestamp + body`` with ECDSA (P-256, SHA-256); the public key is the
-one its Mail Settings show, and ``sendgrid.helpers.eventwebhook`` checks the signature.
-A request whose timestamp is older than ``webhook_max_age`` is refused, so that a
-captured request cannot be replayed later; within that time, events already recorded
-(by ``sg_event_id``) are recorded once.
+one its Mail Settings show (``sendgrid_webhook_public_key``), and
+``sendgrid.helpers.eventwebhook`` checks the signature. A request whose timestamp is older
+than ``webhook_max_age`` is refused, so that a captured request cannot be replayed later;
+within that time, events already recorded (by ``sg_event_id``) are recorded once.
 
-Normalisation is a plain mapping of SendGrid's event names, falling back to UNKNOWN
-(django-anymail's way). Our delivery id comes back in the event as the custom argument
-``mailer_delivery``; the recipient's address, IP and user agent are left out of what is
-kept of the raw event.
+Our delivery id comes back in the event as the custom argument ``mailer_delivery``
+(:data:`~mailer.delivery.sendgrid_payload.DELIVERY_ARG`: the payload that puts it in the
+message names it, and we read the same name); the recipient's address, IP and user agent
+are left out of what is kept of the raw event.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,17 +26,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 
 from mailer.delivery.sendgrid_payload import DELIVERY_ARG
+from mailer.events.model import ProviderEvent, TurnedOff, dropped_as, kind_of
+from mailer.exceptions import WebhookRefused
+from mailer.settings import Settings
+from mailer.settings.keys import load_public_key
 from mailer.storage.events import EventKind
+from mailer.storage.models import SuppressionReason
 
 __all__ = [
+    "DROP_REASONS",
     "EVENT_KINDS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
-    "ProviderEvent",
-    "WebhookRefused",
+    "SendGridProvider",
+    "from_settings",
     "normalise",
     "parse_events",
-    "verify_request",
 ]
 
 SIGNATURE_HEADER: str = EventWebhookHeader.SIGNATURE
@@ -58,46 +62,63 @@ EVENT_KINDS: dict[str, EventKind] = {
     "group_resubscribe": EventKind.RESUBSCRIBED,
 }
 
+#: SendGrid drops mail to addresses on its own lists; its reasons (in lower case), and
+#: what they mean here. Any other drop ("Spam Content", ...) suppresses nothing.
+DROP_REASONS: dict[str, SuppressionReason] = {
+    "bounced address": SuppressionReason.HARD_BOUNCE,
+    "invalid": SuppressionReason.HARD_BOUNCE,
+    "spam reporting address": SuppressionReason.COMPLAINT,
+    "unsubscribed address": SuppressionReason.UNSUBSCRIBED,
+}
+
 # Fields that name the person: not kept in the stored raw event.
 _PERSONAL = frozenset({"email", "ip", "useragent"})
 _MAX_ID = 200
+_OFF = "the SendGrid webhook is off: set sendgrid_webhook_public_key in mailer.toml"
 
 
-class WebhookRefused(Exception):
-    """A request that is not (or no longer) a valid SendGrid request."""
+class SendGridProvider:
+    """SendGrid's webhook, verified with ``key`` and refused when older than ``max_age``."""
 
-    def __init__(self, status: int, message: str):
-        self.status = status
-        super().__init__(message)
+    name = "sendgrid"
+    title = "SendGrid"
+    kinds: Mapping[str, EventKind] = EVENT_KINDS
+    drop_reasons: Mapping[str, SuppressionReason] = DROP_REASONS
+
+    def __init__(self, key: ec.EllipticCurvePublicKey, max_age: int):
+        self.key = key
+        self.max_age = max_age
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+        """Raise WebhookRefused unless the request is signed by our key and recent."""
+        signature, timestamp = headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)
+        if not signature or not timestamp:
+            raise WebhookRefused(401, f"the {SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are missing")
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+            raise WebhookRefused(400, f"{TIMESTAMP_HEADER} is not a Unix time")
+        if abs(now.timestamp() - int(timestamp)) > self.max_age:
+            raise WebhookRefused(
+                403, f"the request was signed more than {self.max_age} seconds away"
+            )
+        try:
+            payload = body.decode("utf-8")
+            valid = EventWebhook().verify_signature(payload, signature, timestamp, self.key)
+        except (ValueError, TypeError, InvalidSignature):
+            valid = False
+        if not valid:
+            raise WebhookRefused(403, "the signature does not match")
+
+    def parse(self, body: bytes, now: datetime) -> list[ProviderEvent]:
+        """The events of a verified body, in our terms."""
+        return [normalise(item, now=now) for item in parse_events(body)]
 
 
-def verify_request(
-    key: ec.EllipticCurvePublicKey | None,
-    body: bytes,
-    signature: str | None,
-    timestamp: str | None,
-    *,
-    now: datetime,
-    max_age: int,
-) -> None:
-    """Raise WebhookRefused unless the request is signed by ``key`` and recent."""
-    if key is None:
-        raise WebhookRefused(
-            403, "the SendGrid webhook is off: set sendgrid_webhook_public_key in mailer.toml"
-        )
-    if not signature or not timestamp:
-        raise WebhookRefused(401, f"the {SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are missing")
-    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-        raise WebhookRefused(400, f"{TIMESTAMP_HEADER} is not a Unix time")
-    if abs(now.timestamp() - int(timestamp)) > max_age:
-        raise WebhookRefused(403, f"the request was signed more than {max_age} seconds away")
-    try:
-        payload = body.decode("utf-8")
-        valid = EventWebhook().verify_signature(payload, signature, timestamp, key)
-    except (ValueError, TypeError, InvalidSignature):
-        valid = False
-    if not valid:
-        raise WebhookRefused(403, "the signature does not match")
+def from_settings(settings: Settings) -> SendGridProvider | TurnedOff:
+    """SendGrid's provider when the settings hold its verification key; else off."""
+    key = settings.sendgrid_webhook_public_key
+    if not key:
+        return TurnedOff(SendGridProvider.name, _OFF)
+    return SendGridProvider(load_public_key(key), settings.webhook_max_age)
 
 
 def parse_events(body: bytes) -> list[dict[str, Any]]:
@@ -111,25 +132,9 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
     return data
 
 
-@dataclass(frozen=True)
-class ProviderEvent:
-    """One provider event in our terms."""
-
-    kind: EventKind
-    hard: bool  # a bounce for good
-    occurred_at: datetime
-    email: str  # the recipient, as the provider gave it ("" if it did not)
-    delivery_ref: str  # our delivery id: "<campaign uid>.<ledger row id>"
-    provider_event_id: str | None
-    reason: str
-    url: str
-    raw: dict[str, Any]
-
-
 def normalise(event: Mapping[str, Any], *, now: datetime) -> ProviderEvent:
     """One SendGrid event in our terms."""
-    name = _text(event.get("event"))
-    kind = EVENT_KINDS.get(name, EventKind.UNKNOWN)
+    kind = kind_of(EVENT_KINDS, _text(event.get("event")))
     email = _text(event.get("email"))
     hard = kind is EventKind.BOUNCED and _text(event.get("type")) != "blocked"
     reason = _scrub(_text(event.get("reason")) or _text(event.get("response")), email)
@@ -144,6 +149,7 @@ def normalise(event: Mapping[str, Any], *, now: datetime) -> ProviderEvent:
         reason=reason,
         url=_text(event.get("url")) if kind is EventKind.CLICKED else "",
         raw={k: _scrub_value(v, email) for k, v in event.items() if k not in _PERSONAL},
+        dropped_as=dropped_as(DROP_REASONS, reason) if kind is EventKind.DROPPED else None,
     )
 
 

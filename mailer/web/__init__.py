@@ -1,5 +1,5 @@
-"""The web app: every link in our emails leads here, and what subscribers and SendGrid
-tell us comes back here.
+"""The web app: every link in our emails leads here, and what subscribers and mail
+providers tell us comes back here.
 
 ``mailer.web.app.create_app(settings)`` builds it (FastAPI); ``mailer serve`` runs it
 with uvicorn. One module per concern:
@@ -21,12 +21,13 @@ with uvicorn. One module per concern:
 ``archive``            sent campaigns as web pages
 ``tracking``           the open pixel and click redirects
 ``recording``          events our own pages and tracking record
-``sendgrid_events``    verifying and normalising SendGrid's events
-``event_actions``      what an event does: suppressions
-``webhooks``           ``POST /webhooks/sendgrid``
+``webhooks``           ``POST /webhooks/{provider}``, for every registered provider
 ``api``                the admin REST API under ``/api``
 ``server``             uvicorn, for ``mailer serve`` and ``mailer run``
 =====================  ==============================================================
+
+The providers themselves (verifying their requests, their events in our terms) and what
+an event does (suppressions, unsubscribes) are in :mod:`mailer.events`.
 
 A campaign's statistics are :func:`mailer.campaigns.stats.campaign_stats`, which the
 API and the command line share.

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from mailer import __version__
 from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
+from mailer.events.providers import ProviderRegistry, build_registry
 from mailer.settings import Settings
-from mailer.settings.keys import load_public_key
 from mailer.storage.database import Database, open_database
 from mailer.storage.types import utcnow
 from mailer.web import (
@@ -49,27 +49,16 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utcnow,
     backend: Callable[[Settings], Backend] = get_backend,
+    providers: ProviderRegistry | None = None,
 ) -> FastAPI:
-    """The web app for ``settings``: public pages, tracking, SendGrid's webhook and the
-    admin API under ``/api`` (its OpenAPI description at ``/openapi.json``)."""
+    """The web app for ``settings``: public pages, tracking, the providers' webhooks and
+    the admin API under ``/api`` (its OpenAPI description at ``/openapi.json``).
+    ``providers`` defaults to the registry the settings make (SendGrid's when its key is
+    set)."""
     owned = database is None
     db = database if database is not None else open_database(settings.database_url)
-
-    def seconds() -> float:
-        return clock().timestamp()
-
-    key = settings.sendgrid_webhook_public_key
-    pages = Pages(settings)
-    context = WebContext(
-        settings=settings,
-        database=db,
-        clock=clock,
-        pages=pages,
-        backend=backend,
-        ip_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
-        address_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
-        webhook_key=load_public_key(key) if key else None,
-    )
+    registry = providers if providers is not None else build_registry(settings)
+    context = _context(settings, db, clock, backend, registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,11 +79,41 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
-    answers = ErrorAnswers(pages)
+    answers = ErrorAnswers(context.pages)
     install_error_handlers(app, answers)
     app.include_router(api.router)
     for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks, health):
         app.include_router(module.router)
+    _add_middleware(app, settings, answers)
+    return app
+
+
+def _context(
+    settings: Settings,
+    db: Database,
+    clock: Callable[[], datetime],
+    backend: Callable[[Settings], Backend],
+    providers: ProviderRegistry,
+) -> WebContext:
+    """What every request shares."""
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    return WebContext(
+        settings=settings,
+        database=db,
+        clock=clock,
+        pages=Pages(settings),
+        backend=backend,
+        ip_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        address_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        providers=providers,
+    )
+
+
+def _add_middleware(app: FastAPI, settings: Settings, answers: ErrorAnswers) -> None:
+    """Size limits, the catch-all 500, the access log and the security headers."""
     # Each middleware wraps the ones added before it: the headers go on every answer,
     # the 413 of the size limit included.
     app.add_middleware(
@@ -108,4 +127,3 @@ def create_app(
     app.add_middleware(CatchAll, answers=answers)
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
-    return app

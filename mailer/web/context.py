@@ -1,6 +1,6 @@
 """What every request shares: settings, the database, the clock, the pages, the mail
-backend and the subscribe rate limits. The app factory makes one; routes ask for it
-with ``ctx: WebDep``."""
+backend, the subscribe rate limits and the webhook providers. The app factory makes one;
+routes ask for it with ``ctx: WebDep``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, cast
 
-from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from fastapi import Depends, Request
 
 from mailer.delivery.base import Backend
+from mailer.events.providers import ProviderRegistry
 from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.web.ratelimit import SlidingWindow
@@ -31,8 +31,8 @@ class WebContext:
     backend: Callable[[Settings], Backend]
     ip_limit: SlidingWindow
     address_limit: SlidingWindow
-    # SendGrid's webhook verification key; None turns the webhook off.
-    webhook_key: EllipticCurvePublicKey | None
+    # The providers ``POST /webhooks/{provider}`` serves (and those the settings leave off).
+    providers: ProviderRegistry
 
     @property
     def secret(self) -> str:

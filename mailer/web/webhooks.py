@@ -1,8 +1,11 @@
-"""``POST /webhooks/sendgrid``: SendGrid's event webhook.
+"""``POST /webhooks/{provider}``: every registered provider's event webhook (SendGrid's
+at ``/webhooks/sendgrid``).
 
-The signature is checked over the raw body before anything is parsed; a request that
-is not SendGrid's, or is older than ``webhook_max_age``, changes nothing. SendGrid
-retries a request that did not get a 2xx, so an answer of 200 means "recorded".
+The route knows no provider: it finds the one the path names in the registry (a clear
+404 for a name it lacks, a 403 for one the settings leave off), which verifies the
+request over the raw body before anything is parsed; a request that is not the
+provider's, or is older than ``webhook_max_age``, changes nothing. Providers retry a
+request that did not get a 2xx, so an answer of 200 means "recorded".
 """
 
 from __future__ import annotations
@@ -15,15 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from mailer.events.actions import WebhookReport, record_provider_events
-from mailer.events.sendgrid import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    ProviderEvent,
-    WebhookRefused,
-    normalise,
-    parse_events,
-    verify_request,
-)
+from mailer.events.model import ProviderEvent
+from mailer.events.providers import Provider
+from mailer.exceptions import WebhookRefused
 from mailer.web.context import WebContext, WebDep
 
 __all__ = ["router"]
@@ -33,27 +30,26 @@ logger = logging.getLogger("mailer.web")
 router = APIRouter(include_in_schema=False)
 
 
-@router.post("/webhooks/sendgrid")
-async def sendgrid_webhook(request: Request, ctx: WebDep) -> Response:
-    """Verify, normalise, record and act on a batch of SendGrid events."""
-    body = await request.body()
+@router.post("/webhooks/{provider}")
+async def provider_webhook(provider: str, request: Request, ctx: WebDep) -> Response:
+    """Verify, normalise, record and act on a batch of the provider's events."""
     now = ctx.now()
     try:
-        verify_request(
-            ctx.webhook_key,
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
-            now=now,
-            max_age=ctx.settings.webhook_max_age,
-        )
-        events = [normalise(item, now=now) for item in parse_events(body)]
+        source = ctx.providers.get(provider)
     except WebhookRefused as err:
-        logger.warning("SendGrid webhook refused: %s", err)
+        logger.warning("webhook refused: %s", err)
         return JSONResponse({"error": str(err)}, status_code=err.status)
-    report = await run_in_threadpool(_record, ctx, events)
+    body = await request.body()
+    try:
+        source.verify(request.headers, body, now)
+        events = source.parse(body, now)
+    except WebhookRefused as err:
+        logger.warning("%s webhook refused: %s", source.title, err)
+        return JSONResponse({"error": str(err)}, status_code=err.status)
+    report = await run_in_threadpool(_record, ctx, source, events)
     logger.info(
-        "SendGrid webhook: %d events, %d recorded, %d duplicates, %d suppressions",
+        "%s webhook: %d events, %d recorded, %d duplicates, %d suppressions",
+        source.title,
         report.received,
         report.recorded,
         report.duplicates,
@@ -62,8 +58,8 @@ async def sendgrid_webhook(request: Request, ctx: WebDep) -> Response:
     return JSONResponse(asdict(report))
 
 
-def _record(ctx: WebContext, events: list[ProviderEvent]) -> WebhookReport:
+def _record(ctx: WebContext, source: Provider, events: list[ProviderEvent]) -> WebhookReport:
     with ctx.database.session() as session:
         return record_provider_events(
-            session, ctx.settings, events, provider="sendgrid", now=ctx.now()
+            session, ctx.settings, events, provider=source.name, now=ctx.now()
         )
