@@ -204,36 +204,14 @@ class BatchWorker:
             )
             return Handover([], release=list(rows), error=error)
         uid = parts.content.campaign
-        recipients: list[Recipient] = []
-        handed: list[Claimed] = []  # the rows of ``recipients``
-        handover = Handover([])
-        for row in rows:
-            try:
-                recipients.append(self.recipient(campaign_id, row, uid))
-            except MailerError as err:
-                # One recipient's data cannot make a message (a line break in a name, an
-                # attribute an expression cannot use): that one fails, the rest go on.
-                handover.results.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
-            else:
-                handed.append(row)
+        handover, recipients, handed = self._build(campaign_id, rows, uid)
         if not recipients:
             return handover
         withdrawals = Withdrawals(self.database, campaign_id, handed, uid, self.monotonic)
         try:
             results = self._send_batch(Batch(parts.content, recipients, withdrawals))
         except BackendError as err:
-            by_id = {r.delivery_id: row for r, row in zip(recipients, handed, strict=True)}
-            handover.results.extend(
-                (by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id
-            )
-            done = {row.delivery_id for row, _ in handover.results}
-            rest = [row for row in rows if row.delivery_id not in done]
-            if err.retryable:
-                retry = RecipientResult("", Outcome.RETRY, error=str(err))
-                handover.results.extend((row, retry) for row in rest)
-            else:
-                handover.release.extend(rest)
-            handover.error = err
+            _refused(handover, err, rows, recipients, handed)
             return handover
         # A backend answers for every recipient, in the batch's order (Backend.send_batch).
         for recipient, row, result in zip(recipients, handed, results, strict=True):
@@ -245,6 +223,24 @@ class BatchWorker:
             handover.results.append((row, result))
         return handover
 
+    def _build(
+        self, campaign_id: int, rows: Sequence[Claimed], uid: str
+    ) -> tuple[Handover, list[Recipient], list[Claimed]]:
+        """The recipients of ``rows``, with the rows they are of; a row whose data
+        cannot make a message fails in the handover (the rest go on)."""
+        recipients: list[Recipient] = []
+        handed: list[Claimed] = []  # the rows of ``recipients``
+        handover = Handover([])
+        for row in rows:
+            try:
+                recipients.append(self.recipient(campaign_id, row, uid))
+            except MailerError as err:
+                # A line break in a name, an attribute an expression cannot use.
+                handover.results.append((row, RecipientResult("", Outcome.FAILED, error=str(err))))
+            else:
+                handed.append(row)
+        return handover, recipients, handed
+
     def _send_batch(self, batch: Batch) -> list[RecipientResult]:
         try:
             return self.backend.send_batch(batch)
@@ -254,6 +250,29 @@ class BatchWorker:
             raise BackendError(
                 self.backend.name, f"cannot send the campaign's message: {err}", retryable=False
             ) from err
+
+
+def _refused(
+    handover: Handover,
+    err: BackendError,
+    rows: Sequence[Claimed],
+    recipients: Sequence[Recipient],
+    handed: Sequence[Claimed],
+) -> None:
+    """Put into ``handover`` what a batch the backend stopped came to: the results it
+    gave, and every other row tried again later (``err`` may pass) or put back."""
+    by_id = {r.delivery_id: row for r, row in zip(recipients, handed, strict=True)}
+    handover.results.extend(
+        (by_id[r.delivery_id], r) for r in err.results if r.delivery_id in by_id
+    )
+    done = {row.delivery_id for row, _ in handover.results}
+    rest = [row for row in rows if row.delivery_id not in done]
+    if err.retryable:
+        retry = RecipientResult("", Outcome.RETRY, error=str(err))
+        handover.results.extend((row, retry) for row in rest)
+    else:
+        handover.release.extend(rest)
+    handover.error = err
 
 
 class Withdrawals:

@@ -11,14 +11,17 @@ whatever crashes in between.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Row,
     Select,
     Text,
     and_,
@@ -55,9 +58,11 @@ __all__ = [
     "RETRY_DELAYS",
     "Claimed",
     "LocalTime",
+    "RecordPlan",
     "claim",
     "load",
     "materialize",
+    "plan_record",
     "record",
     "recover",
     "release",
@@ -100,61 +105,82 @@ def materialize(
     Returns how many rows were added."""
     added = 0
     for list_id in sorted(list_ids):
-        already = exists().where(
-            Delivery.campaign_id == campaign_id,
-            Delivery.subscriber_id == Subscription.subscriber_id,
-        )
-        members = select(Subscription.subscriber_id).where(
-            Subscription.list_id == list_id,
-            Subscription.status == SubscriptionStatus.CONFIRMED,
-            ~already,
-        )
+        members = _new_members(campaign_id, list_id)
         if segment is None and local_time is None:
-            result = conn.execute(
-                insert(Delivery).from_select(
-                    [
-                        "campaign_id",
-                        "subscriber_id",
-                        "list_id",
-                        "status",
-                        "attempts",
-                        "provider_message_id",
-                        "error",
-                        "bounced",
-                        "created_at",
-                    ],
-                    select(
-                        literal(campaign_id),
-                        Subscription.subscriber_id,
-                        literal(list_id),
-                        literal(D.PENDING, Delivery.status.type),
-                        literal(0),
-                        literal(""),
-                        literal(""),
-                        literal(False),
-                        literal(now, UTCDateTime()),
-                    ).where(members.whereclause),  # type: ignore[arg-type]
-                )
-            )
-            added += max(getattr(result, "rowcount", 0), 0)
+            added += _insert_members(conn, campaign_id, list_id, members, now)
             continue
-        chosen: list[dict[str, Any]] = []
         rows = conn.execute(
             select(Subscriber)
             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(members.whereclause)  # type: ignore[arg-type]
+            .where(members)
             .execution_options(yield_per=2000)
         )
-        for row in rows:
-            if segment is not None and not segment.matches(row):
-                continue
-            due = local_time.due(row.timezone, list_id) if local_time is not None else None
-            chosen.append({"subscriber_id": row.id, "next_attempt_at": due})
-            if len(chosen) >= 2000:
-                added += _insert_pending(conn, campaign_id, list_id, chosen, now)
-                chosen = []
-        added += _insert_pending(conn, campaign_id, list_id, chosen, now)
+        chosen = _chosen(rows, list_id, segment, local_time)
+        while batch := list(islice(chosen, 2000)):
+            added += _insert_pending(conn, campaign_id, list_id, batch, now)
     return added
+
+
+def _new_members(campaign_id: int, list_id: int) -> ColumnElement[bool]:
+    """The confirmed members of the list who have no row of the campaign yet."""
+    already = exists().where(
+        Delivery.campaign_id == campaign_id,
+        Delivery.subscriber_id == Subscription.subscriber_id,
+    )
+    return and_(
+        Subscription.list_id == list_id,
+        Subscription.status == SubscriptionStatus.CONFIRMED,
+        ~already,
+    )
+
+
+def _insert_members(
+    conn: Connection, campaign_id: int, list_id: int, members: ColumnElement[bool], now: datetime
+) -> int:
+    """Every one of ``members`` gets a pending row, in one INSERT ... SELECT: nothing of
+    theirs comes into Python."""
+    result = conn.execute(
+        insert(Delivery).from_select(
+            [
+                "campaign_id",
+                "subscriber_id",
+                "list_id",
+                "status",
+                "attempts",
+                "provider_message_id",
+                "error",
+                "bounced",
+                "created_at",
+            ],
+            select(
+                literal(campaign_id),
+                Subscription.subscriber_id,
+                literal(list_id),
+                literal(D.PENDING, Delivery.status.type),
+                literal(0),
+                literal(""),
+                literal(""),
+                literal(False),
+                literal(now, UTCDateTime()),
+            ).where(members),
+        )
+    )
+    return max(getattr(result, "rowcount", 0), 0)
+
+
+def _chosen(
+    subscribers: Iterable[Row[Any]],
+    list_id: int,
+    segment: Segment | None,
+    local_time: LocalTime | None,
+) -> Iterator[dict[str, Any]]:
+    """The pending rows to add for ``subscribers``: those in the segment, each due when
+    their timezone reaches the local time (or at once)."""
+    for row in subscribers:
+        if segment is not None and not segment.matches(row):
+            continue
+        due = local_time.due(row.timezone, list_id) if local_time is not None else None
+        yield {"subscriber_id": row.id, "next_attempt_at": due}
 
 
 @dataclass(frozen=True)
@@ -231,7 +257,25 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     commits."""
     if not delivery_ids:
         return [], 0
-    query = (
+    # all(): fetching the rows at once costs half of iterating over them.
+    rows = conn.execute(_loading(conn, delivery_ids)).all()
+    hashes = [address_hash(row[5]) for row in rows]
+    claimed, skipped = _sort_loaded(rows, hashes, _suppressed(conn, hashes))
+    if skipped:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"), Delivery.status == D.SENDING)
+            .values(status=D.SKIPPED, error=bindparam("b_error"))
+            .execution_options(synchronize_session=False),
+            skipped,
+        )
+    return claimed, len(skipped)
+
+
+def _loading(conn: Connection, delivery_ids: Sequence[int]) -> Select[Any]:
+    """The rows :func:`load` reads: the delivery, its subscriber (with the address key
+    sixth) and, last, the membership's status."""
+    return (
         _with_membership(
             Delivery.id,
             Delivery.subscriber_id,
@@ -249,10 +293,12 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
         .where(in_values(conn, Delivery.id, list(delivery_ids)), Delivery.status == D.SENDING)
         .order_by(Delivery.id)
     )
-    # all(): fetching the rows at once costs half of iterating over them.
-    rows = conn.execute(query).all()
-    hashes = [address_hash(row[5]) for row in rows]
-    suppressed = _suppressed(conn, hashes)
+
+
+def _sort_loaded(
+    rows: Sequence[Any], hashes: Sequence[str], suppressed: set[str]
+) -> tuple[list[Claimed], list[dict[str, Any]]]:
+    """The loaded rows to send, and the rows to mark skipped with why; pure."""
     claimed: list[Claimed] = []
     skipped: list[dict[str, Any]] = []
     for (
@@ -277,15 +323,7 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
                     id_, subscriber, list_, attempts, email, name, _json(attrs), _json(tags), zone
                 )
             )
-    if skipped:
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("b_id"), Delivery.status == D.SENDING)
-            .values(status=D.SKIPPED, error=bindparam("b_error"))
-            .execution_options(synchronize_session=False),
-            skipped,
-        )
-    return claimed, len(skipped)
+    return claimed, skipped
 
 
 def withdrawn(conn: Connection, campaign_id: int, delivery_ids: Sequence[int]) -> dict[int, str]:
@@ -357,43 +395,88 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
 
+@dataclass
+class RecordPlan:
+    """What :func:`record` writes for a batch's results, sorted out before anything is
+    written: each row lands in exactly one bucket. The rows are the UPDATEs' bind
+    parameters as they go to the database (``b_id`` the delivery id)."""
+
+    #: The rows sent, by provider message id (a provider that takes a batch in one
+    #: request gives them all one).
+    sent: dict[str, list[int]] = field(default_factory=dict)
+    #: Refused for now, with when to try again (``b_next``).
+    retried: list[dict[str, Any]] = field(default_factory=list)
+    #: Refused for good, or refused for now once too often (``b_bounce``: a bounce).
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    #: The subscribers whose addresses bounced: they go on the suppression list.
+    bounced: list[int] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+
+    def outcomes(self) -> dict[Outcome, int]:
+        """How many rows came to each outcome (skipped and unknown only when any did)."""
+        count = sum(len(ids) for ids in self.sent.values())
+        outcomes = {
+            Outcome.SENT: count,
+            Outcome.RETRY: len(self.retried),
+            Outcome.FAILED: len(self.failed),
+        }
+        if self.skipped:
+            outcomes[Outcome.SKIPPED] = len(self.skipped)
+        if self.unknown:
+            outcomes[Outcome.UNKNOWN] = len(self.unknown)
+        return outcomes
+
+
+def plan_record(results: Iterable[tuple[Claimed, RecipientResult]], now: datetime) -> RecordPlan:
+    """Sort what the backend said of each claimed row into what to write; pure. A row
+    refused for now is tried again after ``RETRY_DELAYS[attempts - 1]``, and fails once
+    it has had them all; a permanent refusal counted as a bounce suppresses the address."""
+    plan = RecordPlan()
+    for claimed, result in results:
+        outcome = result.outcome
+        if outcome is Outcome.SENT:
+            plan.sent.setdefault(result.provider_message_id[:200], []).append(claimed.delivery_id)
+        elif outcome is Outcome.SKIPPED:
+            plan.skipped.append({"b_id": claimed.delivery_id, "b_error": result.error})
+        elif outcome is Outcome.UNKNOWN:
+            plan.unknown.append({"b_id": claimed.delivery_id, "b_error": result.error})
+        elif outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
+            next_at = now + RETRY_DELAYS[claimed.attempts - 1]
+            plan.retried.append(
+                {"b_id": claimed.delivery_id, "b_error": result.error, "b_next": next_at}
+            )
+        else:
+            error = result.error
+            if outcome is Outcome.RETRY:
+                error = f"gave up after {claimed.attempts} attempts: {error}"
+            plan.failed.append(
+                {"b_id": claimed.delivery_id, "b_error": error, "b_bounce": result.bounce}
+            )
+            if result.bounce:
+                plan.bounced.append(claimed.subscriber_id)
+    return plan
+
+
 def record(
     conn: Connection,
     results: Iterable[tuple[Claimed, RecipientResult]],
     now: datetime,
 ) -> dict[Outcome, int]:
-    """Write what the backend said of each claimed row; the caller commits. A permanent
-    refusal counted as a bounce also suppresses the address."""
-    by_message: dict[str, list[int]] = {}  # the rows sent, by provider message id
-    failed: list[dict[str, Any]] = []
-    retried: list[dict[str, Any]] = []
-    bounced: list[int] = []
-    skipped: list[dict[str, Any]] = []
-    unknown: list[dict[str, Any]] = []
-    for claimed, result in results:
-        if result.outcome is Outcome.SENT:
-            by_message.setdefault(result.provider_message_id[:200], []).append(claimed.delivery_id)
-        elif result.outcome is Outcome.SKIPPED:
-            skipped.append({"b_id": claimed.delivery_id, "b_error": result.error})
-        elif result.outcome is Outcome.UNKNOWN:
-            unknown.append({"b_id": claimed.delivery_id, "b_error": result.error})
-        elif result.outcome is Outcome.RETRY and claimed.attempts <= len(RETRY_DELAYS):
-            retried.append(
-                {
-                    "b_id": claimed.delivery_id,
-                    "b_error": result.error,
-                    "b_next": now + RETRY_DELAYS[claimed.attempts - 1],
-                }
-            )
-        else:
-            error = result.error
-            if result.outcome is Outcome.RETRY:
-                error = f"gave up after {claimed.attempts} attempts: {error}"
-            failed.append(
-                {"b_id": claimed.delivery_id, "b_error": error, "b_bounce": result.bounce}
-            )
-            if result.bounce:
-                bounced.append(claimed.subscriber_id)
+    """Write what the backend said of each claimed row (see :func:`plan_record`); the
+    caller commits."""
+    plan = plan_record(results, now)
+    _write_sent(conn, plan.sent, now)
+    _write_rows(conn, plan.retried, status=D.PENDING, next_attempt_at=bindparam("b_next"))
+    _write_rows(conn, plan.failed, status=D.FAILED, bounced=bindparam("b_bounce"))
+    _write_rows(conn, plan.skipped, status=D.SKIPPED)
+    _write_rows(conn, plan.unknown, status=D.UNKNOWN)
+    if plan.bounced:
+        _suppress_bounces(conn, plan.bounced, now)
+    return plan.outcomes()
+
+
+def _write_sent(conn: Connection, by_message: dict[str, list[int]], now: datetime) -> None:
     if len(by_message) <= 10:
         # A provider that takes a batch in one request gives it one message id: one
         # UPDATE for the batch costs a tenth of an UPDATE per row.
@@ -404,54 +487,30 @@ def record(
                 .values(status=D.SENT, sent_at=now, provider_message_id=message_id, error="")
                 .execution_options(synchronize_session=False)
             )
-    else:
+        return
+    conn.execute(
+        update(Delivery)
+        .where(Delivery.id == bindparam("b_id"))
+        .values(status=D.SENT, sent_at=now, provider_message_id=bindparam("b_pid"), error="")
+        .execution_options(synchronize_session=False),
+        [
+            {"b_id": delivery_id, "b_pid": message_id}
+            for message_id, ids in by_message.items()
+            for delivery_id in ids
+        ],
+    )
+
+
+def _write_rows(conn: Connection, rows: list[dict[str, Any]], **values: Any) -> None:
+    """One executemany UPDATE of ``rows`` (by ``b_id``), with their ``b_error``."""
+    if rows:
         conn.execute(
             update(Delivery)
             .where(Delivery.id == bindparam("b_id"))
-            .values(status=D.SENT, sent_at=now, provider_message_id=bindparam("b_pid"), error="")
+            .values(error=bindparam("b_error"), **values)
             .execution_options(synchronize_session=False),
-            [
-                {"b_id": delivery_id, "b_pid": message_id}
-                for message_id, ids in by_message.items()
-                for delivery_id in ids
-            ],
+            rows,
         )
-    if retried:
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("b_id"))
-            .values(
-                status=D.PENDING, error=bindparam("b_error"), next_attempt_at=bindparam("b_next")
-            )
-            .execution_options(synchronize_session=False),
-            retried,
-        )
-    if failed:
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("b_id"))
-            .values(status=D.FAILED, error=bindparam("b_error"), bounced=bindparam("b_bounce"))
-            .execution_options(synchronize_session=False),
-            failed,
-        )
-    for status, rows in ((D.SKIPPED, skipped), (D.UNKNOWN, unknown)):
-        if rows:
-            conn.execute(
-                update(Delivery)
-                .where(Delivery.id == bindparam("b_id"))
-                .values(status=status, error=bindparam("b_error"))
-                .execution_options(synchronize_session=False),
-                rows,
-            )
-    if bounced:
-        _suppress_bounces(conn, bounced, now)
-    count = sum(len(ids) for ids in by_message.values())
-    outcomes = {Outcome.SENT: count, Outcome.RETRY: len(retried), Outcome.FAILED: len(failed)}
-    if skipped:
-        outcomes[Outcome.SKIPPED] = len(skipped)
-    if unknown:
-        outcomes[Outcome.UNKNOWN] = len(unknown)
-    return outcomes
 
 
 def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime) -> None:

@@ -153,6 +153,19 @@ class _Tally:
 
 
 @dataclass
+class _Flight:
+    """The batches of a send in flight, and how it is to end once none is."""
+
+    pool: ThreadPoolExecutor
+    #: How many batches may be in flight at once.
+    parallel: int
+    tally: _Tally
+    in_flight: deque[tuple[Future[BatchReport], BatchJob]] = field(default_factory=deque)
+    #: What to do once nothing is in flight (action, reason), once something said stop.
+    ending: tuple[str, str] | None = None
+
+
+@dataclass
 class SendOutcome:
     campaign_id: int
     status: CampaignStatus
@@ -283,21 +296,24 @@ class CampaignSender:
         try:
             self.retry(prepare)
             with collecting_less():
-                while True:
-                    try:
-                        return self._loop(campaign_id)
-                    except DatabaseUnavailable:
-                        if not (math.isinf(self.retry.seconds) and not self.stop.is_set()):
-                            raise
-                        # A worker process gave up on the database, a sender that waits
-                        # for as long as it takes (mailer run's) does not: it writes
-                        # what the worker could not, and goes on.
-                        self.retry(self._write_unwritten)
+                return self._send_through_lost_workers(campaign_id)
         except DatabaseUnavailable as err:
             return self._lost(campaign_id, err)
         finally:
             _running_here.discard(self.worker)
             self.dispatcher.close()
+
+    def _send_through_lost_workers(self, campaign_id: int) -> SendOutcome:
+        """:meth:`_loop`, again after a worker process gave up on the database, for a
+        sender that waits for as long as it takes (mailer run's): it writes what the
+        worker could not, and goes on. Any other sender lets it through (_lost)."""
+        while True:
+            try:
+                return self._loop(campaign_id)
+            except DatabaseUnavailable:
+                if not (math.isinf(self.retry.seconds) and not self.stop.is_set()):
+                    raise
+                self.retry(self._write_unwritten)
 
     def _loop(self, campaign_id: int) -> SendOutcome:
         """Claim, dispatch and take in batches until none is left or something says
@@ -308,8 +324,19 @@ class CampaignSender:
         tally = _Tally(total, done, deque(maxlen=self.error_window))
         self._counts = tally.counts
         parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
-        in_flight: deque[tuple[Future[BatchReport], BatchJob]] = deque()
-        ending: tuple[str, str] | None = None  # what to do once nothing is in flight
+        refused = self._refusal(campaign_id, tally)
+        if refused is not None:
+            return refused
+        with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
+            flight = _Flight(pool, parallel, tally)
+            while True:
+                outcome = self._step(campaign_id, flight)
+                if outcome is not None:
+                    return outcome
+
+    def _refusal(self, campaign_id: int, tally: _Tally) -> SendOutcome | None:
+        """Stop before anything is claimed if the settings cannot send the campaign or
+        the backend cannot open; None if the send can start (the backend open)."""
         not_ready = self.retry(lambda: self._not_ready(campaign_id))
         if not_ready is not None:
             # The settings changed after the campaign was created or scheduled, and
@@ -323,49 +350,69 @@ class CampaignSender:
             # setting to fix (a password, a certificate) fails it; either says why.
             action = "pause" if err.retryable else "fail"
             return self._stop(campaign_id, action, str(err), tally.counts)
-        with self.backend, ThreadPoolExecutor(parallel, thread_name_prefix="batch") as pool:
-            while True:
-                claimed: list[int] = []
-                now = self.clock()
-                if ending is None and self.stop.is_set():
-                    ending = ("release" if self.release_on_stop else "pause", "interrupted")
-                elif ending is None:
-                    size = self._pace(campaign_id)
-                    if self.stop.is_set():
-                        self._refund(size)
-                        continue
-                    now = self.clock()
-                    status, claimed = self.retry(partial(self._claim, campaign_id, size, now))
-                    if status is not CampaignStatus.SENDING:
-                        ending = ("elsewhere", status.value)
-                    self._refund(size - len(claimed))
-                if claimed:
-                    job = BatchJob(campaign_id, tuple(claimed))
-                    in_flight.append((pool.submit(self._dispatch, job), job))
-                    if len(in_flight) < parallel:
-                        continue
-                if in_flight:
-                    future, job = in_flight.popleft()
-                    verdict = self._absorb(campaign_id, future, job, tally)
-                    ending = ending or verdict
-                    continue
-                if ending is not None:
-                    return self._end(campaign_id, ending, tally.counts)
-                pending, sending, due = self.retry(lambda: self._outstanding(campaign_id))
-                if pending == 0 and sending:
-                    # Nothing is in flight, yet rows are claimed: a claim whose commit's
-                    # answer a lost connection swallowed. Nothing of theirs was handed
-                    # over here, but they count as unknown, as after a crash, instead of
-                    # being waited for for ever.
-                    self.retry(lambda: self._recover(campaign_id))
-                    continue
-                if pending == 0 and sending == 0:
-                    return self._stop(campaign_id, "finish", "", tally.counts)
-                if due is not None and due > now:
-                    seconds = (due - now).total_seconds()
-                    if self.on_wait is not None:
-                        self.on_wait(campaign_id, pending, seconds)
-                    self._wait(seconds, campaign_id)
+        return None
+
+    def _step(self, campaign_id: int, flight: _Flight) -> SendOutcome | None:
+        """One turn of the loop: claim and submit a batch while there is room, else
+        take in the oldest batch in flight, else end or wait for what is left. Returns
+        the send's outcome once it ends."""
+        now, claimed = self._next_claim(campaign_id, flight)
+        if claimed is None:
+            return None  # stopped while waiting for the pace: the next turn ends
+        if claimed:
+            job = BatchJob(campaign_id, tuple(claimed))
+            flight.in_flight.append((flight.pool.submit(self._dispatch, job), job))
+            if len(flight.in_flight) < flight.parallel:
+                return None
+        if flight.in_flight:
+            future, job = flight.in_flight.popleft()
+            verdict = self._absorb(campaign_id, future, job, flight.tally)
+            flight.ending = flight.ending or verdict
+            return None
+        if flight.ending is not None:
+            return self._end(campaign_id, flight.ending, flight.tally.counts)
+        return self._when_idle(campaign_id, now, flight.tally)
+
+    def _next_claim(self, campaign_id: int, flight: _Flight) -> tuple[datetime, list[int] | None]:
+        """The time and the rows claimed this turn: none once the send is ending (a
+        stop makes it end), None if a stop came while waiting for the pace (the rows
+        reserved are given back)."""
+        now = self.clock()
+        if flight.ending is not None:
+            return now, []
+        if self.stop.is_set():
+            flight.ending = ("release" if self.release_on_stop else "pause", "interrupted")
+            return now, []
+        size = self._pace(campaign_id)
+        if self.stop.is_set():
+            self._refund(size)
+            return now, None
+        now = self.clock()
+        status, claimed = self.retry(partial(self._claim, campaign_id, size, now))
+        if status is not CampaignStatus.SENDING:
+            flight.ending = ("elsewhere", status.value)
+        self._refund(size - len(claimed))
+        return now, claimed
+
+    def _when_idle(self, campaign_id: int, now: datetime, tally: _Tally) -> SendOutcome | None:
+        """Nothing is in flight and nothing was claimed: finish if no row is left, else
+        wait for the next retry that is due."""
+        pending, sending, due = self.retry(lambda: self._outstanding(campaign_id))
+        if pending == 0 and sending:
+            # Nothing is in flight, yet rows are claimed: a claim whose commit's answer
+            # a lost connection swallowed. Nothing of theirs was handed over here, but
+            # they count as unknown, as after a crash, instead of being waited for for
+            # ever.
+            self.retry(lambda: self._recover(campaign_id))
+            return None
+        if pending == 0 and sending == 0:
+            return self._stop(campaign_id, "finish", "", tally.counts)
+        if due is not None and due > now:
+            seconds = (due - now).total_seconds()
+            if self.on_wait is not None:
+                self.on_wait(campaign_id, pending, seconds)
+            self._wait(seconds, campaign_id)
+        return None
 
     def _claim(
         self, campaign_id: int, size: int, now: datetime

@@ -91,39 +91,8 @@ class PayloadBuilder:
     def personalization(self, recipient: Recipient) -> dict[str, Any]:
         """The personalization of ``recipient``; raises InvalidMessage saying why
         SendGrid would refuse it (the other recipients can go on without it)."""
-        if not recipient.email.isascii():
-            # mail/send's schema takes addresses of format "email": RFC 5321's, ASCII.
-            raise InvalidMessage(
-                f"To: {recipient.email!r} has a non-ASCII local part, which SendGrid's "
-                "mail/send does not take (send through an SMTP server that offers SMTPUTF8)"
-            )
-        check_address(recipient.email)
-        headers = recipient.headers
-        if not self._names_checked.issuperset(headers):
-            _check_headers(headers)
-            self._names_checked.update(headers)
-        values = recipient.substitutions
-        subject = [values.get(token, "") for token in self._subject_tokens]
-        if has_control("".join([recipient.name, *headers.values(), *subject])):
-            # Say which field it is.
-            check_header("To", recipient.name)
-            _check_headers(headers)
-            for value in subject:
-                check_header("Subject", value)
-        # Only the tokens the content has: the rest would cost bytes of the 10,000.
-        if self._tokens.issuperset(values):
-            substitutions = values
-        else:
-            substitutions = {token: values[token] for token in self._tokens if token in values}
-        # A character is 4 bytes of UTF-8 at most: only long values need encoding.
-        size = sum(map(len, substitutions)) + sum(map(len, substitutions.values()))
-        if size * 4 > MAX_SUBSTITUTION_BYTES:
-            size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
-        if size > MAX_SUBSTITUTION_BYTES:
-            raise InvalidMessage(
-                f"substitutions are {size:,} bytes; SendGrid takes at most "
-                f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
-            )
+        self._check(recipient)
+        substitutions = self._substitutions(recipient.substitutions)
         custom_args = {DELIVERY_ARG: recipient.delivery_id}
         # JSON makes a character 12 bytes at most, so only a long id needs measuring.
         if len(recipient.delivery_id) > _SAFE_ID_LENGTH and (
@@ -145,6 +114,48 @@ class PayloadBuilder:
             headers["Message-ID"] = message_id(recipient.delivery_id, self._domain)
         personalization["headers"] = headers
         return personalization
+
+    def _check(self, recipient: Recipient) -> None:
+        """Raise InvalidMessage if the recipient's address, name, headers or subject
+        would make SendGrid refuse the request."""
+        if not recipient.email.isascii():
+            # mail/send's schema takes addresses of format "email": RFC 5321's, ASCII.
+            raise InvalidMessage(
+                f"To: {recipient.email!r} has a non-ASCII local part, which SendGrid's "
+                "mail/send does not take (send through an SMTP server that offers SMTPUTF8)"
+            )
+        check_address(recipient.email)
+        headers = recipient.headers
+        if not self._names_checked.issuperset(headers):
+            _check_headers(headers)
+            self._names_checked.update(headers)
+        values = recipient.substitutions
+        subject = [values.get(token, "") for token in self._subject_tokens]
+        if has_control("".join([recipient.name, *headers.values(), *subject])):
+            # Say which field it is.
+            check_header("To", recipient.name)
+            _check_headers(headers)
+            for value in subject:
+                check_header("Subject", value)
+
+    def _substitutions(self, values: Mapping[str, str]) -> Mapping[str, str]:
+        """The substitutions the content uses; raises InvalidMessage if they are over
+        SendGrid's size."""
+        # Only the tokens the content has: the rest would cost bytes of the 10,000.
+        if self._tokens.issuperset(values):
+            substitutions = values
+        else:
+            substitutions = {token: values[token] for token in self._tokens if token in values}
+        # A character is 4 bytes of UTF-8 at most: only long values need encoding.
+        size = sum(map(len, substitutions)) + sum(map(len, substitutions.values()))
+        if size * 4 > MAX_SUBSTITUTION_BYTES:
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
+        if size > MAX_SUBSTITUTION_BYTES:
+            raise InvalidMessage(
+                f"substitutions are {size:,} bytes; SendGrid takes at most "
+                f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
+            )
+        return substitutions
 
     def body(self, personalizations: list[dict[str, Any]]) -> dict[str, Any]:
         """The request body: the shared part and 1 to 1,000 personalizations."""

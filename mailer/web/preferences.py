@@ -9,6 +9,7 @@ the link's token (see :mod:`mailer.web.csrf`); nothing needs a cookie.
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -107,29 +108,42 @@ def preferences_change(
                 )  # fmt: skip
             subscriber.name = clean
             return _page(ctx, session, subscriber, token, notice="Your name is saved.")
-        if action == "download":
-            content = export_data(session, subscriber.email)
-            return JSONResponse(
-                content,
-                headers={"content-disposition": 'attachment; filename="my-data.json"'},
-            )
-        if action == "forget":
-            return ctx.pages.page(
-                "forget.html",
-                title="Forget everything about you?",
-                email=subscriber.email,
-                action=f"/preferences/{token}",
-                csrf=bound_token(ctx.secret, "preferences", token),
-            )
-        if action == "forget-confirmed":
-            forget(session, subscriber.email, source="web", now=now)
-            return ctx.pages.message(
-                "We've forgotten you",
-                "We've erased your name, your subscriptions and everything else we held "
-                "about you. All we keep is a one-way hash of your address, which can't be "
-                "turned back into it, so that no list can add it again.",
-            )
-        return _page(ctx, session, subscriber, token, 400, problem="Unknown action.")
+        return _about_data(ctx, session, subscriber, action, token, now)
+
+
+def _about_data(
+    ctx: WebContext,
+    session: Session,
+    subscriber: Subscriber,
+    action: str,
+    token: str,
+    now: datetime,
+) -> Response:
+    """The actions on everything stored: download it, forget it (asks first), or an
+    action nobody knows."""
+    if action == "download":
+        content = export_data(session, subscriber.email)
+        return JSONResponse(
+            content,
+            headers={"content-disposition": 'attachment; filename="my-data.json"'},
+        )
+    if action == "forget":
+        return ctx.pages.page(
+            "forget.html",
+            title="Forget everything about you?",
+            email=subscriber.email,
+            action=f"/preferences/{token}",
+            csrf=bound_token(ctx.secret, "preferences", token),
+        )
+    if action == "forget-confirmed":
+        forget(session, subscriber.email, source="web", now=now)
+        return ctx.pages.message(
+            "We've forgotten you",
+            "We've erased your name, your subscriptions and everything else we held "
+            "about you. All we keep is a one-way hash of your address, which can't be "
+            "turned back into it, so that no list can add it again.",
+        )
+    return _page(ctx, session, subscriber, token, 400, problem="Unknown action.")
 
 
 def _verify(ctx: WebContext, token: str) -> TokenData | Response:

@@ -34,7 +34,7 @@ from mailer.storage.models import (
 from mailer.subscribers.fields import MAX_NAME
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.subscribers.suppression import suppression_of
-from mailer.tokens import BadToken, ExpiredToken, verify
+from mailer.tokens import BadToken, ExpiredToken, TokenData, verify
 from mailer.web.confirmation import RESUBSCRIBE, ConfirmationRequest, send_confirmation
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import check_timed, same_origin, timed_token
@@ -131,11 +131,46 @@ def subscribe(
     if mailing_list is None:
         return _nothing(ctx, list_name)
     now = ctx.now()
-    scope = f"subscribe|{mailing_list.id}"
+    guarded = _guard(ctx, request, mailing_list, now, email, name, website, csrf)
+    if guarded is not None:
+        return guarded
+    fields = _fields(email, name)
+    if isinstance(fields, str):
+        return _form(
+            ctx,
+            mailing_list,
+            status_code=422,
+            problem=fields,
+            email=email[:MAX_EMAIL],
+            name=name[:MAX_NAME],
+        )
+    address, clean_name = fields
+    if not ctx.address_limit.hit(f"address|{address_hash(address.key)}"):
+        return _too_many(ctx)
+    with ctx.database.session() as session:
+        request_mail = _subscribe(session, ctx, mailing_list, address, clean_name)
+    if request_mail is not None:
+        background.add_task(send_confirmation, ctx.settings, ctx.backend, request_mail, now)
+    return _done(ctx, mailing_list, address.email)
+
+
+def _guard(
+    ctx: WebContext,
+    request: Request,
+    mailing_list: MailingList,
+    now: datetime,
+    email: str,
+    name: str,
+    website: str,
+    csrf: str,
+) -> Response | None:
+    """The answer to a form that is not let in (from another site, expired, a robot's,
+    one too many from its client), or None."""
     if not same_origin(request, ctx.settings.base_url):
         return ctx.pages.message(
             "Not allowed", "This form can only be sent from our own page.", status_code=403
         )
+    scope = f"subscribe|{mailing_list.id}"
     if not check_timed(ctx.secret, scope, csrf, now.timestamp(), FORM_MAX_AGE):
         return _form(
             ctx,
@@ -151,6 +186,12 @@ def subscribe(
     client = request.client.host if request.client else "unknown"
     if not ctx.ip_limit.hit(f"ip|{client}"):
         return _too_many(ctx)
+    return None
+
+
+def _fields(email: str, name: str) -> tuple[Address, str] | str:
+    """The address and the name (its spaces tidied) that the form gives, or the
+    problem to show with it."""
     try:
         if len(email) > MAX_EMAIL:
             raise InvalidAddress(
@@ -158,32 +199,11 @@ def subscribe(
             )
         address = normalize_address(email)
     except InvalidAddress as err:
-        return _form(
-            ctx,
-            mailing_list,
-            status_code=422,
-            problem="Please enter a valid email address, like name@example.org. "
-            + _sentence(err.reason),
-            email=email[:MAX_EMAIL],
-            name=name[:MAX_NAME],
-        )
+        return "Please enter a valid email address, like name@example.org. " + _sentence(err.reason)
     clean_name = " ".join(name.split())
     if len(clean_name) > MAX_NAME:
-        return _form(
-            ctx,
-            mailing_list,
-            status_code=422,
-            problem=f"A name has at most {MAX_NAME} characters.",
-            email=email[:MAX_EMAIL],
-            name=name[:MAX_NAME],
-        )
-    if not ctx.address_limit.hit(f"address|{address_hash(address.key)}"):
-        return _too_many(ctx)
-    with ctx.database.session() as session:
-        request_mail = _subscribe(session, ctx, mailing_list, address, clean_name)
-    if request_mail is not None:
-        background.add_task(send_confirmation, ctx.settings, ctx.backend, request_mail, now)
-    return _done(ctx, mailing_list, address.email)
+        return f"A name has at most {MAX_NAME} characters."
+    return address, clean_name
 
 
 def _sentence(text: str) -> str:
@@ -249,8 +269,33 @@ def _subscribe(
 def confirm(token: str, ctx: WebDep) -> Response:
     """Confirm a subscription; opening the link again changes nothing."""
     now = ctx.now()
+    data = _confirmation(ctx, token, now)
+    if isinstance(data, Response):
+        return data
+    with ctx.database.session() as session:
+        mailing_list = session.get(MailingList, data.list_id)
+        subscriber = session.get(Subscriber, data.subscriber_id) if data.subscriber_id else None
+        if mailing_list is None:
+            return ctx.pages.message(
+                "This list has closed", "The list this link was for no longer exists.",
+                status_code=404,
+            )  # fmt: skip
+        subscription = _confirmed(ctx, session, data, subscriber, mailing_list, now)
+        if isinstance(subscription, Response):
+            return subscription
+        preferences = preferences_url(ctx.settings, subscription.subscriber_id, mailing_list.id)
+        title = mailing_list.title
+    return ctx.pages.message(
+        "You're subscribed",
+        f"Thanks for confirming. You'll get {title} from the next issue on.",
+        links=[("Manage your lists and your data", preferences)],
+    )
+
+
+def _confirmation(ctx: WebContext, token: str, now: datetime) -> TokenData | Response:
+    """What a confirmation link says, or the page that says why it does not work."""
     try:
-        data = verify(ctx.secret, token, "confirm", now=now)
+        return verify(ctx.secret, token, "confirm", now=now)
     except ExpiredToken:
         return ctx.pages.message(
             "This link has expired",
@@ -265,49 +310,47 @@ def confirm(token: str, ctx: WebDep) -> Response:
             "Fill in the subscribe form again, and we'll send you a new link.",
             status_code=400,
         )
-    with ctx.database.session() as session:
-        mailing_list = session.get(MailingList, data.list_id)
-        subscriber = session.get(Subscriber, data.subscriber_id) if data.subscriber_id else None
-        if mailing_list is None:
-            return ctx.pages.message(
-                "This list has closed", "The list this link was for no longer exists.",
-                status_code=404,
+
+
+def _confirmed(
+    ctx: WebContext,
+    session: Session,
+    data: TokenData,
+    subscriber: Subscriber | None,
+    mailing_list: MailingList,
+    now: datetime,
+) -> Subscription | Response:
+    """Do what the link says (confirm a waiting member, or take back one who left);
+    the subscription confirmed, or the page that says why there is none."""
+    kind, _, carried = data.extra.partition(":")
+    email = subscriber.email if subscriber is not None else carried
+    subscription: Subscription | None = None
+    try:
+        if kind == RESUBSCRIBE and email:
+            subscription = add_subscriber(
+                session, email, mailing_list.name, confirmed=True, resubscribe=True,
+                source="web", now=now,
             )  # fmt: skip
-        kind, _, carried = data.extra.partition(":")
-        email = subscriber.email if subscriber is not None else carried
-        subscription: Subscription | None = None
-        try:
-            if kind == RESUBSCRIBE and email:
-                subscription = add_subscriber(
-                    session, email, mailing_list.name, confirmed=True, resubscribe=True,
-                    source="web", now=now,
-                )  # fmt: skip
-            elif subscriber is not None:
-                subscription = _confirm_waiting(session, subscriber, mailing_list, now)
-        except StateError:
-            return ctx.pages.message(
-                "This link is out of date",
-                f"This address unsubscribed from {mailing_list.title}, or asked us not to "
-                "write to it, after we sent the link. To subscribe again, fill in the form "
-                "once more.",
-                status_code=409,
-                links=[_form_link(mailing_list)],
-            )
-        if subscription is None:
-            return ctx.pages.message(
-                "Nothing to confirm",
-                "We no longer hold the subscription this link was for. To subscribe, "
-                "fill in the form again.",
-                status_code=404,
-                links=[_form_link(mailing_list)],
-            )
-        preferences = preferences_url(ctx.settings, subscription.subscriber_id, mailing_list.id)
-        title = mailing_list.title
-    return ctx.pages.message(
-        "You're subscribed",
-        f"Thanks for confirming. You'll get {title} from the next issue on.",
-        links=[("Manage your lists and your data", preferences)],
-    )
+        elif subscriber is not None:
+            subscription = _confirm_waiting(session, subscriber, mailing_list, now)
+    except StateError:
+        return ctx.pages.message(
+            "This link is out of date",
+            f"This address unsubscribed from {mailing_list.title}, or asked us not to "
+            "write to it, after we sent the link. To subscribe again, fill in the form "
+            "once more.",
+            status_code=409,
+            links=[_form_link(mailing_list)],
+        )
+    if subscription is None:
+        return ctx.pages.message(
+            "Nothing to confirm",
+            "We no longer hold the subscription this link was for. To subscribe, "
+            "fill in the form again.",
+            status_code=404,
+            links=[_form_link(mailing_list)],
+        )
+    return subscription
 
 
 def _form_link(mailing_list: MailingList) -> tuple[str, str]:
