@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from mailer.campaigns.pacing import RateLimiter
-
-from .conftest import make_settings
+from tests.support.config import make_settings
 
 
 class FakeTime:
