@@ -1,3 +1,5 @@
+"""Pacing (campaigns/pacing.py): the token buckets that hold a campaign to its rates."""
+
 from __future__ import annotations
 
 from pathlib import Path
