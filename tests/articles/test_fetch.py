@@ -14,7 +14,7 @@ from mailer.articles import load_article, loader
 from mailer.articles.loader import Fetched, fetch
 from mailer.cli import app
 from mailer.exceptions import ArticleError
-from tests.conftest import Cli
+from tests.support.cli import Cli
 from tests.support.http import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailer.cli import app
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TEXT = "Café au lait\n\nThe café opens at nine, crème brûlée included.\n"

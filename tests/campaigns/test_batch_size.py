@@ -12,13 +12,14 @@ from mailer.settings import load_settings
 from mailer.storage import Database
 from mailer.subscribers.importer import import_file
 from mailer.subscribers.lists import create_list
-from tests.campaigns.conftest import ARTICLE, DONATE, Clock
-from tests.conftest import SENDER, write_config
-from tests.delivery.conftest import FakeSendGrid, sendgrid_server  # noqa: F401
+from tests.support.clock import Clock
+from tests.support.config import SENDER, write_config
+from tests.support.examples import ARTICLE, DONATE
+from tests.support.sendgrid import FakeSendGrid
 
 
 def test_a_sendgrid_campaign_of_2500_goes_in_3_requests(
-    db: Database, database_url: str, tmp_path: Path, sendgrid_server: FakeSendGrid,  # noqa: F811
+    db: Database, database_url: str, tmp_path: Path, sendgrid_server: FakeSendGrid,
     clock: Clock,
 ) -> None:  # fmt: skip
     config = write_config(

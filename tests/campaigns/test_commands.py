@@ -14,8 +14,9 @@ import pytest
 from mailer.settings import Settings
 from mailer.storage import Delivery, DeliveryStatus, open_database
 from mailer.storage.models import Campaign, CampaignStatus
-from tests.campaigns.conftest import ARTICLE, DONATE
-from tests.conftest import SENDER, Cli
+from tests.support.cli import Cli
+from tests.support.config import SENDER
+from tests.support.examples import ARTICLE, DONATE
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ import pytest
 from mailer.campaigns.records import create_campaign
 from mailer.settings import Settings
 from mailer.storage import Database
-from tests.campaigns.conftest import ARTICLE
-from tests.conftest import SENDER
-from tests.delivery.conftest import LoopbackController
+from tests.support.config import SENDER
+from tests.support.examples import ARTICLE
+from tests.support.smtp import LoopbackController
 
 pytestmark = pytest.mark.slow
 

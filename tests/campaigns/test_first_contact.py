@@ -18,9 +18,10 @@ from mailer.cli import app
 from mailer.settings import load_settings
 from mailer.storage import open_database
 from mailer.storage.models import Delivery
-from tests.campaigns.conftest import ARTICLE, DONATE
-from tests.conftest import SENDER, Cli, write_config
 from tests.scheduling.test_restart import Run
+from tests.support.cli import Cli
+from tests.support.config import SENDER, write_config
+from tests.support.examples import ARTICLE, DONATE
 
 MEMBERS = "email,name\nann@example.org,Ann\nbob@example.org,Bob\nnot-an-address,Nobody\n"
 

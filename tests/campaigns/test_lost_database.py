@@ -28,9 +28,11 @@ from mailer.exceptions import DatabaseUnavailable
 from mailer.settings import Settings
 from mailer.storage import Database, open_database
 from mailer.storage.retry import DatabaseRetry
-from tests.campaigns.conftest import ARTICLE, Clock
 from tests.campaigns.test_send import addresses, counts, make_campaign
-from tests.conftest import PG_URL, Cli
+from tests.support.cli import Cli
+from tests.support.clock import Clock
+from tests.support.database import PG_URL
+from tests.support.examples import ARTICLE
 
 #: The one-line reason: how long it was tried (on the test's clock, or a fraction of a
 #: real second for the commands), and what SQLite said.

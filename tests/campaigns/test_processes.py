@@ -14,7 +14,7 @@ from mailer.delivery.message import Outcome, RecipientResult
 from mailer.exceptions import BackendError
 from mailer.settings import load_settings
 from mailer.storage import Database
-from tests.campaigns.conftest import ARTICLE, DONATE
+from tests.support.examples import ARTICLE, DONATE
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,9 @@ from mailer.delivery.memory import MemoryBackend
 from mailer.settings import load_settings
 from mailer.storage import Database
 from mailer.storage.models import CampaignStatus
-from tests.campaigns.conftest import ARTICLE, Clock
-from tests.conftest import SENDER
+from tests.support.clock import Clock
+from tests.support.config import SENDER
+from tests.support.examples import ARTICLE
 
 
 def test_a_campaign_whose_settings_went_bad_pauses_saying_why(

@@ -26,7 +26,9 @@ from mailer.storage.models import Campaign
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import export_data
 from mailer.subscribers.subscriptions import add_subscriber, unsubscribe
-from tests.campaigns.conftest import ARTICLE, Clock, add_people
+from tests.support.clock import Clock
+from tests.support.examples import ARTICLE
+from tests.support.readers import add_people
 
 
 def make_campaign(db: Database, settings: Settings, **options: Any) -> int:

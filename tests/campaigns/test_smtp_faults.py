@@ -19,9 +19,12 @@ from mailer.settings.smtp_url import parse_smtp_url
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.storage.models import Suppression
 from mailer.subscribers.lists import create_list
-from tests.campaigns.conftest import ARTICLE, DONATE, Clock, add_people
-from tests.conftest import SENDER, Cli, write_config
-from tests.delivery.conftest import SmtpServer, start_smtp
+from tests.support.cli import Cli
+from tests.support.clock import Clock
+from tests.support.config import SENDER, write_config
+from tests.support.examples import ARTICLE, DONATE
+from tests.support.readers import add_people
+from tests.support.smtp import SmtpServer, start_smtp
 
 
 @pytest.fixture

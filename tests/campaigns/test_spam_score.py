@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from mailer.settings import Settings
-from tests.campaigns.conftest import ARTICLE
-from tests.conftest import Cli
+from tests.support.cli import Cli
+from tests.support.examples import ARTICLE
 
 SPAMASSASSIN = shutil.which("spamassassin")
 

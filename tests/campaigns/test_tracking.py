@@ -11,7 +11,8 @@ from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.tokens import verify
-from tests.campaigns.conftest import ARTICLE, Clock
+from tests.support.clock import Clock
+from tests.support.examples import ARTICLE
 
 
 def _html(message: EmailMessage) -> str:

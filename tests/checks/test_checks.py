@@ -23,9 +23,12 @@ from mailer.checks.web import health_check
 from mailer.settings import Settings, load_settings
 from mailer.storage import Database
 from mailer.web.app import create_app
-from tests.checks.conftest import DnsServer, FakeScopes
-from tests.conftest import SENDER, Cli, write_config
-from tests.delivery.conftest import Tls, password_authenticator, start_smtp
+from tests.support.cli import Cli
+from tests.support.config import SENDER, write_config
+from tests.support.dns_server import DnsServer
+from tests.support.keys import Tls
+from tests.support.sendgrid import FakeScopes
+from tests.support.smtp import password_authenticator, start_smtp
 
 DOMAIN = SENDER.rpartition("@")[2]
 USER = "ann%40example.org:p%40ss%20word"  # password_authenticator's

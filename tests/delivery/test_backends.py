@@ -14,8 +14,7 @@ from mailer.delivery.sendgrid import SendGridBackend
 from mailer.delivery.smtp import SmtpBackend
 from mailer.exceptions import ConfigError
 from mailer.settings import Settings, load_settings
-
-from .conftest import DkimKey
+from tests.support.keys import DkimKey
 
 
 def load(tmp_path: Path, **values: str) -> Settings:

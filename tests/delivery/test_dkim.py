@@ -11,8 +11,8 @@ from mailer.delivery.dkim import DkimSigner
 from mailer.delivery.mime import MessageBuilder
 from mailer.exceptions import ConfigError
 from mailer.settings.keys import load_private_key
-
-from .conftest import DkimKey, make_content, make_recipient
+from tests.support.keys import DkimKey
+from tests.support.messages import make_content, make_recipient
 
 
 def test_keys_load_from_text_or_a_file_in_pkcs8_or_pkcs1(tmp_path: Path, dkim_key: DkimKey) -> None:

@@ -6,8 +6,8 @@ from mailer.delivery import memory
 from mailer.delivery.backends import get_backend
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Outcome
-
-from .conftest import make_batch, make_settings
+from tests.support.config import make_settings
+from tests.support.messages import make_batch
 
 
 def test_messages_are_kept_as_email_messages(tmp_path: Path) -> None:

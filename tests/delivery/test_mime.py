@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from mailer.delivery.message import Recipient
 from mailer.delivery.mime import MessageBuilder
 from mailer.exceptions import HeaderInjection, InvalidMessage
-
-from .conftest import make_content, make_recipient
+from tests.support.messages import make_content, make_recipient
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 

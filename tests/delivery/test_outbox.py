@@ -13,8 +13,8 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.message import Batch, Outcome
 from mailer.delivery.outbox import OutboxBackend, outbox_path
 from mailer.exceptions import BackendError
-
-from .conftest import make_batch, make_content, make_recipient, make_settings
+from tests.support.config import make_settings
+from tests.support.messages import make_batch, make_content, make_recipient
 
 
 def read(path: Path) -> EmailMessage:

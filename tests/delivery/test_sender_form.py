@@ -14,8 +14,8 @@ from mailer.delivery.mime import MessageBuilder
 from mailer.delivery.sendgrid_payload import build_payload
 from mailer.exceptions import ConfigError, HeaderInjection, InvalidMessage
 from mailer.settings import load_settings
-from tests.conftest import write_config
-from tests.delivery.conftest import make_batch, make_content, make_recipient
+from tests.support.config import write_config
+from tests.support.messages import make_batch, make_content, make_recipient
 
 
 @pytest.mark.parametrize(

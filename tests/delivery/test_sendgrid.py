@@ -15,17 +15,9 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.message import Batch, Outcome
 from mailer.delivery.sendgrid import SendGridBackend, describe_errors
 from mailer.exceptions import BackendError, ConfigError
-
-from .conftest import (
-    HANG,
-    HANG_UP,
-    Answer,
-    FakeSendGrid,
-    make_batch,
-    make_content,
-    make_recipient,
-    make_settings,
-)
+from tests.support.config import make_settings
+from tests.support.messages import make_batch, make_content, make_recipient
+from tests.support.sendgrid import HANG, HANG_UP, Answer, FakeSendGrid
 
 NOW = 1_700_000_000.0
 

@@ -8,8 +8,7 @@ from jsonschema import Draft202012Validator
 from mailer.delivery.message import Batch, Content, Recipient
 from mailer.delivery.sendgrid_payload import PayloadBuilder, build_payload
 from mailer.exceptions import HeaderInjection, InvalidMessage
-
-from .conftest import HTML, TEXT, make_batch, make_content, make_recipient
+from tests.support.messages import HTML, TEXT, make_batch, make_content, make_recipient
 
 
 def test_the_whole_body_of_a_small_batch() -> None:

@@ -27,18 +27,10 @@ from mailer.delivery.smtp_connection import Dropped, SmtpConnection
 from mailer.exceptions import BackendError, HeaderInjection
 from mailer.settings.keys import load_private_key
 from mailer.settings.smtp_url import parse_smtp_url
-
-from .conftest import (
-    DkimKey,
-    SmtpServer,
-    Tls,
-    make_batch,
-    make_content,
-    make_recipient,
-    make_settings,
-    password_authenticator,
-    start_smtp,
-)
+from tests.support.config import make_settings
+from tests.support.keys import DkimKey, Tls
+from tests.support.messages import make_batch, make_content, make_recipient
+from tests.support.smtp import SmtpServer, password_authenticator, start_smtp
 
 
 def parse(data: bytes) -> EmailMessage:

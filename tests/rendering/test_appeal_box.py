@@ -11,7 +11,7 @@ from mailer.articles.html_page import parse_html_page
 from mailer.articles.markdown import parse_markdown
 from mailer.rendering import render_email
 from mailer.settings import Settings
-from tests.rendering.conftest import parse
+from tests.support.rendering import parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "articles"
 GIFT = "a bed and a hot meal for one night: 15 euros"

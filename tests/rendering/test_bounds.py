@@ -12,7 +12,7 @@ from mailer.exceptions import RenderError
 from mailer.rendering.expressions import ExpressionSet, SubscriberView, compile_expression
 from mailer.rendering.rendered import RenderedEmail, RenderReport
 from mailer.rendering.substitution import token
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 HOSTILE = [
     "'a' * 10**8",

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mailer.rendering.preview import DESKTOP_WIDTH, PHONE_WIDTH, PreviewServer, preview_page
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ARTICLE = str(EXAMPLES / "article.md")

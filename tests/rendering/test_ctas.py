@@ -12,8 +12,8 @@ from mailer.exceptions import ConfigError, NotFound
 from mailer.rendering import render_email
 from mailer.rendering.ctas import choose_ctas, readable_on
 from mailer.settings import CtaSettings, Settings, load_settings
-from tests.conftest import write_config
-from tests.rendering.conftest import parse
+from tests.support.config import write_config
+from tests.support.rendering import parse
 
 
 def _names(html: str) -> list[str]:

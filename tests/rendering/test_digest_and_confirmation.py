@@ -5,7 +5,7 @@ from pathlib import Path
 from mailer.articles import load_feed
 from mailer.rendering import render_confirmation, render_email, token
 from mailer.settings import Settings
-from tests.rendering.conftest import SAMPLE, parse
+from tests.support.rendering import SAMPLE, parse
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -8,7 +8,7 @@ from mailer.articles import Article
 from mailer.rendering import LIMIT_BYTES, render_email
 from mailer.rendering.substitution import TOKEN_PATTERN
 from mailer.settings import Settings
-from tests.rendering.conftest import SAMPLE, parse
+from tests.support.rendering import SAMPLE, parse
 
 
 def test_layout_is_tables_at_most_600_px_with_role_presentation(

@@ -20,7 +20,7 @@ from mailer.rendering.expressions import (
     to_text,
 )
 from mailer.settings import Settings
-from tests.rendering.conftest import SAMPLE
+from tests.support.rendering import SAMPLE
 
 
 def _article(text: str) -> Article:

@@ -11,7 +11,7 @@ from mailer.articles.markdown import parse_markdown
 from mailer.exceptions import RenderError
 from mailer.rendering import CLIP_BYTES, LIMIT_BYTES, WARN_BYTES, render_email
 from mailer.settings import Settings
-from tests.rendering.conftest import SAMPLE
+from tests.support.rendering import SAMPLE
 
 
 def _long_article(paragraphs: int, url: str = "https://news.example.org/long") -> Article:

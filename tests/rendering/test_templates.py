@@ -9,7 +9,7 @@ from mailer.exceptions import RenderError
 from mailer.rendering import render_email
 from mailer.rendering.templates import builtin_templates
 from mailer.settings import Settings
-from tests.rendering.conftest import parse
+from tests.support.rendering import parse
 
 
 def _override(settings: Settings, name: str, text: str) -> Path:

@@ -5,7 +5,7 @@ from mailer.articles.plain_text import parse_text
 from mailer.rendering import render_email
 from mailer.rendering.text import block_text, inline_to_text, wrap
 from mailer.settings import Settings
-from tests.rendering.conftest import SAMPLE
+from tests.support.rendering import SAMPLE
 
 
 def test_the_text_part_reads_on_its_own(article: Article, cta_settings: Settings) -> None:

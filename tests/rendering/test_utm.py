@@ -9,7 +9,7 @@ from mailer.articles import Article
 from mailer.rendering import render_email
 from mailer.rendering.utm import Utm, slugify
 from mailer.settings import Settings, load_settings
-from tests.rendering.conftest import parse
+from tests.support.rendering import parse
 
 UTM = Utm("times", "email", "ferry")
 

@@ -22,8 +22,8 @@ from mailer.exceptions import InputError, StateError
 from mailer.scheduling.daemon import Daemon
 from mailer.settings import Settings
 from mailer.storage import Database
-from tests.campaigns.conftest import ARTICLE
-from tests.scheduling.conftest import Clock, InlineExecutor
+from tests.support.clock import Clock, InlineExecutor
+from tests.support.examples import ARTICLE
 
 
 @pytest.fixture

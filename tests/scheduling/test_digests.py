@@ -16,9 +16,9 @@ from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.digests import create_digest, run_digest
 from mailer.settings import Settings
 from mailer.storage import Database
-from tests.campaigns.conftest import EXAMPLES
-from tests.conftest import Cli
-from tests.scheduling.conftest import Clock, InlineExecutor
+from tests.support.cli import Cli
+from tests.support.clock import Clock, InlineExecutor
+from tests.support.examples import EXAMPLES
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from mailer.settings import Settings
 from mailer.storage import Database, Delivery, Subscriber
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
-from tests.campaigns.conftest import ARTICLE
-from tests.scheduling.conftest import Clock, InlineExecutor
+from tests.support.clock import Clock, InlineExecutor
+from tests.support.examples import ARTICLE
 
 ZONES = {
     "tokyo@example.org": "Asia/Tokyo",

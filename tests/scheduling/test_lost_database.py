@@ -21,7 +21,6 @@ from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.lock import _ADVISORY_KEY as ADVISORY
 from mailer.settings import Settings
 from mailer.storage import Database, open_database
-from tests.campaigns.conftest import ARTICLE
 from tests.campaigns.test_lost_database import (
     FileLock,
     HookedBackend,
@@ -30,7 +29,8 @@ from tests.campaigns.test_lost_database import (
     postgres_only,
     terminate_connections,
 )
-from tests.scheduling.conftest import Clock, InlineExecutor
+from tests.support.clock import Clock, InlineExecutor
+from tests.support.examples import ARTICLE
 
 __all__ = ["fast", "lock"]  # fixtures
 

@@ -21,7 +21,7 @@ from mailer.campaigns.schedule import schedule
 from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.storage.types import utcnow
-from tests.campaigns.conftest import ARTICLE
+from tests.support.examples import ARTICLE
 
 pytestmark = pytest.mark.slow
 

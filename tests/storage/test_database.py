@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select, text
 
 from mailer.storage import Database, MailingList, open_database
 from mailer.storage.database import create_database_engine, current_revision, head_revision
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 
 def test_opening_applies_every_migration(db: Database) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from mailer.exceptions import quoted
 from mailer.storage import Database, Subscriber, Suppression, open_database
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 
 def _db(cli: Cli) -> Database:

@@ -16,7 +16,7 @@ from mailer.subscribers import importer
 from mailer.subscribers.importer import ImportSummary, import_file
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import export_data
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 
 @pytest.fixture

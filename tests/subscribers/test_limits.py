@@ -15,7 +15,7 @@ from mailer.storage import Database, Subscriber
 from mailer.subscribers.importer import import_file, rejected_path
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 MEGABYTE = 1_000_000
 

@@ -15,8 +15,9 @@ from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.subscribers.suppression import suppression_of
 from mailer.web.app import create_app
-from tests.campaigns.conftest import ARTICLE, Clock
-from tests.web.conftest import AUTH, BASE, Sent
+from tests.support.clock import Clock
+from tests.support.examples import ARTICLE
+from tests.support.web import AUTH, BASE, Sent
 
 pytestmark = pytest.mark.anyio
 

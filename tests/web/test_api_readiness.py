@@ -16,8 +16,9 @@ from mailer.settings import Settings
 from mailer.storage import Campaign, Database, Delivery
 from mailer.subscribers.lists import create_list
 from mailer.web.app import create_app
-from tests.campaigns.conftest import ARTICLE, Clock
-from tests.web.conftest import AUTH, BASE
+from tests.support.clock import Clock
+from tests.support.examples import ARTICLE
+from tests.support.web import AUTH, BASE
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from schemathesis.checks import not_a_server_error
 from mailer.storage import Database
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
-from tests.web.conftest import AUTH
+from tests.support.web import AUTH
 
 EXAMPLES = 20
 

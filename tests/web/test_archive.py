@@ -10,8 +10,8 @@ import pytest
 from mailer.campaigns.records import create_campaign
 from mailer.settings import Settings
 from mailer.storage import Campaign, Database
-from tests.campaigns.conftest import ARTICLE
-from tests.web.conftest import BASE, LINKS, Sent
+from tests.support.examples import ARTICLE
+from tests.support.web import BASE, LINKS, Sent
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mailer.web.health import instance_id
-from tests.web.conftest import SECRET
+from tests.support.config import SECRET
 
 pytestmark = pytest.mark.anyio
 

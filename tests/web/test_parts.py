@@ -20,8 +20,9 @@ from mailer.storage.database import _alembic_config
 from mailer.web.access_log import route_pattern
 from mailer.web.csrf import bound_token, check_bound, check_timed, same_origin, timed_token
 from mailer.web.ratelimit import SlidingWindow
-from tests.conftest import Cli, write_config
-from tests.web.conftest import BASE
+from tests.support.cli import Cli
+from tests.support.config import write_config
+from tests.support.web import BASE
 
 SECRET = "s" * 32
 

@@ -11,7 +11,8 @@ from mailer.storage import Database, Event, EventKind, Subscriber
 from mailer.storage.models import SuppressionReason
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber
 from mailer.subscribers.suppression import suppress, suppression_of
-from tests.web.conftest import form_token, shown, token
+from tests.support.pages import form_token, shown
+from tests.support.web import token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lists")]
 

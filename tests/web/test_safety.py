@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.web.app import create_app
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import AUTH, BASE, Sent, form_token, token
+from tests.support.clock import Clock
+from tests.support.pages import form_token
+from tests.support.web import AUTH, BASE, Sent, token
 
 pytestmark = pytest.mark.anyio
 

@@ -24,8 +24,8 @@ from mailer.storage import Database
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.web.tracking import PIXEL
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import BASE
+from tests.support.clock import Clock
+from tests.support.web import BASE
 
 pytestmark = pytest.mark.anyio
 

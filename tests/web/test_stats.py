@@ -14,8 +14,9 @@ from mailer.campaigns.stats import campaign_stats, cta_of
 from mailer.exceptions import NotFound
 from mailer.storage import Database
 from mailer.subscribers.privacy import forget
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import AUTH, LINKS, Sent, signed_headers, token
+from tests.support.clock import Clock
+from tests.support.keys import signed_headers
+from tests.support.web import AUTH, LINKS, Sent, token
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,9 @@ from mailer.storage.models import SuppressionReason
 from mailer.subscribers.privacy import forget
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber, unsubscribe
 from mailer.subscribers.suppression import suppress, suppression_of
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import BASE, form_token, mail_link, shown, token
+from tests.support.clock import Clock
+from tests.support.pages import form_token, mail_link, shown
+from tests.support.web import BASE, token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("lists")]
 

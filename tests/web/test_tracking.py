@@ -21,8 +21,9 @@ from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import forget
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.web.tracking import PIXEL
-from tests.campaigns.conftest import ARTICLE, Clock
-from tests.web.conftest import BASE, LINKS, Sent, token
+from tests.support.clock import Clock
+from tests.support.examples import ARTICLE
+from tests.support.web import BASE, LINKS, Sent, token
 
 pytestmark = pytest.mark.anyio
 

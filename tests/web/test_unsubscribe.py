@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from mailer.storage import Database, Event, EventKind, Subscriber
 from mailer.subscribers.privacy import forget
-from tests.web.conftest import BASE, Sent, form_token, mail_link, shown, token
+from tests.support.pages import form_token, mail_link, shown
+from tests.support.web import BASE, Sent, token
 
 pytestmark = pytest.mark.anyio
 

@@ -23,8 +23,9 @@ from mailer.storage import Database, Delivery, Event, EventKind, SuppressionReas
 from mailer.subscribers.subscriptions import find_subscriber
 from mailer.subscribers.suppression import suppression_of
 from mailer.web.app import create_app
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import BASE, Sent, signed_headers
+from tests.support.clock import Clock
+from tests.support.keys import signed_headers
+from tests.support.web import BASE, Sent
 
 pytestmark = pytest.mark.anyio
 

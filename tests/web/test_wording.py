@@ -12,8 +12,9 @@ import pytest
 
 from mailer.storage import Database
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber, unsubscribe
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import AUTH, Sent, form_token, mail_link, shown, token
+from tests.support.clock import Clock
+from tests.support.pages import form_token, mail_link, shown
+from tests.support.web import AUTH, Sent, token
 
 pytestmark = [pytest.mark.anyio]
 

@@ -9,7 +9,8 @@ import pytest
 
 from mailer.exceptions import ConfigError
 from mailer.settings import load_settings
-from tests.conftest import Cli, write_config
+from tests.support.cli import Cli
+from tests.support.config import write_config
 
 
 def test_init_writes_a_commented_config_and_creates_the_database(

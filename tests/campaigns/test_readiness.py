@@ -15,7 +15,7 @@ from mailer.campaigns.readiness import (
 from mailer.cli.project import CONFIG_TEMPLATE
 from mailer.exceptions import NotReady
 from mailer.settings import load_settings
-from tests.conftest import SENDER, write_config
+from tests.support.config import SENDER, write_config
 
 INIT_LIKE = {"base_url": '"http://localhost:8000"', "postal_address": '""'}
 

@@ -1,3 +1,5 @@
+"""Pacing (campaigns/pacing.py): the token buckets that hold a campaign to its rates."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailer.campaigns.pacing import RateLimiter
-
-from .conftest import make_settings
+from tests.support.config import make_settings
 
 
 class FakeTime:
