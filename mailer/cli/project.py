@@ -12,11 +12,10 @@ from mailer.campaigns.readiness import readiness_problems
 from mailer.cli._state import CliState, console, state
 from mailer.exceptions import ConfigError
 from mailer.settings import CONFIG_FILENAME, Settings
-from mailer.settings.template import CONFIG_TEMPLATE, config_file
+from mailer.settings.template import config_file
 
-# The file init writes comes from the settings' own fields; CONFIG_TEMPLATE is that file
-# with a placeholder for each value init fills in (tests format it themselves).
-__all__ = ["CONFIG_TEMPLATE", "init", "register"]
+# The file init writes comes from the settings' own fields (mailer/settings/template.py).
+__all__ = ["init", "register"]
 
 
 def register(app: typer.Typer) -> None:

@@ -22,8 +22,10 @@ from mailer.storage.models import CampaignStatus
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
 from mailer.web.app import create_app
-from tests.campaigns.conftest import ARTICLE, DONATE, Clock
-from tests.conftest import Cli, write_config
+from tests.support.cli import Cli
+from tests.support.clock import Clock
+from tests.support.config import write_config
+from tests.support.examples import ARTICLE, DONATE
 
 API_TOKEN = "api-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}

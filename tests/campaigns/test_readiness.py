@@ -12,7 +12,7 @@ from mailer.campaigns.readiness import (
     readiness_problems,
     require_ready,
 )
-from mailer.cli.project import CONFIG_TEMPLATE
+from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.exceptions import NotReady
 from mailer.settings import load_settings
 from tests.support.config import SENDER, write_config

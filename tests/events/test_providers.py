@@ -24,8 +24,9 @@ from mailer.settings import Settings
 from mailer.storage import Database, Event, EventKind, SuppressionReason
 from mailer.subscribers.suppression import suppression_of
 from mailer.web.app import create_app
-from tests.campaigns.conftest import Clock
-from tests.web.conftest import BASE, public_key_text, signed_headers
+from tests.support.clock import Clock
+from tests.support.keys import public_key_text, signed_headers
+from tests.support.web import BASE
 
 NOW = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
 

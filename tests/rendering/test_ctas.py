@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailer.articles import Article, Paragraph
-from mailer.cli.project import CONFIG_TEMPLATE
+from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.exceptions import ConfigError, NotFound
 from mailer.rendering import render_email
 from mailer.rendering.ctas import choose_ctas, readable_on

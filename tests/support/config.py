@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mailer.cli.project import CONFIG_TEMPLATE
+from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.settings import Settings
 
 #: The test project's secret key (tokens and form MACs are signed with it).
