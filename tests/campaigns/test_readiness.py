@@ -12,9 +12,9 @@ from mailer.campaigns.readiness import (
     readiness_problems,
     require_ready,
 )
-from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.exceptions import NotReady
 from mailer.settings import load_settings
+from mailer.settings.template import CONFIG_TEMPLATE
 from tests.support.config import SENDER, write_config
 
 INIT_LIKE = {"base_url": '"http://localhost:8000"', "postal_address": '""'}

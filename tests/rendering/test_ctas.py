@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from mailer.articles import Article, Paragraph
-from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.exceptions import ConfigError, NotFound
 from mailer.rendering import render_email
 from mailer.rendering.ctas import choose_ctas, readable_on
 from mailer.settings import CtaSettings, Settings, load_settings
+from mailer.settings.template import CONFIG_TEMPLATE
 from tests.support.config import write_config
 from tests.support.rendering import parse
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mailer.settings.template import CONFIG_TEMPLATE
 from mailer.settings import Settings
+from mailer.settings.template import CONFIG_TEMPLATE
 
 #: The test project's secret key (tokens and form MACs are signed with it).
 SECRET = "test-secret-key-0123456789abcdef"
