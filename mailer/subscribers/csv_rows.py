@@ -59,7 +59,6 @@ class Row:
     timezone: str | None = None
     # Set when the source says this person left: "unsubscribed", "bounced", "blocklisted".
     left: str | None = None
-    duplicate: bool = False
 
     def merge(self, later: Row) -> None:
         """Fold a later row for the same address into this one: later non-empty values
