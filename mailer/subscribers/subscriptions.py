@@ -101,14 +101,7 @@ def add_subscriber(
             "pass --resubscribe if the person asked to be subscribed again"
         )
     subscriber = _stored_subscriber(session, address, now)
-    if name is not None:
-        subscriber.name = clean_name(name)
-    if attributes:
-        subscriber.attributes = {**subscriber.attributes, **attributes}
-    if tags:
-        subscriber.tags = sorted({*subscriber.tags, *(t.strip() for t in tags if t.strip())})
-    if timezone:
-        subscriber.timezone = timezone
+    _merge_fields(subscriber, name, attributes, tags, timezone)
     session.flush()
 
     if suppressed is not None:
@@ -154,6 +147,25 @@ def _stored_subscriber(session: Session, address: Address, now: datetime) -> Sub
         )
         session.add(subscriber)
     return subscriber
+
+
+def _merge_fields(
+    subscriber: Subscriber,
+    name: str | None,
+    attributes: dict[str, Any] | None,
+    tags: Sequence[str],
+    timezone: str | None,
+) -> None:
+    """What is given replaces (name, timezone) or adds to (attributes, tags) what is
+    stored; what is not given is kept."""
+    if name is not None:
+        subscriber.name = clean_name(name)
+    if attributes:
+        subscriber.attributes = {**subscriber.attributes, **attributes}
+    if tags:
+        subscriber.tags = sorted({*subscriber.tags, *(t.strip() for t in tags if t.strip())})
+    if timezone:
+        subscriber.timezone = timezone
 
 
 def _join(
