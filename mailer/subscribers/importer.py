@@ -66,9 +66,6 @@ class ImportSummary:
     rejected_file: str | None = None
     committed_through_line: int = 0
 
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
     def add(self, plan: BatchPlan) -> None:
         """Count a batch's rows in."""
         self.imported += plan.imported
