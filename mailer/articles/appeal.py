@@ -41,6 +41,16 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
     end = len(blocks)
     while end and isinstance(blocks[end - 1], Footnotes):
         end -= 1
+    start = _appeal_start(blocks, end)
+    if start is None:
+        return blocks, None
+    return blocks[:start] + blocks[end:], _appeal(blocks[start:end])
+
+
+def _appeal_start(blocks: list[Block], end: int) -> int | None:
+    """Where the appeal ending at ``end`` starts: its earliest short ask within the
+    last few blocks and words, and a heading just before it. None when there is no ask
+    or the whole article is one."""
     start = None
     for i in range(end - 1, max(-1, end - 1 - _MAX_BLOCKS), -1):
         said = _text(blocks[i])
@@ -49,11 +59,15 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
         if sum(len(_text(b).split()) for b in blocks[i:end]) > _MAX_WORDS:
             break
     if start is None or start == 0:
-        return blocks, None
+        return None
     # A heading just before the ask ("Support our work") belongs to it.
     if isinstance(blocks[start - 1], Heading) and start > 1:
         start -= 1
-    part = blocks[start:end]
+    return start
+
+
+def _appeal(part: list[Block]) -> Appeal:
+    """The appeal's heading, text, link, button and gifts from its blocks."""
     heading, url, label = "", "", ""
     text: list[str] = []
     gifts: list[str] = []
@@ -63,12 +77,7 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
             url = found.group(1)
         if isinstance(block, ListBlock):
             gifts.extend(block.items)
-        elif (
-            not heading
-            and not text
-            and len(words.split()) <= _HEADING_WORDS
-            and not (words.endswith((".", "!", "?", ":")))
-        ):
+        elif not heading and not text and _is_title(words):
             if words.isupper() and _ASKS.search(words) and len(words.split()) <= 3:
                 label = words.capitalize()
             else:
@@ -77,7 +86,7 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
             label = label or words.capitalize()
         else:
             text.append(_html(block))
-    appeal = Appeal(
+    return Appeal(
         heading=heading,
         text=" ".join(text),
         url=url,
@@ -85,7 +94,11 @@ def find_appeal(blocks: list[Block]) -> tuple[list[Block], Appeal | None]:
         gifts=tuple(gifts),
         blocks=tuple(part),
     )
-    return blocks[:start] + blocks[end:], appeal
+
+
+def _is_title(words: str) -> bool:
+    """A short line that does not end like a sentence."""
+    return len(words.split()) <= _HEADING_WORDS and not words.endswith((".", "!", "?", ":"))
 
 
 def _html(block: Block) -> str:

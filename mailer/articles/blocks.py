@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -91,48 +92,48 @@ class _Walker:
     def node(self, element: HtmlElement) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag in _HEADINGS:
-            self._flush()
-            text = _tidy(clean_inline(_inner(element)))
-            if inline_text(text):
-                self.blocks.append(Heading(text, _HEADINGS[tag]))
-        elif tag == "img":
-            self._image(element)
+            self._heading(element, _HEADINGS[tag])
         elif tag == "a" and (img := _lone_image(element)) is not None:
             self._image(img, href=element.get("href", ""))
         elif tag in INLINE_TAGS or tag in _INLINE_CONTAINERS:
             self._add_inline(_outer(element))
-        elif tag == "figure":
-            self._figure(element)
-        elif tag == "blockquote":
-            self._quote(element)
-        elif tag in ("ul", "ol"):
-            self._list(element)
-        elif tag == "pre":
-            self._flush()
-            text = element.text_content().strip("\n")
-            if text.strip():
-                self.blocks.append(Code(text))
-        elif tag == "hr":
-            self._flush()
-            self.blocks.append(Rule())
         elif tag == "section" and "footnotes" in element.get("class", ""):
-            self._flush()
-            numbered = next(element.iter("ol"), None)
-            items = (
-                [_list_item(li) for li in numbered if li.tag == "li"]
-                if numbered is not None
-                else []
-            )
-            if items:
-                self.blocks.append(Footnotes(tuple(items)))
-        elif tag == "tr":
-            self._flush()
-            cells = [_tidy(clean_inline(_inner(c))) for c in element if c.tag in ("td", "th")]
-            row = " · ".join(cell for cell in cells if cell)
-            if row:
-                self.blocks.append(Paragraph(row))
-        else:  # p, div, section, table parts, ...: a container of its own
-            self.container(element)
+            self._footnotes(element)
+        else:  # a block of its own, or a container of its own (p, div, section, ...)
+            _BLOCK_ELEMENTS.get(tag, _Walker.container)(self, element)
+
+    def _heading(self, element: HtmlElement, level: int) -> None:
+        self._flush()
+        text = _tidy(clean_inline(_inner(element)))
+        if inline_text(text):
+            self.blocks.append(Heading(text, level))
+
+    def _code(self, element: HtmlElement) -> None:
+        self._flush()
+        text = element.text_content().strip("\n")
+        if text.strip():
+            self.blocks.append(Code(text))
+
+    def _rule(self, element: HtmlElement) -> None:
+        self._flush()
+        self.blocks.append(Rule())
+
+    def _footnotes(self, section: HtmlElement) -> None:
+        self._flush()
+        numbered = next(section.iter("ol"), None)
+        items = (
+            [_list_item(li) for li in numbered if li.tag == "li"] if numbered is not None else []
+        )
+        if items:
+            self.blocks.append(Footnotes(tuple(items)))
+
+    def _table_row(self, row: HtmlElement) -> None:
+        # A table row reads as one paragraph of its cells.
+        self._flush()
+        cells = [_tidy(clean_inline(_inner(c))) for c in row if c.tag in ("td", "th")]
+        text = " · ".join(cell for cell in cells if cell)
+        if text:
+            self.blocks.append(Paragraph(text))
 
     def _image(self, img: HtmlElement, *, href: str = "", caption: str = "") -> None:
         self._flush()
@@ -187,6 +188,19 @@ class _Walker:
         items = [item for item in items if inline_text(item)]
         if items:
             self.blocks.append(ListBlock(tuple(items), ordered=element.tag == "ol"))
+
+
+# The elements that make a block of their own, each read by its method.
+_BLOCK_ELEMENTS: dict[str, Callable[[_Walker, HtmlElement], None]] = {
+    "img": _Walker._image,
+    "figure": _Walker._figure,
+    "blockquote": _Walker._quote,
+    "ul": _Walker._list,
+    "ol": _Walker._list,
+    "pre": _Walker._code,
+    "hr": _Walker._rule,
+    "tr": _Walker._table_row,
+}
 
 
 def _quote_source(quote: HtmlElement) -> HtmlElement | None:

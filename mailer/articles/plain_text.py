@@ -86,73 +86,114 @@ def parse_text(text: str, *, source: str = "") -> Article:
 
 
 def _blocks(lines: list[Line], dropped: list[Dropped]) -> list[Block]:
+    """The article's blocks from its lines; what is left out goes to ``dropped``. Each
+    step reads one block from line ``i`` on and says where the next one starts."""
     blocks: list[Block] = []
     i = 0
     while i < len(lines):
-        line = lines[i]
-        text = line.text
+        text = lines[i].text
         if text.startswith(">"):
-            j = i
-            while j < len(lines) and lines[j].text.startswith(">"):
-                j += 1
-            quoted = [re.sub(r"^>\s?", "", row.text).strip() for row in lines[i:j]]
-            cite = ""
-            if len(quoted) > 1 and _CITE.match(quoted[-1]):
-                cite = _inline(_CITE.sub("", quoted.pop()))
-            _add_quote(blocks, Quote((_inline(" ".join(q for q in quoted if q)),), cite))
-            i = j
-            continue
-        if _LIST_ITEM.match(text):
-            j = i + 1
-            while (
-                j < len(lines)
-                and _LIST_ITEM.match(lines[j].text)
-                and not (
-                    lines[j].after_blank
-                    and lines[j].words > 0
-                    and _ordered(lines[j]) != _ordered(line)
-                )
-            ):
-                j += 1
-            items = [_inline(_LIST_ITEM.sub("", row.text)) for row in lines[i:j]]
-            blocks.append(ListBlock(tuple(items), ordered=_ordered(line)))
-            i = j
-            continue
-        i += 1
-        if _CITE.match(text) and blocks and len(text) <= 200:
-            previous = blocks[-1]
-            cite = _inline(_CITE.sub("", text))
-            if isinstance(previous, Quote) and not previous.cite:
-                blocks[-1] = Quote(previous.paragraphs, cite, previous.epigraph)
-                continue
-            if isinstance(previous, Paragraph):
-                blocks[-1] = Quote((previous.html,), cite)
-                continue
-        if is_image_url(text):
-            caption = ""
-            if i < len(lines) and is_caption(lines[i].text):
-                caption = _inline(lines[i].text)
-                i += 1
-            blocks.append(Image(src=text.strip(), caption=caption))
-            continue
-        if captioned(lines, i - 1):
-            why = "a photo caption and its credit (plain text has no image)"
-            dropped.append(Dropped(f"{text} {lines[i].text}", why))
-            i += 1
-            continue
-        if is_caption(text) and not _QUOTED.match(text):
-            dropped.append(Dropped(text, "a photo caption or credit (plain text has no image)"))
-            continue
-        if is_furniture(text) and len(text) < 120:
-            dropped.append(Dropped(text, "page furniture inside the article"))
-            continue
-        if _is_heading(text):
-            blocks.append(Heading(_inline(text), 2))
-        elif _QUOTED.match(text) and line.words >= _LONG_QUOTE_WORDS:
-            _add_quote(blocks, Quote((_inline(text[1:-1].strip()),)))
+            i = _quote(lines, i, blocks)
+        elif _LIST_ITEM.match(text):
+            i = _list(lines, i, blocks)
         else:
-            blocks.append(Paragraph(_inline(text)))
+            i = _line(lines, i, blocks, dropped)
     return blocks
+
+
+def _quote(lines: list[Line], i: int, blocks: list[Block]) -> int:
+    """The ``>`` lines from ``i`` on as one quote; a last line that names its source
+    is its citation."""
+    j = i
+    while j < len(lines) and lines[j].text.startswith(">"):
+        j += 1
+    quoted = [re.sub(r"^>\s?", "", row.text).strip() for row in lines[i:j]]
+    cite = ""
+    if len(quoted) > 1 and _CITE.match(quoted[-1]):
+        cite = _inline(_CITE.sub("", quoted.pop()))
+    _add_quote(blocks, Quote((_inline(" ".join(q for q in quoted if q)),), cite))
+    return j
+
+
+def _list(lines: list[Line], i: int, blocks: list[Block]) -> int:
+    """The list items from ``i`` on as one list; a blank line followed by an item of
+    the other kind (numbered or not) starts another list."""
+    ordered = _ordered(lines[i])
+    j = i + 1
+    while (
+        j < len(lines)
+        and _LIST_ITEM.match(lines[j].text)
+        and not (lines[j].after_blank and lines[j].words > 0 and _ordered(lines[j]) != ordered)
+    ):
+        j += 1
+    items = [_inline(_LIST_ITEM.sub("", row.text)) for row in lines[i:j]]
+    blocks.append(ListBlock(tuple(items), ordered=ordered))
+    return j
+
+
+def _line(lines: list[Line], i: int, blocks: list[Block], dropped: list[Dropped]) -> int:
+    """A line that starts no quote or list: the citation of the quote before it, an
+    image (and its caption), something to leave out, a heading, a long quotation
+    standing alone, or a paragraph."""
+    line = lines[i]
+    text = line.text
+    if _CITE.match(text) and blocks and len(text) <= 200 and _cite_previous(blocks, text):
+        return i + 1
+    if is_image_url(text):
+        return _image(lines, i, blocks)
+    after = _left_out(lines, i, dropped)
+    if after is not None:
+        return after
+    if _is_heading(text):
+        blocks.append(Heading(_inline(text), 2))
+    elif _QUOTED.match(text) and line.words >= _LONG_QUOTE_WORDS:
+        _add_quote(blocks, Quote((_inline(text[1:-1].strip()),)))
+    else:
+        blocks.append(Paragraph(_inline(text)))
+    return i + 1
+
+
+def _cite_previous(blocks: list[Block], text: str) -> bool:
+    """Make ``text`` the citation of the block before it, if that is an uncited quote
+    or a paragraph (which becomes a quote); whether it did."""
+    previous = blocks[-1]
+    cite = _inline(_CITE.sub("", text))
+    if isinstance(previous, Quote) and not previous.cite:
+        blocks[-1] = Quote(previous.paragraphs, cite, previous.epigraph)
+        return True
+    if isinstance(previous, Paragraph):
+        blocks[-1] = Quote((previous.html,), cite)
+        return True
+    return False
+
+
+def _image(lines: list[Line], i: int, blocks: list[Block]) -> int:
+    """An image's URL on line ``i``, with the caption on the line after it if there is one."""
+    src = lines[i].text.strip()
+    i += 1
+    caption = ""
+    if i < len(lines) and is_caption(lines[i].text):
+        caption = _inline(lines[i].text)
+        i += 1
+    blocks.append(Image(src=src, caption=caption))
+    return i
+
+
+def _left_out(lines: list[Line], i: int, dropped: list[Dropped]) -> int | None:
+    """Where the article goes on if line ``i`` is left out (a photo's caption or credit,
+    page furniture), with why in ``dropped``; None if it is kept."""
+    text = lines[i].text
+    if captioned(lines, i):
+        why = "a photo caption and its credit (plain text has no image)"
+        dropped.append(Dropped(f"{text} {lines[i + 1].text}", why))
+        return i + 2
+    if is_caption(text) and not _QUOTED.match(text):
+        dropped.append(Dropped(text, "a photo caption or credit (plain text has no image)"))
+        return i + 1
+    if is_furniture(text) and len(text) < 120:
+        dropped.append(Dropped(text, "page furniture inside the article"))
+        return i + 1
+    return None
 
 
 def _add_quote(blocks: list[Block], quote: Quote) -> None:

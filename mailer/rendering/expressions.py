@@ -150,38 +150,53 @@ def compile_expression(source: str, origin: str) -> Evaluator:
 
 def _translate(node: nodes.Node) -> Evaluator | None:
     """A closure computing ``node`` as Jinja would, or None for what it does not cover."""
-    if isinstance(node, nodes.Const):
-        return _const(node.value)
-    if isinstance(node, nodes.Name) and node.ctx == "load":
-        return _name(node.name)
-    if isinstance(node, nodes.Getattr):
-        obj = _translate(node.node)
-        return None if obj is None else _getattr(obj, node.attr)
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        item = _translate(node.node)
-        return None if item is None else _getitem(item, node.arg.value)
-    if isinstance(node, nodes.Or | nodes.And):
-        left, right = _translate(node.left), _translate(node.right)
-        if left is None or right is None:
-            return None
-        return _or(left, right) if isinstance(node, nodes.Or) else _and(left, right)
-    if isinstance(node, nodes.Not):
-        inner = _translate(node.node)
-        return None if inner is None else _not(inner)
-    if isinstance(node, nodes.CondExpr):
-        return _cond(node)
-    if isinstance(node, nodes.Compare) and len(node.ops) == 1 and node.ops[0].op in _COMPARISONS:
-        first, second = _translate(node.expr), _translate(node.ops[0].expr)
-        if first is None or second is None:
-            return None
-        return _compare(_COMPARISONS[node.ops[0].op], first, second)
-    if isinstance(node, nodes.Concat):
-        parts = [_translate(n) for n in node.nodes]
-        present = [p for p in parts if p is not None]
-        return _concat(present) if len(present) == len(parts) else None
-    if isinstance(node, nodes.Filter):
-        return _filter(node)
+    for kind, translate in _TRANSLATORS:
+        if isinstance(node, kind):
+            return translate(node)
     return None
+
+
+def _from_name(node: nodes.Name) -> Evaluator | None:
+    return _name(node.name) if node.ctx == "load" else None
+
+
+def _from_getattr(node: nodes.Getattr) -> Evaluator | None:
+    obj = _translate(node.node)
+    return None if obj is None else _getattr(obj, node.attr)
+
+
+def _from_getitem(node: nodes.Getitem) -> Evaluator | None:
+    if not isinstance(node.arg, nodes.Const):
+        return None
+    item = _translate(node.node)
+    return None if item is None else _getitem(item, node.arg.value)
+
+
+def _from_logic(node: nodes.Or | nodes.And) -> Evaluator | None:
+    left, right = _translate(node.left), _translate(node.right)
+    if left is None or right is None:
+        return None
+    return _or(left, right) if isinstance(node, nodes.Or) else _and(left, right)
+
+
+def _from_not(node: nodes.Not) -> Evaluator | None:
+    inner = _translate(node.node)
+    return None if inner is None else _not(inner)
+
+
+def _from_compare(node: nodes.Compare) -> Evaluator | None:
+    if len(node.ops) != 1 or node.ops[0].op not in _COMPARISONS:
+        return None
+    first, second = _translate(node.expr), _translate(node.ops[0].expr)
+    if first is None or second is None:
+        return None
+    return _compare(_COMPARISONS[node.ops[0].op], first, second)
+
+
+def _from_concat(node: nodes.Concat) -> Evaluator | None:
+    parts = [_translate(n) for n in node.nodes]
+    present = [p for p in parts if p is not None]
+    return _concat(present) if len(present) == len(parts) else None
 
 
 def _const(value: Any) -> Evaluator:
@@ -261,6 +276,22 @@ def _filter(node: nodes.Filter) -> Evaluator | None:
         return None
     args = [a.value for a in node.args if isinstance(a, nodes.Const)]
     return lambda v: function(value(v), *args)
+
+
+# What _translate covers, by the kind of node; anything else Jinja evaluates itself.
+_TRANSLATORS: tuple[tuple[type[nodes.Node], Callable[[Any], Evaluator | None]], ...] = (
+    (nodes.Const, lambda node: _const(node.value)),
+    (nodes.Name, _from_name),
+    (nodes.Getattr, _from_getattr),
+    (nodes.Getitem, _from_getitem),
+    (nodes.Or, _from_logic),
+    (nodes.And, _from_logic),
+    (nodes.Not, _from_not),
+    (nodes.CondExpr, _cond),
+    (nodes.Compare, _from_compare),
+    (nodes.Concat, _from_concat),
+    (nodes.Filter, _filter),
+)
 
 
 class ExpressionSet:

@@ -99,20 +99,9 @@ def block_text(block: Block, rewrite: LinkRewriter | None = None) -> str:
         title = inline_to_text(block.html, rewrite)
         return f"{title}\n{('=' if block.level <= 2 else '-') * min(len(title), WIDTH)}"
     if isinstance(block, Quote):
-        lines = [wrap(inline_to_text(p, rewrite), prefix="> ") for p in block.paragraphs]
-        text = "\n>\n".join(lines)
-        if block.cite:
-            text += "\n" + wrap("— " + inline_to_text(block.cite, rewrite), prefix="> ")
-        return text
+        return _quote_text(block, rewrite)
     if isinstance(block, ListBlock):
-        items = []
-        for number, item in enumerate(block.items, start=1):
-            marker = f"{number}. " if block.ordered else "- "
-            body = wrap(
-                inline_to_text(item, rewrite), width=WIDTH - len(marker), hang=" " * len(marker)
-            )
-            items.append(marker + body)
-        return "\n".join(items)
+        return _list_text(block, rewrite)
     if isinstance(block, Image):
         alt = block.alt or "image"
         caption = inline_to_text(block.caption, rewrite)
@@ -128,6 +117,25 @@ def block_text(block: Block, rewrite: LinkRewriter | None = None) -> str:
         ]
         return "Notes\n-----\n" + "\n".join(notes)
     raise TypeError(f"not a block: {block!r}")
+
+
+def _quote_text(block: Quote, rewrite: LinkRewriter | None) -> str:
+    lines = [wrap(inline_to_text(p, rewrite), prefix="> ") for p in block.paragraphs]
+    text = "\n>\n".join(lines)
+    if block.cite:
+        text += "\n" + wrap("— " + inline_to_text(block.cite, rewrite), prefix="> ")
+    return text
+
+
+def _list_text(block: ListBlock, rewrite: LinkRewriter | None) -> str:
+    items = []
+    for number, item in enumerate(block.items, start=1):
+        marker = f"{number}. " if block.ordered else "- "
+        body = wrap(
+            inline_to_text(item, rewrite), width=WIDTH - len(marker), hang=" " * len(marker)
+        )
+        items.append(marker + body)
+    return "\n".join(items)
 
 
 def tidy_text(text: str) -> str:

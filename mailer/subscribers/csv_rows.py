@@ -59,7 +59,6 @@ class Row:
     timezone: str | None = None
     # Set when the source says this person left: "unsubscribed", "bounced", "blocklisted".
     left: str | None = None
-    duplicate: bool = False
 
     def merge(self, later: Row) -> None:
         """Fold a later row for the same address into this one: later non-empty values
@@ -258,6 +257,19 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
     if isinstance(address, InvalidAddress):
         return Rejected(line, address.reason, cells)
     row = Row(line, address)
+    problem = _fill(row, layout, padded)
+    if problem is not None:
+        return Rejected(line, problem, cells)
+    zone = padded[layout.timezone].strip()
+    if zone and known_zone(zone):
+        row.timezone = zone
+    row.left = _left(layout, padded)
+    return row
+
+
+def _fill(row: Row, layout: _Layout, padded: list[str]) -> str | None:
+    """Fill in the row's name, attributes and tags from its cells; why the row is
+    rejected, if it is."""
     first, last = clean_name(padded[layout.first]), clean_name(padded[layout.last])
     name = clean_name(padded[layout.name]) or f"{first} {last}".strip()
     if name:
@@ -266,12 +278,9 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
         row.attributes["first_name"] = first
     text = padded[layout.attributes_json].strip()
     if text:
-        try:
-            parsed = json.loads(text)
-        except ValueError as err:
-            return Rejected(line, f"attributes is not valid JSON: {err}", cells)
-        if not isinstance(parsed, dict):
-            return Rejected(line, "attributes must be a JSON object", cells)
+        parsed = _json_object(text)
+        if isinstance(parsed, str):
+            return parsed
         row.attributes.update(parsed)
     for index, key in layout.extra:
         value = padded[index].strip()
@@ -285,18 +294,31 @@ def _row(layout: _Layout, cells: list[str], line: int) -> Row | Rejected:
         check_attributes(row.attributes)
         check_tags(row.tags)
     except InputError as err:
-        return Rejected(line, str(err), cells)
-    zone = padded[layout.timezone].strip()
-    if zone and known_zone(zone):
-        row.timezone = zone
+        return str(err)
+    return None
+
+
+def _json_object(text: str) -> dict[str, Any] | str:
+    """listmonk's attributes cell as a JSON object, or why it is not one."""
+    try:
+        parsed = json.loads(text)
+    except ValueError as err:
+        return f"attributes is not valid JSON: {err}"
+    if not isinstance(parsed, dict):
+        return "attributes must be a JSON object"
+    return parsed
+
+
+def _left(layout: _Layout, padded: list[str]) -> str | None:
+    """How the source says the person left, if it does."""
     status = padded[layout.status].strip().lower()
     if status == "blocklisted":
-        row.left = "blocklisted"
-    elif padded[layout.cleaned].strip():
-        row.left = "bounced"
-    elif padded[layout.unsub].strip() or status == "unsubscribed":
-        row.left = "unsubscribed"
-    return row
+        return "blocklisted"
+    if padded[layout.cleaned].strip():
+        return "bounced"
+    if padded[layout.unsub].strip() or status == "unsubscribed":
+        return "unsubscribed"
+    return None
 
 
 def _address(cell: str, given: str) -> Address | InvalidAddress:

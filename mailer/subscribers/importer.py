@@ -25,7 +25,7 @@ so an import that stopped part way is completed by running it again.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,16 +37,11 @@ from mailer.addresses import address_hash
 from mailer.exceptions import FileInputError, PartialImport
 from mailer.storage.bulk import bulk_insert, in_values
 from mailer.storage.database import Database
-from mailer.storage.models import (
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
-)
+from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus, Suppression
 from mailer.storage.types import UTCDateTime, utcnow
 from mailer.subscribers.csv_cells import SafeWriter
 from mailer.subscribers.csv_rows import Rejected, Row, check_encoding, read_rows
+from mailer.subscribers.import_plan import BatchPlan, Policy, Stored, plan_batch
 from mailer.subscribers.lists import get_list
 from mailer.subscribers.seen import SeenHashes
 from mailer.subscribers.subscriptions import initial_status
@@ -54,10 +49,6 @@ from mailer.subscribers.subscriptions import initial_status
 __all__ = ["ImportSummary", "import_file", "rejected_path"]
 
 BATCH_SIZE = 2000
-_LEFT_SUPPRESSION = {
-    "bounced": SuppressionReason.HARD_BOUNCE,
-    "blocklisted": SuppressionReason.UNSUBSCRIBED,
-}
 
 
 @dataclass
@@ -75,8 +66,14 @@ class ImportSummary:
     rejected_file: str | None = None
     committed_through_line: int = 0
 
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+    def add(self, plan: BatchPlan) -> None:
+        """Count a batch's rows in."""
+        self.imported += plan.imported
+        self.updated += plan.updated
+        self.unchanged += plan.unchanged
+        self.duplicates += plan.duplicates
+        for reason, count in plan.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,40 +110,18 @@ def import_file(
         status = initial_status(mailing_list, confirmed=confirmed)
         list_id = mailing_list.id
     summary = ImportSummary(file=str(path), list=list_name, dry_run=dry_run)
-    merger = _Merger(
-        list_id, status, confirmed, resubscribe, now or utcnow(), summary, SeenHashes(), dry_run
-    )
-    batch: dict[str, Row] = {}
+    policy = Policy(status, confirmed, resubscribe, now or utcnow(), dry_run)
+    merger = _Merger(list_id, policy, summary, SeenHashes())
     rejects = _RejectWriter(rejected_path(path), dry_run)
-    line = 0
     try:
         with path.open("rb") as raw, io.TextIOWrapper(raw, encoding, newline="") as handle:
             header, rows = read_rows(handle, path)
             rejects.header = header
-            for item in rows:
-                line = item.line
-                summary.read += 1
-                if isinstance(item, Rejected):
-                    summary.rejected += 1
-                    rejects.write(item)
-                    continue
-                key = item.address.key
-                earlier = batch.get(key)
-                if earlier is not None:
-                    earlier.merge(item)
-                    summary.duplicates += 1
-                    continue
-                batch[key] = item
-                if len(batch) >= batch_size:
-                    merger.flush(database, batch)
-                    summary.committed_through_line = line
-                    batch = {}
-                    if progress is not None:
-                        progress(raw.tell())
-            merger.flush(database, batch)
-            summary.committed_through_line = line
-            if progress is not None:
-                progress(raw.tell())
+            for batch, line in _batches(rows, summary, rejects, batch_size):
+                merger.flush(database, batch)
+                summary.committed_through_line = line
+                if progress is not None:
+                    progress(raw.tell())
     except KeyboardInterrupt:
         raise PartialImport(summary, summary.committed_through_line + 1, "interrupted") from None
     except FileInputError:
@@ -157,6 +132,37 @@ def import_file(
         rejects.close()
     summary.rejected_file = str(rejects.path) if rejects.count else None
     return summary
+
+
+def _batches(
+    rows: Iterator[Row | Rejected],
+    summary: ImportSummary,
+    rejects: _RejectWriter,
+    batch_size: int,
+) -> Iterator[tuple[dict[str, Row], int]]:
+    """The file's rows in batches of ``batch_size`` addresses, each with the line it ends
+    at; the last batch may be empty. Rejected rows go to ``rejects``, and later rows for
+    an address in the batch are merged into its first."""
+    batch: dict[str, Row] = {}
+    line = 0
+    for item in rows:
+        line = item.line
+        summary.read += 1
+        if isinstance(item, Rejected):
+            summary.rejected += 1
+            rejects.write(item)
+            continue
+        key = item.address.key
+        earlier = batch.get(key)
+        if earlier is not None:
+            earlier.merge(item)
+            summary.duplicates += 1
+            continue
+        batch[key] = item
+        if len(batch) >= batch_size:
+            yield batch, line
+            batch = {}
+    yield batch, line
 
 
 class _RejectWriter:
@@ -191,18 +197,15 @@ class _RejectWriter:
 
 @dataclass
 class _Merger:
-    """Applies one batch of rows to the database in one transaction."""
+    """Applies one batch of rows to the database in one transaction: reads what is
+    stored for its addresses, plans (import_plan), then writes the plan."""
 
     list_id: int
-    status: SubscriptionStatus
-    confirmed: bool
-    resubscribe: bool
-    now: datetime
+    policy: Policy
     summary: ImportSummary
     # Stored addresses met in earlier batches. One inserted by this import is known by
     # its creation time; only addresses stored before the import need remembering.
     seen: SeenHashes
-    dry_run: bool
 
     def flush(self, database: Database, batch: dict[str, Row]) -> None:
         if not batch:
@@ -217,208 +220,116 @@ class _Merger:
             except BaseException:
                 transaction.rollback()
                 raise
-            if self.dry_run:
+            if self.policy.dry_run:
                 transaction.rollback()
             else:
                 transaction.commit()
 
     def _apply(self, conn: Connection, batch: dict[str, Row]) -> None:
-        summary, now = self.summary, self.now
-        stored = {
-            r.email_key: r
-            for r in conn.execute(
-                select(
-                    Subscriber.id,
-                    Subscriber.email_key,
-                    Subscriber.name,
-                    Subscriber.attributes,
-                    Subscriber.tags,
-                    Subscriber.timezone,
-                    Subscriber.created_at,
-                ).where(in_values(conn, Subscriber.email_key, list(batch)))
-            )
-        }
-        memberships = {
-            r.subscriber_id: r.status
-            for r in conn.execute(
-                select(Subscription.subscriber_id, Subscription.status).where(
-                    Subscription.list_id == self.list_id,
-                    in_values(conn, Subscription.subscriber_id, [r.id for r in stored.values()]),
-                )
-            )
-        }
-        hashes = {key: address_hash(key) for key in batch}
-        suppressed = set(
-            conn.scalars(
-                select(Suppression.address_hash).where(
-                    in_values(conn, Suppression.address_hash, list(hashes.values()))
-                )
+        plan = plan_batch(batch, _stored(conn, self.list_id, batch), self.policy, self.seen)
+        # Counted before the writes, so that a batch that fails still shows its rows.
+        self.summary.add(plan)
+        _write(conn, plan, self.list_id, self.policy.now)
+
+
+def _stored(conn: Connection, list_id: int, batch: dict[str, Row]) -> Stored:
+    """What the database holds for the batch's addresses."""
+    people: dict[str, Any] = {
+        r.email_key: r
+        for r in conn.execute(
+            select(
+                Subscriber.id,
+                Subscriber.email_key,
+                Subscriber.name,
+                Subscriber.attributes,
+                Subscriber.tags,
+                Subscriber.timezone,
+                Subscriber.created_at,
+            ).where(in_values(conn, Subscriber.email_key, list(batch)))
+        )
+    }
+    memberships = {
+        r.subscriber_id: r.status
+        for r in conn.execute(
+            select(Subscription.subscriber_id, Subscription.status).where(
+                Subscription.list_id == list_id,
+                in_values(conn, Subscription.subscriber_id, [r.id for r in people.values()]),
             )
         )
-
-        new_people: list[dict[str, Any]] = []
-        changed_people: list[dict[str, Any]] = []
-        new_members: list[tuple[str, SubscriptionStatus]] = []  # by key: ids are not known yet
-        status_changes: list[dict[str, Any]] = []
-        lifted: list[str] = []
-        new_suppressions: list[dict[str, Any]] = []
-
-        for key, row in batch.items():
-            hashed = hashes[key]
-            person = stored.get(key)
-            # A dry run stores nothing, so there it has to remember every address.
-            if self.dry_run or person is not None or hashed in suppressed:
-                # A collision of the 64-bit hash would only miscount a row as a duplicate:
-                # the row itself is still merged like any other.
-                fingerprint = hash(key)
-                row.duplicate = (
-                    person is not None and person.created_at == now
-                ) or fingerprint in self.seen
-                if row.duplicate:
-                    summary.duplicates += 1
-                else:
-                    self.seen.add(fingerprint)
-            count = not row.duplicate
-            if row.left is None and hashed in suppressed and not self.resubscribe:
-                if count:
-                    summary.skip("suppressed")
-                continue
-            current = memberships.get(person.id) if person is not None else None
-            if (
-                row.left is None
-                and current is SubscriptionStatus.UNSUBSCRIBED
-                and not self.resubscribe
-            ):
-                if count:
-                    summary.skip("unsubscribed")
-                continue
-            if row.left is None and hashed in suppressed:
-                lifted.append(hashed)
-
-            changed = False
-            if person is None:
-                new_people.append(
-                    {
-                        "email": row.address.email,
-                        "email_key": key,
-                        "name": row.name or "",
-                        "attributes": row.attributes,
-                        "tags": row.tags,
-                        "timezone": row.timezone,
-                    }
-                )
-            else:
-                values = _merged(person, row)
-                if values:
-                    changed = True
-                    changed_people.append({"b_id": person.id, "updated_at": now, **values})
-
-            wanted = SubscriptionStatus.UNSUBSCRIBED if row.left else self.status
-            if row.left in _LEFT_SUPPRESSION and hashed not in suppressed:
-                suppressed.add(hashed)
-                new_suppressions.append(
-                    {
-                        "address_hash": hashed,
-                        "reason": _LEFT_SUPPRESSION[row.left],
-                        "source": "import",
-                        "created_at": now,
-                    }
-                )
-            outcome = "unchanged"
-            if current is None:
-                new_members.append((key, wanted))
-                outcome = "imported"
-            elif current is not wanted and (
-                row.left
-                or current is SubscriptionStatus.UNSUBSCRIBED
-                or (current is SubscriptionStatus.UNCONFIRMED and self.confirmed)
-            ):
-                status_changes.append({"b_id": person.id if person else 0, "status": wanted})
-                outcome = "updated"
-            elif changed:
-                outcome = "updated"
-            if count:
-                if row.left:
-                    summary.skip(row.left)
-                elif outcome == "imported":
-                    summary.imported += 1
-                elif outcome == "updated":
-                    summary.updated += 1
-                else:
-                    summary.unchanged += 1
-
-        if new_people:
-            bulk_insert(conn, Subscriber, new_people, {"created_at": now, "updated_at": now})
-        if changed_people:
-            # Rows differ in which fields changed: group them by that so one
-            # executemany per shape updates them.
-            by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for values in changed_people:
-                by_shape.setdefault(tuple(sorted(values)), []).append(values)
-            for shape, rows in by_shape.items():
-                columns: dict[str, Any] = {k: bindparam(k) for k in shape if k != "b_id"}
-                conn.execute(
-                    update(Subscriber).where(Subscriber.id == bindparam("b_id")).values(columns),
-                    rows,
-                )
-        by_status: dict[SubscriptionStatus, list[str]] = {}
-        for key, status in new_members:
-            by_status.setdefault(status, []).append(key)
-        for status, keys in by_status.items():
-            # INSERT ... SELECT finds the new subscribers' ids in the same statement.
-            conn.execute(
-                insert(Subscription).from_select(
-                    [
-                        "subscriber_id",
-                        "list_id",
-                        "status",
-                        "status_changed_at",
-                        "status_source",
-                        "created_at",
-                    ],
-                    select(
-                        Subscriber.id,
-                        literal(self.list_id),
-                        literal(status, Subscription.status.type),
-                        literal(now, UTCDateTime()),
-                        literal("import"),
-                        literal(now, UTCDateTime()),
-                    ).where(in_values(conn, Subscriber.email_key, keys)),
-                )
+    }
+    hashes = {key: address_hash(key) for key in batch}
+    suppressed = set(
+        conn.scalars(
+            select(Suppression.address_hash).where(
+                in_values(conn, Suppression.address_hash, list(hashes.values()))
             )
-        if status_changes:
-            conn.execute(
-                update(Subscription)
-                .where(
-                    Subscription.subscriber_id == bindparam("b_id"),
-                    Subscription.list_id == self.list_id,
-                )
-                .values(
-                    status=bindparam("status"),
-                    status_changed_at=now,
-                    status_source="import",
-                ),
-                status_changes,
+        )
+    )
+    return Stored(people, memberships, hashes, suppressed)
+
+
+def _write(conn: Connection, plan: BatchPlan, list_id: int, now: datetime) -> None:
+    """Write a batch's plan, one executemany (or INSERT ... SELECT) per kind of change."""
+    if plan.new_people:
+        bulk_insert(conn, Subscriber, plan.new_people, {"created_at": now, "updated_at": now})
+    if plan.changed_people:
+        _update_people(conn, plan.changed_people)
+    if plan.new_members:
+        _insert_members(conn, plan.new_members, list_id, now)
+    if plan.status_changes:
+        conn.execute(
+            update(Subscription)
+            .where(
+                Subscription.subscriber_id == bindparam("b_id"),
+                Subscription.list_id == list_id,
             )
-        if lifted:
-            conn.execute(delete(Suppression).where(Suppression.address_hash.in_(lifted)))
-        if new_suppressions:
-            conn.execute(insert(Suppression), new_suppressions)
+            .values(status=bindparam("status"), status_changed_at=now, status_source="import"),
+            plan.status_changes,
+        )
+    if plan.lifted:
+        conn.execute(delete(Suppression).where(Suppression.address_hash.in_(plan.lifted)))
+    if plan.new_suppressions:
+        conn.execute(insert(Suppression), plan.new_suppressions)
 
 
-def _merged(person: Any, row: Row) -> dict[str, Any]:
-    """The columns of a stored subscriber that this row changes, with their new values."""
-    values: dict[str, Any] = {}
-    if row.name and row.name != person.name:
-        values["name"] = row.name
-    if row.timezone and row.timezone != person.timezone:
-        values["timezone"] = row.timezone
-    if row.attributes:
-        attributes = {**person.attributes, **row.attributes}
-        if attributes != person.attributes:
-            values["attributes"] = attributes
-    if row.tags:
-        tags = sorted({*person.tags, *row.tags})
-        if tags != sorted(person.tags):
-            values["tags"] = tags
-    return values
+def _update_people(conn: Connection, changed: list[dict[str, Any]]) -> None:
+    # Rows differ in which fields changed: group them by that so one executemany per
+    # shape updates them.
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values in changed:
+        by_shape.setdefault(tuple(sorted(values)), []).append(values)
+    for shape, rows in by_shape.items():
+        columns: dict[str, Any] = {k: bindparam(k) for k in shape if k != "b_id"}
+        conn.execute(
+            update(Subscriber).where(Subscriber.id == bindparam("b_id")).values(columns), rows
+        )
+
+
+def _insert_members(
+    conn: Connection, members: list[tuple[str, SubscriptionStatus]], list_id: int, now: datetime
+) -> None:
+    by_status: dict[SubscriptionStatus, list[str]] = {}
+    for key, status in members:
+        by_status.setdefault(status, []).append(key)
+    for status, keys in by_status.items():
+        # INSERT ... SELECT finds the new subscribers' ids in the same statement.
+        conn.execute(
+            insert(Subscription).from_select(
+                [
+                    "subscriber_id",
+                    "list_id",
+                    "status",
+                    "status_changed_at",
+                    "status_source",
+                    "created_at",
+                ],
+                select(
+                    Subscriber.id,
+                    literal(list_id),
+                    literal(status, Subscription.status.type),
+                    literal(now, UTCDateTime()),
+                    literal("import"),
+                    literal(now, UTCDateTime()),
+                ).where(in_values(conn, Subscriber.email_key, keys)),
+            )
+        )

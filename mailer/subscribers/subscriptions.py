@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mailer.addresses import clean_name, normalize_address
+from mailer.addresses import Address, clean_name, normalize_address
 from mailer.exceptions import InputError, NotFound, StateError, quoted
 from mailer.storage.models import (
     MailingList,
@@ -93,18 +93,47 @@ def add_subscriber(
     now = now or utcnow()
     address = normalize_address(email)
     mailing_list = get_list(session, list_name)
-    if timezone:
-        check_timezone(timezone)
-    if name is not None:
-        check_name(clean_name(name))
-    check_attributes(attributes or {})
-    check_tags([t.strip() for t in tags])
+    _check_fields(name, attributes, tags, timezone)
     suppressed = suppression_of(session, address.key)
     if suppressed is not None and not resubscribe:
         raise StateError(
             f"{address.email} is on the suppression list ({suppressed.reason.value}); "
             "pass --resubscribe if the person asked to be subscribed again"
         )
+    subscriber = _stored_subscriber(session, address, now)
+    _merge_fields(subscriber, name, attributes, tags, timezone)
+    session.flush()
+
+    if suppressed is not None:
+        lift(session, address.key)
+    subscription = _join(
+        session,
+        address,
+        subscriber,
+        mailing_list,
+        confirmed=confirmed,
+        resubscribe=resubscribe,
+        source=source,
+        now=now,
+    )
+    session.flush()
+    return subscription
+
+
+def _check_fields(
+    name: str | None, attributes: dict[str, Any] | None, tags: Sequence[str], timezone: str | None
+) -> None:
+    if timezone:
+        check_timezone(timezone)
+    if name is not None:
+        check_name(clean_name(name))
+    check_attributes(attributes or {})
+    check_tags([t.strip() for t in tags])
+
+
+def _stored_subscriber(session: Session, address: Address, now: datetime) -> Subscriber:
+    """The subscriber with this address, added (with nothing known about it) if there is
+    none yet."""
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email_key == address.key))
     if subscriber is None:
         subscriber = Subscriber(
@@ -117,6 +146,18 @@ def add_subscriber(
             updated_at=now,
         )
         session.add(subscriber)
+    return subscriber
+
+
+def _merge_fields(
+    subscriber: Subscriber,
+    name: str | None,
+    attributes: dict[str, Any] | None,
+    tags: Sequence[str],
+    timezone: str | None,
+) -> None:
+    """What is given replaces (name, timezone) or adds to (attributes, tags) what is
+    stored; what is not given is kept."""
     if name is not None:
         subscriber.name = clean_name(name)
     if attributes:
@@ -125,10 +166,21 @@ def add_subscriber(
         subscriber.tags = sorted({*subscriber.tags, *(t.strip() for t in tags if t.strip())})
     if timezone:
         subscriber.timezone = timezone
-    session.flush()
 
-    if suppressed is not None:
-        lift(session, address.key)
+
+def _join(
+    session: Session,
+    address: Address,
+    subscriber: Subscriber,
+    mailing_list: MailingList,
+    *,
+    confirmed: bool,
+    resubscribe: bool,
+    source: str,
+    now: datetime,
+) -> Subscription:
+    """The subscriber's subscription to the list: a new one, one that was unsubscribed
+    and is resubscribed, one that waited and is confirmed, or the one there was."""
     subscription = session.scalar(
         select(Subscription).where(
             Subscription.subscriber_id == subscriber.id, Subscription.list_id == mailing_list.id
@@ -155,7 +207,6 @@ def add_subscriber(
         set_status(subscription, status, source=source, now=now)
     elif subscription.status is SubscriptionStatus.UNCONFIRMED and confirmed:
         set_status(subscription, SubscriptionStatus.CONFIRMED, source=source, now=now)
-    session.flush()
     return subscription
 
 
