@@ -9,8 +9,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "mailer"
 MAX_LINES = 60
 MAX_DEPTH = 4
@@ -40,7 +38,6 @@ def _deepest(node: ast.AST, depth: int = 0) -> Iterator[tuple[int, int]]:
         yield from _deepest(child, inner)
 
 
-@pytest.mark.xfail(reason="the long functions are being split (issue 13)")
 def test_no_function_is_over_60_lines() -> None:
     long = [
         f"{path.relative_to(PACKAGE.parent)}:{fn.lineno} {fn.name} has "
@@ -51,7 +48,6 @@ def test_no_function_is_over_60_lines() -> None:
     assert long == []
 
 
-@pytest.mark.xfail(reason="the long functions are being split (issue 13)")
 def test_no_function_nests_over_four_levels_without_saying_why() -> None:
     deep = []
     for path, fn in functions():
