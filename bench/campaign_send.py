@@ -34,7 +34,7 @@ from import_subscribers import generate  # noqa: E402
 from sendgrid_send import serve  # noqa: E402
 from smtp_sink import free_port, start_sink  # noqa: E402
 
-from mailer.campaigns.records import create_campaign  # noqa: E402
+from mailer.campaigns import actions  # noqa: E402
 from mailer.campaigns.sender import CampaignSender  # noqa: E402
 from mailer.delivery.backends import get_backend  # noqa: E402
 from mailer.settings import Settings  # noqa: E402
@@ -107,7 +107,7 @@ def main() -> None:
     )
     try:
         with database.session() as session:
-            campaign_id = create_campaign(
+            campaign_id = actions.create(
                 session,
                 settings,
                 article=str(ROOT / "examples" / "article.md"),

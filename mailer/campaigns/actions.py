@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -26,10 +26,12 @@ from mailer.campaigns import ledger
 from mailer.campaigns import schedule as timing
 from mailer.campaigns.records import (
     MOVES,
-    create_campaign,
     get_campaign,
     move,
+    plan_campaign,
+    render_campaign,
     require_campaign_ready,
+    store_campaign,
 )
 from mailer.campaigns.sender import CampaignSender, Progress, SendOutcome, sender_gone
 from mailer.campaigns.testsend import send_test as _send_test
@@ -79,9 +81,13 @@ def create(
     source: str | None = None,
     now: datetime | None = None,
 ) -> Campaign:
-    """A new draft: ``article`` rendered and stored with it. ``source`` says where the
-    article came from when the path it was read from means nothing afterwards."""
-    campaign = create_campaign(
+    """A new draft: ``article`` (a file or URL, an Article, or several for a digest)
+    checked, rendered and stored with the campaign, so that a later edit of the file
+    changes nothing that is sent. The links to the web app (masthead, view in browser,
+    unsubscribe, tracking) are stored without its address: each send fills in the
+    ``base_url`` in force then. ``source`` says where the article came from when the
+    path it was read from means nothing afterwards."""
+    plan = plan_campaign(
         session,
         settings,
         article=article,
@@ -91,14 +97,11 @@ def create(
         from_address=from_address,
         from_name=from_name,
         reply_to=reply_to,
-        ctas=ctas,
-        template=template,
-        tracking=tracking,
-        now=now,
     )
     if source is not None:
-        campaign.source = source
-        session.flush()
+        plan = replace(plan, source=source)
+    campaign = store_campaign(session, plan, ctas=ctas, now=now)
+    render_campaign(campaign, settings, plan, ctas=ctas, template=template, tracking=tracking)
     return campaign
 
 

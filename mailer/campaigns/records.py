@@ -48,14 +48,15 @@ __all__ = [
     "archive_url",
     "campaign_sender",
     "campaign_view",
-    "create_campaign",
     "delivery_counts",
     "get_campaign",
     "list_campaigns",
     "list_ids",
     "move",
     "plan_campaign",
+    "render_campaign",
     "require_campaign_ready",
+    "store_campaign",
 ]
 
 S = CampaignStatus
@@ -84,42 +85,6 @@ def archive_url(base_url: str, campaign_id: int) -> str:
     """The campaign's copy on the web (the view-in-browser link) at ``base_url``:
     ``settings.base_url``, or BASE_URL in what is stored, to be filled when it is sent."""
     return f"{base_url}/archive/{campaign_id}"
-
-
-def create_campaign(
-    session: Session,
-    settings: Settings,
-    *,
-    article: str | Article | Sequence[Article],
-    lists: Sequence[str],
-    subject: str | None = None,
-    segment: str | None = None,
-    from_address: str | None = None,
-    from_name: str | None = None,
-    reply_to: str | None = None,
-    ctas: Sequence[str] | None = None,
-    template: str | None = None,
-    tracking: bool | None = None,
-    now: datetime | None = None,
-) -> Campaign:
-    """Render ``article`` (a file or URL, an Article, or several for a digest) and store
-    it with the campaign, so that a later edit of the file changes nothing that is sent.
-    The links to the web app (masthead, view in browser, unsubscribe, tracking) are
-    stored without its address: each send fills in the ``base_url`` in force then."""
-    plan = plan_campaign(
-        session,
-        settings,
-        article=article,
-        lists=lists,
-        subject=subject,
-        segment=segment,
-        from_address=from_address,
-        from_name=from_name,
-        reply_to=reply_to,
-    )
-    campaign = _store(session, plan, ctas=ctas, now=now)
-    _render(campaign, settings, plan, ctas=ctas, template=template, tracking=tracking)
-    return campaign
 
 
 @dataclass(frozen=True)
@@ -220,13 +185,14 @@ def _read_article(
     return items, source, {"items": [a.to_dict() for a in items]}
 
 
-def _store(
+def store_campaign(
     session: Session,
     plan: CampaignPlan,
     *,
     ctas: Sequence[str] | None,
     now: datetime | None,
 ) -> Campaign:
+    """Write the planned campaign as a draft; its id is known from here on."""
     campaign = Campaign(
         uid=secrets.token_hex(8),
         subject=plan.subject or plan.first.title,
@@ -246,7 +212,7 @@ def _store(
     return campaign
 
 
-def _render(
+def render_campaign(
     campaign: Campaign,
     settings: Settings,
     plan: CampaignPlan,

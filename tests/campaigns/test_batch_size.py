@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.sendgrid import SendGridBackend
@@ -34,7 +34,7 @@ def test_a_sendgrid_campaign_of_2500_goes_in_3_requests(
         create_list(session, "weekly")
     import_file(db, members, "weekly")
     with db.session() as session:
-        campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
     backend = SendGridBackend.from_settings(settings)
     sender = CampaignSender(db, settings, backend, clock=clock, sleep=clock.sleep)
     assert sender.send(campaign_id).counts["sent"] == 2500

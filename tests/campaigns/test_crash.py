@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.settings import Settings
 from mailer.storage import Database
 from tests.support.config import SENDER
@@ -75,7 +75,7 @@ def test_sigkill_mid_campaign_then_resume(
         config_path.write_text(text)
         with db.session() as session:
             # Real mail needs a sender at a domain of one's own (not example.org).
-            campaign_id = create_campaign(
+            campaign_id = actions.create(
                 session, settings, article=str(ARTICLE), lists=["weekly"], from_address=SENDER
             ).id
 

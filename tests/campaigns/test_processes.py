@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.backends import get_backend
 from mailer.delivery.message import Outcome, RecipientResult
@@ -27,7 +28,7 @@ def test_worker_processes_send_every_message_once(
     config_path.write_text("send_processes = 2\nsend_batch_size = 4\n" + config_path.read_text())
     settings = load_settings(config_path)
     with db.session() as session:
-        campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
     outcome = CampaignSender(db, settings, get_backend(settings), batch_size=4).send(campaign_id)
     assert outcome.status.value == "sent"
     with db.session() as session:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
-from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import load_settings
@@ -29,7 +30,7 @@ def test_a_campaign_whose_settings_went_bad_pauses_saying_why(
     config_path.write_text(text)
     settings = load_settings(config_path)
     with db.session() as session:
-        campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
     # Then someone empties the postal address, and mailer run starts the campaign.
     config_path.write_text(config_path.read_text().replace("1 Example Street, Springfield", ""))
     later = load_settings(config_path)

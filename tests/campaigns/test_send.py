@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mailer.campaigns import ledger
+from mailer.campaigns import actions, ledger
 from mailer.campaigns import sender as sender_module
 from mailer.campaigns.dispatch import BatchJob, BatchReport, BatchWorker, InlineDispatcher
 from mailer.campaigns.pacing import RateLimiter
-from mailer.campaigns.records import campaign_view, create_campaign, move
+from mailer.campaigns.records import campaign_view, move
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
 from mailer.delivery.message import Batch, Outcome, Recipient, RecipientResult
@@ -35,7 +35,7 @@ def make_campaign(db: Database, settings: Settings, **options: Any) -> int:
     options.setdefault("lists", ["weekly"])
     options.setdefault("article", str(ARTICLE))
     with db.session() as session:
-        return create_campaign(session, settings, **options).id
+        return actions.create(session, settings, **options).id
 
 
 def counts(db: Database, campaign_id: int) -> dict[str, int]:

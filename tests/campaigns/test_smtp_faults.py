@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.smtp import SmtpBackend
 from mailer.settings import Settings
@@ -37,7 +37,7 @@ def server() -> Iterator[SmtpServer]:
 
 def send(db: Database, settings: Settings, server: SmtpServer, clock: Clock, **options: Any) -> Any:
     with db.session() as session:
-        campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
     backend = SmtpBackend(parse_smtp_url(server.url()), concurrency=2)
     sender = CampaignSender(db, settings, backend, clock=clock, sleep=clock.sleep, **options)
     return sender.send(campaign_id)

@@ -14,7 +14,8 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.schedule import schedule, unschedule
 from mailer.campaigns.when import parse_when
 from mailer.delivery.memory import MemoryBackend
@@ -45,7 +46,7 @@ def daemon(
 
 def new_campaign(db: Database, settings: Settings) -> int:
     with db.session() as session:
-        return create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        return actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
 
 
 def status(db: Database, campaign_id: int) -> str:

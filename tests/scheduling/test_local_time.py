@@ -10,7 +10,8 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.schedule import schedule
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
@@ -39,7 +40,7 @@ def world(db: Database, settings: Settings) -> int:
         create_list(session, "world")
         for email, zone in ZONES.items():
             add_subscriber(session, email, "world", timezone=zone)
-        return create_campaign(session, settings, article=str(ARTICLE), lists=["world"]).id
+        return actions.create(session, settings, article=str(ARTICLE), lists=["world"]).id
 
 
 def test_waves_across_three_timezones_on_a_dst_change(

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from mailer.campaigns.records import campaign_view, create_campaign
+from mailer.campaigns import actions
+from mailer.campaigns.records import campaign_view
 from mailer.campaigns.schedule import schedule
 from mailer.scheduling.daemon import Daemon
 from mailer.scheduling.lock import _ADVISORY_KEY as ADVISORY
@@ -37,7 +38,7 @@ __all__ = ["fast", "lock"]  # fixtures
 
 def new_campaign(db: Database, settings: Settings) -> int:
     with db.session() as session:
-        return create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        return actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
 
 
 class LetGoWhenLogged(logging.Handler):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.schedule import schedule
 from mailer.settings import Settings
 from mailer.storage import Database
@@ -83,7 +83,7 @@ def test_scheduled_stopped_restarted_sent_once(
     now = utcnow()
     due = now + timedelta(hours=1)
     with db.session() as session:
-        campaign_id = create_campaign(session, settings, article=str(ARTICLE), lists=["weekly"]).id
+        campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
         schedule(session, campaign_id, due, now=now)
 
     first = Run(config_path)

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.sender import CampaignSender
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
@@ -57,7 +57,7 @@ def send_to_readers(db: Database, settings: Settings, clock: Clock) -> Sent:
         mailing_list = create_list(session, "readers", title="The Morning Post")
         for number, email in enumerate(emails):
             add_subscriber(session, email, "readers", name=f"Reader Number{number}")
-        campaign = create_campaign(
+        campaign = actions.create(
             session, settings, article=str(ARTICLE), lists=["readers"], now=clock.now
         )
         campaign_id, uid, list_id = campaign.id, campaign.uid, mailing_list.id

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
 from mailer.storage import Campaign, Database, Delivery
@@ -28,7 +28,7 @@ async def test_on_smtp_a_placeholder_sender_is_refused_by_every_route_towards_se
 ) -> None:
     with db.session() as session:
         create_list(session, "daily")
-        draft = create_campaign(session, settings, article=str(ARTICLE), lists=["daily"]).id
+        draft = actions.create(session, settings, article=str(ARTICLE), lists=["daily"]).id
     smtp = settings.model_copy(
         update={"backend": "smtp", "smtp_url": SecretStr("smtp://127.0.0.1:9")}
     )

@@ -7,7 +7,7 @@ import html
 import httpx
 import pytest
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.settings import Settings
 from mailer.storage import Campaign, Database
 from tests.support.examples import ARTICLE
@@ -20,7 +20,7 @@ async def test_the_index_lists_only_what_was_sent(
     client: httpx.AsyncClient, db: Database, settings: Settings, sent: Sent
 ) -> None:
     with db.session() as session:
-        draft = create_campaign(
+        draft = actions.create(
             session, settings, article=str(ARTICLE), lists=["readers"], subject="Not yet"
         )
         draft_id = draft.id

@@ -14,7 +14,7 @@ import httpx
 import lxml.html
 import pytest
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.sender import CampaignSender
 from mailer.campaigns.testsend import send_test
 from mailer.campaigns.tracking import add_tracking
@@ -74,7 +74,7 @@ def _send(
     with db.session() as session:
         create_list(session, "readers")
         add_subscriber(session, "reader@example.org", "readers", name="Rosa Reader")
-        campaign_id = create_campaign(
+        campaign_id = actions.create(
             session, create_settings, article=str(article), lists=["readers"], now=clock.now
         ).id
     messages: list[EmailMessage] = []

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mailer.campaigns.records import create_campaign
+from mailer.campaigns import actions
 from mailer.campaigns.sender import CampaignSender
 from mailer.campaigns.stats import campaign_stats
 from mailer.campaigns.tracking import link_target
@@ -133,7 +133,7 @@ async def test_the_links_of_a_sent_message_are_counted_end_to_end(
     with db.session() as session:
         create_list(session, "news")
         add_subscriber(session, "reader@example.org", "news")
-        campaign = create_campaign(session, settings, article=str(ARTICLE), lists=["news"])
+        campaign = actions.create(session, settings, article=str(ARTICLE), lists=["news"])
         campaign_id, links = campaign.id, list(campaign.links)
     assert links, "a campaign with tracking on keeps its links"
     CampaignSender(db, settings, MemoryBackend(messages, {}), clock=clock, sleep=clock.sleep).send(
