@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,9 @@ def _runtime_imports(node: ast.AST, module: str, is_package: bool) -> Iterator[s
             yield from _runtime_imports(child, module, is_package)
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
+    """Each module's runtime imports of other modules of the package (read once)."""
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(path): path for path in paths}
     graph: dict[str, set[str]] = {}

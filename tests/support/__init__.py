@@ -1,6 +1,8 @@
 """Helpers the tests share; the conftest files keep the fixtures (and pytest's hooks)
 and build them from these. One concept a module:
 
+- ``campaign_fixtures``: the fixtures of a project that sends campaigns, which the
+  campaigns and the scheduling folders import into their conftest files.
 - ``cli``: ``mailer`` run in-process against a test project (``Cli``).
 - ``clock``: a clock that tests move, and an executor that runs at once.
 - ``config``: a mailer.toml like ``mailer init`` writes (``write_config``), settings built
