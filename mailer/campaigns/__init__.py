@@ -2,7 +2,7 @@
 
 ``actions``    the campaign's life (create, schedule, send, pause, cancel, ...) for the
                CLI, the API and the daemon alike; the one place a sender is built
-``records``    the campaign rows: plan and create, get, move between states, list, counts
+``records``    the campaign rows: plan, store and render, get, move between states, list
 ``schedule``   a time (or local times) to send at
 ``when``       reading the times people type
 ``readiness``  whether the settings can send real mail
