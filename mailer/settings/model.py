@@ -334,6 +334,26 @@ class Settings(BaseSettings):
         description="Subscribe attempts allowed per hour from one IP address, and for one "
         "email address.",
     )
+    admin_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A sign-in to the admin under `/admin` ends after this many minutes "
+        "without a request.",
+    )
+    admin_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="A sign-in to the admin ends this many hours after it began, however busy.",
+    )
+    admin_login_limit: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Failed admin sign-ins allowed per 15 minutes for one account; one IP "
+        "address may fail three times as often.",
+    )
     soft_bounce_limit: int = Field(
         default=3,
         ge=1,

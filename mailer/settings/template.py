@@ -86,13 +86,17 @@ SECTIONS = (
             "confirm_token_days",
             "tracking",
             "subscribe_rate_limit",
+            "admin_idle_minutes",
+            "admin_session_hours",
+            "admin_login_limit",
             "soft_bounce_limit",
             "max_request_bytes",
             "max_webhook_bytes",
             "max_import_bytes",
         ),
         intro="mailer serve: subscribe, confirm, unsubscribe, preferences, archive, open "
-        "and click tracking, SendGrid's event webhook and the admin API under /api.",
+        "and click tracking, SendGrid's event webhook, the admin API under /api and the "
+        "admin web app under /admin.",
     ),
     # cta is the donate box below, the file's last table.
     Section("Calls-to-action", ("default_cta", "cta")),

@@ -4,6 +4,7 @@ SQLite (WAL, foreign keys on) is the embedded default; PostgreSQL through psycop
 supported. Every command that opens the database brings it to the newest migration first.
 """
 
+from mailer.storage.accounts import AdminUser, AuditEntry, Role
 from mailer.storage.database import Database, open_database
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import (
@@ -21,6 +22,8 @@ from mailer.storage.models import (
 )
 
 __all__ = [
+    "AdminUser",
+    "AuditEntry",
     "Base",
     "Campaign",
     "CampaignStatus",
@@ -30,6 +33,7 @@ __all__ = [
     "Event",
     "EventKind",
     "MailingList",
+    "Role",
     "Subscriber",
     "Subscription",
     "SubscriptionStatus",

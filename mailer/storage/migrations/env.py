@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import mailer.storage.accounts
 import mailer.storage.events  # noqa: F401 - registers its tables on Base.metadata
 from mailer.storage.models import Base
 
