@@ -202,7 +202,8 @@ def test_a_scan_stops_at_its_budget_and_says_so(
     with db.session() as session:
         page = search_subscribers(session, query="no such name")
         assert page.rows == [] and page.partial and page.has_more
-        assert decode_cursor(page.next_cursor or "") == made[0][0] - 1 + 20
+        slower = search.SLOWER.get(session.get_bind().dialect.name, 1)
+        assert decode_cursor(page.next_cursor or "") == made[0][0] - 1 + 20 // slower
         quick = search_subscribers(session, limit=3)  # no scan: not bounded
         assert len(quick.rows) == 3 and not quick.partial
 
