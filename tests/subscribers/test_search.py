@@ -198,12 +198,12 @@ def test_a_scan_stops_at_its_budget_and_says_so(
 ) -> None:
     db, made = crowd
     monkeypatch.setattr(search, "SCAN_STEP", 10)
-    monkeypatch.setattr(search, "SCAN_BUDGET", 20)
+    monkeypatch.setattr(search, "SCAN_BUDGET", 40)
     with db.session() as session:
         page = search_subscribers(session, query="no such name")
         assert page.rows == [] and page.partial and page.has_more
         slower = search.SLOWER.get(session.get_bind().dialect.name, 1)
-        assert decode_cursor(page.next_cursor or "") == made[0][0] - 1 + 20 // slower
+        assert decode_cursor(page.next_cursor or "") == made[0][0] - 1 + 40 // slower
         quick = search_subscribers(session, limit=3)  # no scan: not bounded
         assert len(quick.rows) == 3 and not quick.partial
 
