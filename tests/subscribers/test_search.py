@@ -16,6 +16,7 @@ from mailer.subscribers.lists import create_list, list_counts
 from mailer.subscribers.privacy import forget
 from mailer.subscribers.search import SearchPage, search_subscribers
 from mailer.subscribers.subscriptions import add_subscriber, unsubscribe
+from mailer.subscribers.suppression import suppression_counts
 
 PEOPLE = [
     # email, name, tags, lists
@@ -255,3 +256,10 @@ def test_list_counts_by_status(people: Database) -> None:
             c.list.name: (c.unconfirmed, c.confirmed, c.unsubscribed) for c in list_counts(session)
         }
     assert counts == {"alerts": (2, 0, 1), "news": (0, 4, 1)}
+
+
+def test_suppression_counts_by_reason(people: Database) -> None:
+    with people.session() as session:
+        forget(session, "bob@example.org")
+        counts = suppression_counts(session)
+    assert counts == {"unsubscribed": 1, "hard_bounce": 0, "complaint": 0, "forgotten": 1}
