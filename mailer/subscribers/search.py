@@ -115,14 +115,17 @@ def search_subscribers(
     text for an address prefix or a part of the name (see ``search_terms``). ``list_name``:
     members of that list (NotFound if there is none). ``status``: ``unconfirmed``,
     ``confirmed`` or ``unsubscribed`` (on that list, or on any list without one), or
-    ``suppressed``. ``tag``: exactly that tag. ``after``/``before``: a cursor of an
-    earlier page (one of them at most; BadCursor, an InputError, if it is not one).
+    ``suppressed``. ``tag``: exactly that tag. An empty one of these is no filter.
+    ``after``/``before``: a cursor of an earlier page (one of them at most; BadCursor,
+    an InputError, if it is not one).
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"a page has 1 to {MAX_LIMIT} rows, not {limit}")
     if after is not None and before is not None:
         raise InputError("a page starts after one cursor or before one, not both")
-    plan = _plan(session, query, list_name, status, tag)
+    # An empty field of the admin's form is no filter.
+    tag = tag.strip() if tag else None
+    plan = _plan(session, query, list_name or None, status or None, tag or None)
     forward = before is None
     cursor = after if forward else before
     start = decode_cursor(cursor) if cursor is not None else None
@@ -147,7 +150,7 @@ def _edge(ids: list[int], start: int, forward: bool) -> int:
     """Where the way back begins: the first row shown, else just past the cursor."""
     if forward:
         return ids[0] if ids else start + 1
-    return ids[-1] if ids else start - 1
+    return ids[-1] if ids else max(start - 1, 0)
 
 
 def _status(status: str | None) -> SubscriptionStatus | str | None:
