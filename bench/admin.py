@@ -194,22 +194,27 @@ def _events() -> list[str]:
     repeat = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < :n), "
     return [
         _counter() + _event("delivered", sql_time(f"{sent} + 5")) + "FROM c WHERE i % 100 <> 0",
-        _counter() + _event("bounced", sql_time(f"{sent} + 5"), hard="1")
+        _counter()
+        + _event("bounced", sql_time(f"{sent} + 5"), hard="1")
         + "FROM c WHERE i % 100 = 0",
-        repeat + "k(j) AS (VALUES (0), (1), (2)) "
+        repeat
+        + "k(j) AS (VALUES (0), (1), (2)) "
         + _event("opened", sql_time(f"{sent} + {DELAY} + j * 3600 * (1 + i % 5)"))
         + f"FROM c JOIN k ON j = 0 OR (j = 1 AND i % 3 = 0) OR (j = 2 AND i % 9 = 0) "
         f"WHERE {H1} < 400 AND i % 100 <> 0",
-        repeat + "k(j) AS (VALUES (0), (1)) "
+        repeat
+        + "k(j) AS (VALUES (0), (1)) "
         + _event(
             "clicked",
             sql_time(f"{sent} + {DELAY} + 30 + j * 600"),
             extra=f"(i + j) % {len(LINKS)}, ''",
         )
         + f"FROM c JOIN k ON j = 0 OR i % 4 = 0 WHERE {H1} < 50 AND i % 100 <> 0",
-        _counter() + _event("unsubscribed", sql_time(f"{sent} + {DELAY} + 60"))
+        _counter()
+        + _event("unsubscribed", sql_time(f"{sent} + {DELAY} + 60"))
         + f"FROM c WHERE {H1} < 400 AND i % 500 = 1",
-        _counter() + _event("complained", sql_time(f"{sent} + {DELAY} + 90"))
+        _counter()
+        + _event("complained", sql_time(f"{sent} + {DELAY} + 90"))
         + "FROM c WHERE i % 5000 = 7",
     ]
 
@@ -268,7 +273,7 @@ def queries() -> dict[str, Callable[[Session], object]]:
         "timeline (automatic buckets)": lambda s: timeline(s, 1, buckets="auto"),
         "recent_campaigns (10)": lambda s: recent_campaigns(s, limit=10),
         "upcoming (10)": lambda s: upcoming(s, NOW, limit=10),
-        "list_counts": lambda s: list_counts(s),
+        "list_counts": list_counts,
     }
     search = search_query()
     if search is None:
