@@ -71,7 +71,10 @@ def _seconds_since(session: Session, start: datetime) -> ColumnElement[Any]:
     """Seconds from ``start`` to each event, in the database's own arithmetic."""
     if session.get_bind().dialect.name == "sqlite":
         naive = start.replace(tzinfo=None).isoformat(sep=" ")
-        return (func.julianday(Event.occurred_at) - func.julianday(literal(naive))) * DAY
+        # Julian days are floats: rounded to the millisecond, ten hours are 36,000
+        # seconds and not 35,999.99999 (which would fall into the bucket before).
+        days = func.julianday(Event.occurred_at) - func.julianday(literal(naive))
+        return func.round(days * DAY, 3)
     return func.extract("epoch", Event.occurred_at - literal(start))
 
 
