@@ -19,6 +19,9 @@
     ├── RenderError                       a template that fails, named with template and line
     ├── WebhookRefused                    a webhook request that is not (or no longer) its
     │                                     provider's; carries the HTTP status to answer
+    ├── SignInRefused                     an admin sign-in refused: the same answer for a wrong
+    │                                     password and an unknown account, or too many tries
+    ├── NotAllowed                        an admin action that the account's role does not allow
     └── DeliveryError                     handing mail over to a server or provider failed
         ├── BackendError                  a whole batch failed; names the backend, status and
         │                                 response, and says whether to retry (``retryable``)
@@ -235,6 +238,26 @@ class WebhookRefused(MailerError):
     def __init__(self, status: int, message: str):
         self.status = status
         super().__init__(message)
+
+
+class SignInRefused(MailerError):
+    """An admin sign-in refused. The message is the same whether the account exists or
+    not; ``retry_after`` (seconds) is set when it was refused for too many failures."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class NotAllowed(MailerError):
+    """An admin action that needs the role ``needed`` (a :class:`~mailer.storage.Role`'s
+    value), which the signed-in account does not have."""
+
+    def __init__(self, action: str, needed: str):
+        self.action = action
+        self.needed = needed
+        article = "an" if needed[0] in "aeiou" else "a"
+        super().__init__(f"{action} needs {article} {needed}'s role")
 
 
 class DeliveryError(MailerError):

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from mailer.accounts import passwords
 from mailer.settings import Settings, load_settings
 from mailer.storage import Database, open_database
 from tests.support.cli import Cli
@@ -20,6 +22,15 @@ from tests.support.config import write_config
 from tests.support.database import BACKENDS, PG_URL, reset_postgres
 from tests.support.keys import DkimKey, Tls, make_dkim_key, make_tls
 from tests.support.sendgrid import FakeSendGrid
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its lowest cost: the admin's tests sign in hundreds of times, and a
+    hash at the real cost takes a twentieth of a second. tests/accounts checks the real
+    parameters."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: hasher)
 
 
 @pytest.fixture(params=BACKENDS)

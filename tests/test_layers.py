@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mailer.exceptions", "mailer.lazy", "mailer.addresses", "mailer.timezones", "mailer.tokens"),
     ("mailer.settings",),
     ("mailer.storage",),
+    ("mailer.accounts",),
     ("mailer.articles",),
     ("mailer.subscribers",),
     ("mailer.rendering",),

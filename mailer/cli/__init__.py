@@ -14,6 +14,7 @@ from mailer.cli import articles, campaigns, db, digests, lists, project, schedul
 from mailer.cli import check as check_cli
 from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
+from mailer.cli import users as users_cli
 from mailer.cli import web as web_cli
 from mailer.cli._state import CliState, err_console
 from mailer.exceptions import MailerError
@@ -71,6 +72,7 @@ app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(articles.app, name="articles")
 scheduling.register(app)
 app.add_typer(digests.app, name="digests")
+app.add_typer(users_cli.app, name="users")
 web_cli.register(app)
 check_cli.register(app)
 

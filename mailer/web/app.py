@@ -20,6 +20,7 @@ from mailer.settings import Settings
 from mailer.storage.database import Database, open_database
 from mailer.storage.types import utcnow
 from mailer.web import (
+    admin,
     api,
     archive,
     health,
@@ -79,7 +80,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
-    answers = ErrorAnswers(context.pages)
+    answers = ErrorAnswers(context.pages, admin.install(app, settings))
     install_error_handlers(app, answers)
     app.include_router(api.router)
     for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks, health):

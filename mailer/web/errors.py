@@ -31,6 +31,7 @@ from mailer.exceptions import (
     StateError,
 )
 from mailer.web.access_log import route_pattern
+from mailer.web.admin.pages import AdminPages
 from mailer.web.templating import Pages
 
 __all__ = ["CatchAll", "ErrorAnswers", "install_error_handlers", "status_for"]
@@ -73,8 +74,9 @@ def status_for(err: MailerError) -> int:
 class ErrorAnswers:
     """Makes the answer to an error, as JSON or as a page depending on the path."""
 
-    def __init__(self, pages: Pages):
+    def __init__(self, pages: Pages, admin: AdminPages | None = None):
         self.pages = pages
+        self.admin = admin
 
     @staticmethod
     def wants_json(path: str) -> bool:
@@ -90,9 +92,11 @@ class ErrorAnswers:
     ) -> Response:
         if self.wants_json(path):
             return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
-        response = self.pages.message(
-            _TITLES.get(status, "This request is not valid"), message, status_code=status
-        )
+        title = _TITLES.get(status, "This request is not valid")
+        if self.admin is not None and (path == "/admin" or path.startswith("/admin/")):
+            response: Response = self.admin.error(path, status, title, message)
+        else:
+            response = self.pages.message(title, message, status_code=status)
         if headers:
             response.headers.update(headers)
         return response
