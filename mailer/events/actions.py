@@ -28,6 +28,7 @@ from mailer.addresses import normalize_address
 from mailer.events.model import ProviderEvent
 from mailer.exceptions import InvalidAddress, NotFound
 from mailer.settings import Settings
+from mailer.storage.counters import record_events
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Campaign, Delivery, Subscriber, SuppressionReason
 from mailer.subscribers.subscriptions import unsubscribe
@@ -96,7 +97,7 @@ def _record(
     try:
         # A savepoint: the same events, delivered twice at once, are recorded once.
         with session.begin_nested():
-            session.add_all([_event(item, delivery, provider, now) for item, delivery in pairs])
+            record_events(session, [_event(i, delivery, provider, now) for i, delivery in pairs])
     except IntegrityError:
         pairs = _one_by_one(session, pairs, provider, now)
     return pairs
@@ -131,7 +132,7 @@ def _one_by_one(
     for item, delivery in pairs:
         try:
             with session.begin_nested():
-                session.add(_event(item, delivery, provider, now))
+                record_events(session, [_event(item, delivery, provider, now)])
         except IntegrityError:
             continue
         recorded.append((item, delivery))

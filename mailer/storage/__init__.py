@@ -5,6 +5,7 @@ supported. Every command that opens the database brings it to the newest migrati
 """
 
 from mailer.storage.accounts import AdminUser, AuditEntry, Role
+from mailer.storage.counters import EventCount, EventFirst, record_events
 from mailer.storage.database import Database, open_database
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import (
@@ -31,6 +32,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Event",
+    "EventCount",
+    "EventFirst",
     "EventKind",
     "MailingList",
     "Role",
@@ -40,4 +43,5 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "open_database",
+    "record_events",
 ]

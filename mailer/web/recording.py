@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.storage.counters import record_events
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Delivery
 
@@ -35,7 +36,7 @@ def record(
     link_index: int | None = None,
     url: str = "",
 ) -> Event:
-    """Add an event of our own (``provider = "mailer"``)."""
+    """Add an event of our own (``provider = "mailer"``), counted at once."""
     event = Event(
         kind=kind,
         hard=False,
@@ -51,5 +52,5 @@ def record(
         reason="",
         raw={},
     )
-    session.add(event)
+    record_events(session, [event])
     return event

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import mailer.storage.accounts
+import mailer.storage.counters
 import mailer.storage.events  # noqa: F401 - registers its tables on Base.metadata
 from mailer.storage.models import Base
 

@@ -1,0 +1,136 @@
+"""Events and the counters kept with them: a campaign's events of each kind, per
+five-minute slot, in total and "first" (the first of their kind for their message,
+which is what a unique count counts), so that the reports of a campaign of a million
+messages sum a few thousand rows instead of counting a million events.
+
+:func:`record_events` is the one way events are stored: it adds them and brings the
+counters up to date in the same transaction, so the two never disagree.
+
+Which event is the first of its kind for its message is told by ``event_firsts``, a row
+per (campaign, ledger row, kind, hard) whose primary key the database guards: the event
+whose ``INSERT ... ON CONFLICT DO NOTHING`` inserts it is the first, on PostgreSQL too
+when two requests record opens of one message at once (the second waits for the first
+to commit, then finds the row). An index lookup on ``events`` would race there. An event
+without a ledger row (one a webhook could not tie) is the first on its own, as the
+unique counts have always counted it.
+
+Slots are five minutes (the narrowest bucket a timeline draws) rather than hours: a
+week of a campaign is at most about 2,000 slots per kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, PrimaryKeyConstraint, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mailer.storage.events import Event, EventKind
+from mailer.storage.models import Base, string_enum
+
+__all__ = ["EventCount", "EventFirst", "SLOT", "record_events", "slot_of"]
+
+#: The width of a counter's slot.
+SLOT = timedelta(minutes=5)
+
+
+class EventCount(Base):
+    __tablename__ = "event_counts"
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "kind", "hard", "slot"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
+    hard: Mapped[bool] = mapped_column()
+    # The start of the five-minute slot (UTC) the events occurred in.
+    slot: Mapped[datetime] = mapped_column()
+    total: Mapped[int] = mapped_column(BigInteger)
+    first: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventFirst(Base):
+    __tablename__ = "event_firsts"
+    # The campaign leads so that deleting a campaign deletes its rows by the key.
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "delivery_id", "kind", "hard"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # The ledger row's bare number, like the events' (no foreign key: forgetting a
+    # subscriber deletes the row and must not change the counts).
+    delivery_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
+    hard: Mapped[bool] = mapped_column()
+    # Which event it was, for anyone who checks the counters against the events.
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+
+
+def slot_of(moment: datetime) -> datetime:
+    """The start of the slot ``moment`` falls in."""
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    # Both dialects' inserts know ON CONFLICT; the generic one does not.
+    name = session.get_bind().dialect.name
+    assert isinstance(table, Table)
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+def record_events(session: Session, events: Sequence[Event]) -> None:
+    """Store ``events`` and count them, in the session's transaction. Raises what the
+    flush raises (an event recorded twice): then nothing of it may be committed, so
+    callers that go on run it in a savepoint."""
+    if not events:
+        return
+    session.add_all(events)
+    session.flush()
+    counted = [e for e in events if e.campaign_id is not None]
+    if not counted:
+        return
+    firsts = _firsts(session, counted)
+    rows: dict[tuple[int, str, bool, datetime], list[int]] = {}
+    for event in counted:
+        assert event.campaign_id is not None
+        key = (event.campaign_id, EventKind(event.kind).value, bool(event.hard))
+        row = rows.setdefault((*key, slot_of(event.occurred_at)), [0, 0])
+        row[0] += 1
+        row[1] += event.delivery_id is None or event.id in firsts
+    statement = _dialect_insert(session, EventCount.__table__)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["campaign_id", "kind", "hard", "slot"],
+        set_={
+            "total": statement.table.c.total + statement.excluded.total,
+            "first": statement.table.c.first + statement.excluded.first,
+        },
+    )
+    session.execute(
+        upsert,
+        [
+            {"campaign_id": c, "kind": k, "hard": h, "slot": s, "total": t, "first": f}
+            for (c, k, h, s), (t, f) in rows.items()
+        ],
+    )
+
+
+def _firsts(session: Session, events: list[Event]) -> set[int]:
+    """The ids of those of ``events`` that are the first of their kind for their message."""
+    candidates: dict[tuple[int, int, str, bool], int] = {}
+    for event in events:
+        if event.delivery_id is not None:
+            assert event.campaign_id is not None
+            key = (event.campaign_id, event.delivery_id, EventKind(event.kind).value, event.hard)
+            candidates.setdefault(key, event.id)
+    if not candidates:
+        return set()
+    statement = (
+        _dialect_insert(session, EventFirst.__table__)
+        .on_conflict_do_nothing()
+        .returning(EventFirst.__table__.c.event_id)
+    )
+    values = [
+        {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
+        for (c, d, k, h), event_id in candidates.items()
+    ]
+    return set(session.scalars(statement, values))
+
