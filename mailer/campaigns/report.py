@@ -1,9 +1,14 @@
 """What the admin's dashboard and a campaign's report show beyond :mod:`.stats`: opens
 and clicks over time, the campaigns sent lately with their rates, and what is next.
 
-The timeline is counted by the database, bucket by bucket, so that a million events
-never come into Python. A bucket's ``unique`` counts the messages opened (or clicked) in
-that bucket: a reader who opens on Monday and on Wednesday counts in both.
+The timeline is summed from the counters recording keeps per five-minute slot
+(:mod:`mailer.storage.counters`), so that a million events are never counted again. A
+slot counts in the bucket its start falls in: a bucket's edges are exact when the
+campaign started on a five-minute mark, else its events may move by up to five minutes.
+
+A bucket's ``unique`` counts the messages opened (or clicked) for the first time in that
+bucket, new readers: a reader who opens on Monday and again on Wednesday counts on
+Monday only, and the buckets' uniques add up to the campaign's unique count.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.campaigns.records import get_campaign
 from mailer.campaigns.stats import summaries
-from mailer.storage.events import Event, EventKind
+from mailer.storage.counters import EventCount
+from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign, CampaignStatus
 
 __all__ = ["Bucket", "Timeline", "recent_campaigns", "timeline", "upcoming"]
@@ -67,35 +73,14 @@ class Timeline:
         }
 
 
-def _seconds_since(session: Session, start: datetime) -> ColumnElement[Any]:
-    """Seconds from ``start`` to each event, in the database's own arithmetic."""
-    if session.get_bind().dialect.name == "sqlite":
-        naive = start.replace(tzinfo=None).isoformat(sep=" ")
-        # Julian days are floats: rounded to the millisecond, ten hours are 36,000
-        # seconds and not 35,999.99999 (which would fall into the bucket before).
-        days = func.julianday(Event.occurred_at) - func.julianday(literal(naive))
-        return func.round(days * DAY, 3)
-    return func.extract("epoch", Event.occurred_at - literal(start))
-
-
-def _floor(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
-    # PostgreSQL's cast rounds; SQLite's truncates, which is the floor from 0 up.
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(value, Integer)
-    return cast(func.floor(value), Integer)
-
-
-def _bucket_index(
-    session: Session, seconds: ColumnElement[Any], width: int | None
-) -> ColumnElement[Any]:
-    late = cast(seconds, Float)
+def _bucket_index(seconds: float, width: int | None) -> int:
+    late = max(seconds, 0.0)  # events from before the start count in the first bucket
     if width is not None:
-        return _floor(session, late / width)
+        return int(late // width)
     hours = HOURLY_SPAN // HOUR
-    return case(
-        (late < HOURLY_SPAN, _floor(session, late / HOUR)),
-        else_=hours + _floor(session, (late - HOURLY_SPAN) / DAY),
-    )
+    if late < HOURLY_SPAN:
+        return int(late // HOUR)
+    return hours + int((late - HOURLY_SPAN) // DAY)
 
 
 def _bounds(index: int, start: datetime, width: int | None) -> tuple[datetime, datetime]:
@@ -110,20 +95,15 @@ def _bounds(index: int, start: datetime, width: int | None) -> tuple[datetime, d
     return first, first + timedelta(days=1)
 
 
-def _auto_width(session: Session, campaign_id: int, start: datetime) -> int:
-    last = session.scalar(
-        select(func.max(Event.occurred_at)).where(
-            Event.campaign_id == campaign_id, Event.kind.in_([EventKind.OPENED, EventKind.CLICKED])
-        )
-    )
-    span = (last - start).total_seconds() if last is not None else 0.0
+def _auto_width(slots: list[datetime], start: datetime) -> int:
+    span = (max(slots) - start).total_seconds() if slots else 0.0
     return next((w for w in _WIDTHS if span / w <= _AUTO_BUCKETS), _WIDTHS[-1])
 
 
 def timeline(
     session: Session, campaign_id: int, *, buckets: Buckets = "hours-then-days"
 ) -> Timeline:
-    """Opens and clicks, total and unique, per bucket since the campaign started:
+    """Opens and clicks, total and first (new readers), per bucket since the campaign started:
     hours for two days then days, buckets of ``buckets`` seconds, or (``"auto"``) a
     width that gives at most about 48 buckets. Empty buckets in between are filled in;
     events from before the start count in the first."""
@@ -131,21 +111,24 @@ def timeline(
     start = campaign.started_at
     if start is None:
         return Timeline(campaign_id, None, [])
+    rows = session.execute(
+        select(
+            EventCount.slot, EventCount.kind, func.sum(EventCount.total), func.sum(EventCount.first)
+        )
+        .where(
+            EventCount.campaign_id == campaign_id,
+            EventCount.kind.in_([EventKind.OPENED, EventKind.CLICKED]),
+        )
+        .group_by(EventCount.slot, EventCount.kind)
+    ).all()
     width: int | None = buckets if isinstance(buckets, int) else None
     if buckets == "auto":
-        width = _auto_width(session, campaign_id, start)
-    seconds = _seconds_since(session, start)
-    index = _bucket_index(session, case((seconds < 0, 0), else_=seconds), width).label("bucket")
-    rows = session.execute(
-        select(index, Event.kind, func.count(), func.count(func.distinct(Event.delivery_id)))
-        .where(
-            Event.campaign_id == campaign_id, Event.kind.in_([EventKind.OPENED, EventKind.CLICKED])
-        )
-        .group_by(index, Event.kind)
-    ).all()
-    counts: dict[tuple[int, str], tuple[int, int]] = {
-        (int(i), EventKind(kind).value): (total, unique) for i, kind, total, unique in rows
-    }
+        width = _auto_width([row[0] for row in rows], start)
+    counts: dict[tuple[int, str], tuple[int, int]] = {}
+    for slot, kind, total, first in rows:
+        key = (_bucket_index((slot - start).total_seconds(), width), EventKind(kind).value)
+        before = counts.get(key, (0, 0))
+        counts[key] = (before[0] + int(total), before[1] + int(first))
     last = max((i for i, _ in counts), default=-1)
     return Timeline(campaign_id, start, [_bucket(i, start, width, counts) for i in range(last + 1)])
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
-__all__ = ["EventCount", "EventFirst", "SLOT", "record_events", "slot_of"]
+__all__ = ["SLOT", "EventCount", "EventFirst", "record_events", "slot_of"]
 
 #: The width of a counter's slot.
 SLOT = timedelta(minutes=5)
@@ -133,4 +133,3 @@ def _firsts(session: Session, events: list[Event]) -> set[int]:
         for (c, d, k, h), event_id in candidates.items()
     ]
     return set(session.scalars(statement, values))
-

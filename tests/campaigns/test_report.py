@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailer.campaigns.report import recent_campaigns, timeline, upcoming
 from mailer.campaigns.stats import campaign_stats
-from mailer.storage import Database
+from mailer.storage import Database, record_events
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import (
     Campaign,
@@ -67,15 +67,14 @@ def ledger(session: Session, campaign_id: int, readers: int) -> list[int]:
 def event(
     session: Session, campaign_id: int, delivery: int, kind: EventKind, at: datetime, link: int = 0
 ) -> None:
-    session.add(
-        Event(
-            kind=kind,
-            campaign_id=campaign_id,
-            delivery_id=delivery,
-            link_index=link if kind is EventKind.CLICKED else None,
-            occurred_at=at,
-        )
+    event = Event(
+        kind=kind,
+        campaign_id=campaign_id,
+        delivery_id=delivery,
+        link_index=link if kind is EventKind.CLICKED else None,
+        occurred_at=at,
     )
+    record_events(session, [event])
 
 
 def test_hours_for_two_days_then_days(db: Database) -> None:

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailer.exceptions import InputError, NotFound, TooLarge
-from mailer.storage import Campaign, Database, Delivery, Event, EventKind, SuppressionReason
+from mailer.storage import (
+    Campaign,
+    Database,
+    Delivery,
+    Event,
+    EventKind,
+    SuppressionReason,
+    record_events,
+)
 from mailer.subscribers.detail import RECENT, edit_subscriber, subscriber_detail
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.privacy import forget
@@ -43,23 +51,26 @@ def ann(db: Database) -> int:
                 )
             )
             for kind in (EventKind.DELIVERED, EventKind.OPENED):
-                session.add(
-                    Event(
-                        kind=kind,
-                        campaign_id=campaign.id,
-                        subscriber_id=subscriber_id,
-                        occurred_at=START + timedelta(days=n, hours=1),
-                    )
+                at = START + timedelta(days=n, hours=1)
+                record_events(
+                    session,
+                    [
+                        Event(
+                            kind=kind,
+                            campaign_id=campaign.id,
+                            subscriber_id=subscriber_id,
+                            occurred_at=at,
+                        )
+                    ],
                 )
-        session.add(
-            Event(
-                kind=EventKind.BOUNCED,
-                hard=True,
-                reason="550 no such user",
-                subscriber_id=subscriber_id,
-                occurred_at=START + timedelta(days=40),
-            )
+        bounce = Event(
+            kind=EventKind.BOUNCED,
+            hard=True,
+            reason="550 no such user",
+            subscriber_id=subscriber_id,
+            occurred_at=START + timedelta(days=40),
         )
+        record_events(session, [bounce])
     return subscriber_id
 
 

@@ -35,9 +35,7 @@ _ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _kind() -> sa.Enum:
-    return sa.Enum(
-        *_KINDS, name="eventkind", native_enum=False, create_constraint=True, length=16
-    )
+    return sa.Enum(*_KINDS, name="eventkind", native_enum=False, create_constraint=True, length=16)
 
 
 def upgrade() -> None:
