@@ -1,0 +1,180 @@
+"""The event counters: after any mix of events they equal a recount from the events;
+the first of a kind for a message counts once; an event tied to no message counts on
+its own; deleting a campaign deletes its counters; migration 0007 fills them from the
+events of a database made before it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mailer.storage import Campaign, Database, Event, EventKind, record_events
+from mailer.storage.counters import EventCount, EventFirst, slot_of
+from mailer.storage.database import create_database_engine
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+_numbers = count()
+
+Key = tuple[int, str, bool, datetime]
+
+
+def campaign(session: Session) -> int:
+    number = next(_numbers)
+    row = Campaign(uid=f"k{number}", subject=f"Issue {number}", from_address="n@example.org")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def counters(session: Session, campaign_ids: list[int]) -> dict[Key, tuple[int, int]]:
+    rows = session.execute(
+        select(EventCount).where(EventCount.campaign_id.in_(campaign_ids))
+    ).scalars()
+    return {
+        (r.campaign_id, EventKind(r.kind).value, r.hard, r.slot): (r.total, r.first)
+        for r in rows
+        if r.total
+    }
+
+
+def recount(session: Session, campaign_ids: list[int]) -> dict[Key, tuple[int, int]]:
+    """The counters as the events say them: the first of a kind for a message is its
+    earliest recorded event; one tied to no message is first on its own."""
+    events = session.scalars(
+        select(Event).where(Event.campaign_id.in_(campaign_ids)).order_by(Event.id)
+    ).all()
+    seen: set[tuple[int | None, int, str, bool]] = set()
+    totals: Counter[Key] = Counter()
+    firsts: Counter[Key] = Counter()
+    for e in events:
+        assert e.campaign_id is not None
+        key = (e.campaign_id, EventKind(e.kind).value, e.hard, slot_of(e.occurred_at))
+        totals[key] += 1
+        mark = (e.campaign_id, e.delivery_id or -e.id, EventKind(e.kind).value, e.hard)
+        if mark not in seen:
+            seen.add(mark)
+            firsts[key] += 1
+    return {key: (totals[key], firsts[key]) for key in totals}
+
+
+_KINDS = st.sampled_from(
+    [EventKind.DELIVERED, EventKind.OPENED, EventKind.CLICKED, EventKind.BOUNCED]
+)
+_EVENT = st.tuples(
+    st.integers(0, 1),  # which of two campaigns
+    _KINDS,
+    st.booleans(),  # hard (bounces only)
+    st.one_of(st.none(), st.integers(1, 6)),  # the ledger row, or none
+    st.integers(0, 3 * 24 * 60),  # minutes after the start
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.lists(_EVENT, max_size=8), max_size=6))
+def test_the_counters_equal_a_recount_of_the_events(
+    db: Database, batches: list[list[tuple[int, EventKind, bool, int | None, int]]]
+) -> None:
+    with db.session() as session:
+        ids = [campaign(session), campaign(session)]
+        for batch in batches:
+            events = [
+                Event(
+                    kind=kind,
+                    hard=hard and kind is EventKind.BOUNCED,
+                    campaign_id=ids[which],
+                    # A ledger row belongs to one campaign.
+                    delivery_id=None if row is None else row * 2 + which,
+                    occurred_at=START + timedelta(minutes=minutes),
+                )
+                for which, kind, hard, row, minutes in batch
+            ]
+            record_events(session, events)
+    with db.session() as session:
+        assert counters(session, ids) == recount(session, ids)
+
+
+def test_repeated_opens_count_once_as_first_and_untied_events_each(db: Database) -> None:
+    with db.session() as session:
+        cid = campaign(session)
+        opens = [(7, 1), (7, 2), (8, 3), (None, 4), (None, 4), (7, 65)]
+        for delivery_id, minute in opens:
+            at = START + timedelta(minutes=minute)
+            event = Event(
+                kind=EventKind.OPENED, campaign_id=cid, delivery_id=delivery_id, occurred_at=at
+            )
+            record_events(session, [event])
+        # Events of mail outside campaigns are stored and counted nowhere.
+        record_events(session, [Event(kind=EventKind.DELIVERED, occurred_at=START)])
+    with db.session() as session:
+        found = counters(session, [cid])
+        stored = session.scalar(select(Event).where(Event.campaign_id.is_(None)))
+        assert stored is not None
+    opened = EventKind.OPENED.value
+    assert found == {
+        (cid, opened, False, START): (5, 4),  # 7 first, 7 again, 8, and two untied
+        (cid, opened, False, START + timedelta(hours=1, minutes=5)): (1, 0),
+    }
+
+
+def test_deleting_a_campaign_deletes_its_counters(db: Database) -> None:
+    with db.session() as session:
+        cid = campaign(session)
+        kept = campaign(session)
+        for which in (cid, kept):
+            event = Event(
+                kind=EventKind.OPENED, campaign_id=which, delivery_id=which, occurred_at=START
+            )
+            record_events(session, [event])
+    with db.session() as session:
+        session.execute(delete(Campaign).where(Campaign.id == cid))
+    with db.session() as session:
+        assert session.scalars(select(EventCount.campaign_id)).all() == [kept]
+        assert session.scalars(select(EventFirst.campaign_id)).all() == [kept]
+
+
+def test_migration_0007_counts_the_events_already_recorded(database_url: str) -> None:
+    from alembic import command
+
+    from mailer.storage.database import _alembic_config, upgrade
+
+    engine = create_database_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")  # before the counters
+    with Session(engine) as session, session.begin():
+        ids = [campaign(session), campaign(session)]
+        # Recorded as before 0007: straight into the table, in several slots.
+        for n, (which, delivery_id, kind, minutes) in enumerate(
+            [
+                (0, 1, EventKind.OPENED, 3),
+                (0, 1, EventKind.OPENED, 4),
+                (0, 2, EventKind.OPENED, 7),
+                (0, None, EventKind.CLICKED, 7),
+                (1, 3, EventKind.BOUNCED, 61),
+                (1, 3, EventKind.OPENED, 60 * 30 + 59),
+                (0, 1, EventKind.OPENED, 60 * 24 * 3),
+            ]
+        ):
+            session.add(
+                Event(
+                    kind=kind,
+                    hard=kind is EventKind.BOUNCED,
+                    campaign_id=ids[which],
+                    delivery_id=delivery_id,
+                    occurred_at=START + timedelta(minutes=minutes, seconds=n, microseconds=n),
+                )
+            )
+    assert upgrade(engine)
+    with Session(engine) as session:
+        assert counters(session, ids) == recount(session, ids)
+        assert len(counters(session, ids)) == 6
+    engine.dispose()
