@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailer.storage.models import Base, string_enum
@@ -41,6 +41,18 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_campaign_kind", "campaign_id", "kind"),
         Index("ix_events_subscriber_kind", "subscriber_id", "kind", "occurred_at"),
+        # The clicks alone (a few per cent of the events), with all that the report's
+        # per-link and call-to-action counts read: those count from it alone (0007).
+        Index(
+            "ix_events_clicks",
+            "campaign_id",
+            "kind",
+            "link_index",
+            "url",
+            "delivery_id",
+            sqlite_where=text("kind = 'clicked'"),
+            postgresql_where=text("kind = 'clicked'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
