@@ -94,25 +94,29 @@ def _slot(dialect: str) -> str:
     )
 
 
-def _backfill() -> None:
-    # The first event of each kind for each message is the earliest recorded one, as
-    # the recording function would have found it.
-    op.execute(
+def backfill_statements(dialect: str) -> list[str]:
+    """The SQL that counts the events already recorded (bench/admin.py runs it too)."""
+    slot = _slot(dialect)
+    return [
+        # The first event of each kind for each message is the earliest recorded one, as
+        # the recording function would have found it.
         "INSERT INTO event_firsts (campaign_id, delivery_id, kind, hard, event_id) "
         "SELECT campaign_id, delivery_id, kind, hard, min(id) FROM events "
         "WHERE campaign_id IS NOT NULL AND delivery_id IS NOT NULL "
-        "GROUP BY campaign_id, delivery_id, kind, hard"
-    )
-    slot = _slot(op.get_bind().dialect.name)
-    op.execute(
+        "GROUP BY campaign_id, delivery_id, kind, hard",
         "INSERT INTO event_counts (campaign_id, kind, hard, slot, total, first) "
         f"SELECT e.campaign_id, e.kind, e.hard, {slot}, count(*), "
         "sum(CASE WHEN e.delivery_id IS NULL OR f.event_id IS NOT NULL THEN 1 ELSE 0 END) "
         "FROM events e LEFT JOIN event_firsts f ON f.campaign_id = e.campaign_id "
         "AND f.delivery_id = e.delivery_id AND f.kind = e.kind AND f.hard = e.hard "
         "AND f.event_id = e.id "
-        f"WHERE e.campaign_id IS NOT NULL GROUP BY e.campaign_id, e.kind, e.hard, {slot}"
-    )
+        f"WHERE e.campaign_id IS NOT NULL GROUP BY e.campaign_id, e.kind, e.hard, {slot}",
+    ]
+
+
+def _backfill() -> None:
+    for statement in backfill_statements(op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
