@@ -108,7 +108,9 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
         upsert,
         [
             {"campaign_id": c, "kind": k, "hard": h, "slot": s, "total": t, "first": f}
-            for (c, k, h, s), (t, f) in rows.items()
+            # In key order, as every writer takes them: two writers on PostgreSQL wait
+            # for each other's rows without deadlocking.
+            for (c, k, h, s), (t, f) in sorted(rows.items())
         ],
     )
 
@@ -130,6 +132,6 @@ def _firsts(session: Session, events: list[Event]) -> set[int]:
     )
     values = [
         {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
-        for (c, d, k, h), event_id in candidates.items()
+        for (c, d, k, h), event_id in sorted(candidates.items())
     ]
     return set(session.scalars(statement, values))

@@ -9,9 +9,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailer.storage import Campaign, Database, Event, EventKind, record_events
@@ -178,3 +180,26 @@ def test_migration_0007_counts_the_events_already_recorded(database_url: str) ->
         assert counters(session, ids) == recount(session, ids)
         assert len(counters(session, ids)) == 6
     engine.dispose()
+
+
+def test_a_batch_refused_in_its_savepoint_leaves_no_count(db: Database) -> None:
+    with db.session() as session:
+        cid = campaign(session)
+
+        def opened(delivery_id: int, event_id: str) -> Event:
+            return Event(
+                kind=EventKind.OPENED,
+                campaign_id=cid,
+                delivery_id=delivery_id,
+                provider_event_id=event_id,
+                occurred_at=START,
+            )
+
+        record_events(session, [opened(1, "a")])
+        # The webhook's way: a batch with an event recorded before fails as a whole.
+        with pytest.raises(IntegrityError), session.begin_nested():
+            record_events(session, [opened(2, "b"), opened(1, "a")])
+        record_events(session, [opened(2, "c")])
+    with db.session() as session:
+        assert counters(session, [cid]) == {(cid, EventKind.OPENED.value, False, START): (2, 2)}
+        assert counters(session, [cid]) == recount(session, [cid])
