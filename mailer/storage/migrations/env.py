@@ -7,7 +7,8 @@ from sqlalchemy import Connection
 
 import mailer.storage.accounts
 import mailer.storage.counters
-import mailer.storage.events  # noqa: F401 - registers its tables on Base.metadata
+import mailer.storage.events
+import mailer.storage.tallies  # noqa: F401 - registers their tables on Base.metadata
 from mailer.storage.models import Base
 
 connection = context.config.attributes.get("connection")
