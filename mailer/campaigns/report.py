@@ -44,6 +44,7 @@ class Bucket:
     start: datetime
     end: datetime
     opens: int
+    # Messages opened (clicked) for the first time in this bucket: new readers.
     unique_opens: int
     clicks: int
     unique_clicks: int

@@ -100,8 +100,9 @@ def _legend(layout: Layout) -> list[str]:
 def timeline_chart(
     buckets: Sequence[Bucket], *, title: str, unique: bool = False, layout: Layout | None = None
 ) -> Markup:
-    """Opens and clicks per bucket (``unique``: messages rather than events) as two
-    lines, with the counts on the left and the times below."""
+    """Opens and clicks per bucket (``unique``: messages opened or clicked for the
+    first time, new readers, rather than events) as two lines, with the counts on the
+    left and the times below."""
     layout = layout or Layout()
     opens = [b.unique_opens if unique else b.opens for b in buckets]
     clicks = [b.unique_clicks if unique else b.clicks for b in buckets]
