@@ -22,7 +22,14 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check mailer tests bench examples
 	$(PY) -m mypy
 
+# The browser tests' axe-core comes from npm (tests/web/admin/browser/package.json); without
+# npm they skip, saying why. Playwright's pip package is its driver only: it never downloads a
+# browser here, the tests use Debian's chromium.
+BROWSER_TESTS := tests/web/admin/browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 test: lint
+	@if command -v npm >/dev/null; then npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --silent; else echo "no npm: the axe-core checks will skip"; fi
 	$(PY) -m pytest -n auto
 
 # Benchmarks print their figures (the README lists them). The SMTP ones need Postfix's
