@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from playwright.sync_api import Page
 
 from mailer.web.admin.nav import NAV
-from mailer.web.admin.routes import router
+from mailer.web.admin.routes import PREFIX, ROUTERS
 from tests.support.admin import ADMIN, PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -48,8 +49,13 @@ def tab_to(page: Page, label: str) -> dict[str, Any]:
 
 
 def routed() -> set[str]:
-    """The admin's paths that exist: a section joins the walk once its routes do."""
-    return {getattr(route, "path", "") for route in router.routes}
+    """The admin's pages that exist: a section joins the walk once its routes do."""
+    return {
+        PREFIX + route.path
+        for section in ROUTERS
+        for route in section.routes
+        if isinstance(route, APIRoute) and "GET" in route.methods
+    }
 
 
 def test_sign_in_skip_link_and_every_section(base_url: str, open_page: Callable[..., Page]) -> None:
@@ -73,6 +79,7 @@ def test_sign_in_skip_link_and_every_section(base_url: str, open_page: Callable[
     assert focused(page)["tag"] == "MAIN"
 
     paths = routed()
+    assert {"/admin", "/admin/users"} <= paths
     for item in NAV:
         link = tab_to(page, item.label)
         assert_outlined(link)
