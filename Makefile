@@ -18,8 +18,8 @@ demo: $(VENV)/.installed
 	$(PY) examples/demo.py
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check mailer tests bench examples
-	$(PY) -m ruff format --check mailer tests bench examples
+	$(PY) -m ruff check mailer tests bench examples docs
+	$(PY) -m ruff format --check mailer tests bench examples docs
 	$(PY) -m mypy
 
 # The browser tests' axe-core comes from npm (tests/web/admin/browser/package.json); without

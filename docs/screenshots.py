@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fastapi import FastAPI  # noqa: E402
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from sqlalchemy import Row, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -85,13 +86,13 @@ def main() -> None:
     database = open_database(f"sqlite:///{folder / 'mailer.db'}")
     outbox: list[EmailMessage] = []
 
-    def make_app(base_url: str) -> object:
+    def make_app(base_url: str) -> FastAPI:
         settings = demo_settings(folder, base_url)
         fill(database, settings, folder, args.subscribers)
         return create_app(settings, database, backend=lambda s: MemoryBackend(outbox, {}))
 
     try:
-        with served(make_app) as base_url, sync_playwright() as playwright:  # type: ignore[arg-type]
+        with served(make_app) as base_url, sync_playwright() as playwright:
             browser = launch(playwright)
             for width in WIDTHS:
                 shoot(browser, base_url, width, args.out)
@@ -170,9 +171,7 @@ def send_issue(database: Database, settings: Settings) -> None:
         session.add_all(reader_events(campaign_id, rows, links))
 
 
-def reader_events(
-    campaign_id: int, rows: Sequence[Row[tuple[int, int]]], links: list[str]
-) -> list[Event]:
+def reader_events(campaign_id: int, rows: Sequence[Row[int, int]], links: list[str]) -> list[Event]:
     """What the tracking pixel, the tracked links and the provider would have recorded:
     most delivered, nearly half opened, one in ten clicked, over the next ten hours."""
     rng = random.Random(3)

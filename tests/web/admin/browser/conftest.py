@@ -1,6 +1,6 @@
-"""The admin served for a real browser: one Chromium for the test process, one app for
-each module (a SQLite project with the three accounts of tests/support/admin.py, a list
-and a campaign sent to it), and a fresh page for each test, signed in as the role asked.
+"""The admin served for a real browser: one Chromium and one app for each module (a
+SQLite project with the three accounts of tests/support/admin.py, the list 'readers' and
+campaign 1 sent to it), and a fresh page for each test, signed in as the role asked.
 
 Each role signs in through the form once a module; its tests start from the cookies
 that sign-in left (Playwright's storage state), so a test costs a page, not a sign-in."""
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from mailer.delivery.memory import MemoryBackend
@@ -29,9 +29,11 @@ from tests.support.web import send_to_readers
 EMAILS = {Role.ADMIN: ADMIN, Role.EDITOR: EDITOR, Role.VIEWER: VIEWER}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium (every test here asks for it, so each skips without it)."""
+    """Debian's chromium (every test here asks for it, so each skips without it). One a
+    module, not a session: Playwright's sync API runs an event loop of its own while it
+    is open, and the async tests of other modules could not start theirs beside it."""
     if CHROMIUM is None:
         pytest.skip(NO_CHROMIUM)
     with sync_playwright() as playwright:
@@ -51,7 +53,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     clock = Clock()
     outbox: list[EmailMessage] = []
 
-    def make_app(url: str) -> Any:
+    def make_app(url: str) -> FastAPI:
         path = write_config(folder, database_url, base_url=f'"{url}"')
         settings = load_settings(append_config(path, DONATE))
         for role, email in EMAILS.items():

@@ -54,7 +54,7 @@ def routed() -> set[str]:
         PREFIX + route.path
         for section in ROUTERS
         for route in section.routes
-        if isinstance(route, APIRoute) and "GET" in route.methods
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ())
     }
 
 
