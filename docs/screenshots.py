@@ -56,6 +56,7 @@ PAGES = (
     ("sign-in", "/admin/login"),
     ("dashboard", "/admin"),
     ("accounts", "/admin/users"),
+    ("your-account", "/admin/account"),
     ("audit-log", "/admin/audit"),
 )
 WIDTHS = (375, 1280)

@@ -1,6 +1,6 @@
 """The admin from the keyboard alone, under its own content security policy: sign in,
-the skip link, and every section of the navigation reached with Tab and Enter, the
-focused control always outlined."""
+every section of the navigation reached with Tab and Enter, the focused control always
+outlined, the skip link, and signing out."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ FOCUSED = """() => {
   const style = getComputedStyle(e);
   const box = e.getBoundingClientRect();
   return {tag: e.tagName, id: e.id, text: e.innerText.trim(), href: e.getAttribute('href'),
-          outline: style.outlineStyle, width: parseFloat(style.outlineWidth), left: box.left};
+          outline: style.outlineStyle, width: parseFloat(style.outlineWidth), left: box.left,
+          in_main: e.closest('main') !== null};
 }"""
 
 
@@ -58,7 +59,9 @@ def routed() -> set[str]:
     }
 
 
-def test_sign_in_skip_link_and_every_section(base_url: str, open_page: Callable[..., Page]) -> None:
+def test_sign_in_every_section_the_skip_link_and_sign_out(
+    base_url: str, open_page: Callable[..., Page]
+) -> None:
     page = open_page(None)
     page.goto(f"{base_url}/admin/login")
     # The address field has the focus when the page opens.
@@ -69,14 +72,6 @@ def test_sign_in_skip_link_and_every_section(base_url: str, open_page: Callable[
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base_url}/admin")
-
-    page.keyboard.press("Tab")
-    skip = focused(page)
-    assert skip["text"] == "Skip to content" and skip["left"] >= 0, skip
-    assert_outlined(skip)
-    page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
-    assert focused(page)["tag"] == "MAIN"
 
     paths = routed()
     assert {"/admin", "/admin/users"} <= paths
@@ -91,3 +86,21 @@ def test_sign_in_skip_link_and_every_section(base_url: str, open_page: Callable[
         assert answer is not None and answer.ok, f"{item.href}: {answer and answer.status}"
         assert page.url == base_url + item.href
         assert page.locator("[aria-current=page]").inner_text() == item.label
+
+    # A page just opened: the first Tab shows the skip link, which leads past the header.
+    page.keyboard.press("Tab")
+    skip = focused(page)
+    assert skip["text"] == "Skip to content" and skip["left"] >= 0, skip
+    assert_outlined(skip)
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    assert focused(page)["tag"] == "MAIN"
+    page.keyboard.press("Tab")
+    assert focused(page)["in_main"], "the Tab after the skip link left the main part"
+
+    page.keyboard.press("Shift+Tab")  # back to the top: the header's last control
+    assert focused(page)["text"] == "Sign out"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{base_url}/admin/login"
+    assert page.locator("[role=status]").inner_text() == "You are signed out."
