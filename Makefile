@@ -46,4 +46,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/extraction.py
 
 clean:
-	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache $(BROWSER_TESTS)/node_modules
