@@ -10,7 +10,7 @@ keep their names.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -25,6 +25,7 @@ __all__ = [
     "NAME_RULE",
     "TITLE_MAX",
     "ListCounts",
+    "check_cta",
     "check_name",
     "check_timezone",
     "check_title",
@@ -128,15 +129,42 @@ def create_list(
 
 
 def edit_list(
-    session: Session, name: str, *, title: str | None = None, description: str | None = None
+    session: Session,
+    name: str,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    double_opt_in: bool | None = None,
+    timezone: str | None = None,
+    default_cta: list[str] | None = None,
 ) -> MailingList:
-    """Change a list's title or description (what is None stays)."""
+    """Change a list's title, description, double opt-in, timezone or default
+    calls-to-action (what is None stays; an empty timezone or CTA list clears it)."""
     mailing_list = get_list(session, name)
     if title is not None:
         mailing_list.title = check_title(title)
+    if timezone:
+        check_timezone(timezone)
     if description is not None:
         mailing_list.description = description
+    if double_opt_in is not None:
+        mailing_list.double_opt_in = double_opt_in
+    if timezone is not None:
+        mailing_list.timezone = timezone or None
+    if default_cta is not None:
+        mailing_list.default_cta = list(default_cta) or None
     return mailing_list
+
+
+def check_cta(names: Iterable[str], known: Collection[str]) -> list[str]:
+    """``names`` if each is a configured call-to-action (``[cta.NAME]``); else InputError
+    naming the first unknown one and the known ones."""
+    chosen = list(names)
+    for name in chosen:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none are configured"
+            raise InputError(f"unknown call-to-action {quoted(name)} (known: {listed})")
+    return chosen
 
 
 def get_list(session: Session, name: str) -> MailingList:

@@ -1,0 +1,239 @@
+"""The admin's CSV imports as jobs: an uploaded file checked by a dry run, then
+imported in a thread of its own while a page follows its progress.
+
+A job is a folder under ``var/imports`` (see uploads): the file, ``job.json`` with what
+the job is, and after the import the rejected rows. The import is the importer's, in
+committed batches and idempotent, so a job that failed (or a server that stopped in the
+middle) is completed by importing the same file again.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from mailer.accounts.audit import audit
+from mailer.exceptions import MailerError, NotFound, PartialImport
+from mailer.storage.database import Database
+from mailer.subscribers.importer import ImportSummary, import_file, rejected_path
+from mailer.web.admin.uploads import upload_root
+
+__all__ = ["ImportJob", "ImportJobs", "JobsDep", "import_jobs"]
+
+UPLOADED, RUNNING, DONE, FAILED = "uploaded", "running", "done", "failed"
+_FILE = "import.csv"
+_META = "job.json"
+
+
+@dataclass
+class ImportJob:
+    id: str
+    folder: Path
+    list_name: str
+    filename: str
+    owner: str
+    confirmed: bool = False
+    resubscribe: bool = False
+    state: str = UPLOADED
+    dry_run: dict[str, Any] = field(default_factory=dict)  # the dry run's summary
+    summary: dict[str, Any] = field(default_factory=dict)  # the import's (so far)
+    error: str = ""
+    # Set whenever the job moves on, so that a progress stream wakes without polling.
+    changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / _FILE
+
+    @property
+    def rejected(self) -> Path:
+        return rejected_path(self.path)
+
+    @property
+    def total(self) -> int:
+        return int(self.dry_run.get("read", 0))
+
+    @property
+    def done(self) -> int:
+        return int(self.summary.get("read", 0))
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, FAILED)
+
+    def progress(self) -> dict[str, Any]:
+        """What the progress bar and its figures show (one server-sent event)."""
+        return {
+            "state": self.state,
+            "done_rows": self.done,
+            "done_rows_max": max(self.total, 1),
+            "total_rows": self.total,
+            "imported": self.summary.get("imported", 0),
+            "updated": self.summary.get("updated", 0),
+            "rejected": self.summary.get("rejected", 0),
+            "done": self.finished,
+        }
+
+    def wait(self, timeout: float) -> None:
+        with self.changed:
+            if not self.finished:
+                self.changed.wait(timeout)
+
+    def _moved(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def save(self) -> None:
+        meta = {
+            "list_name": self.list_name,
+            "filename": self.filename,
+            "owner": self.owner,
+            "confirmed": self.confirmed,
+            "resubscribe": self.resubscribe,
+            # A job that was running when the server stopped is to be imported again.
+            "state": UPLOADED if self.state == RUNNING else self.state,
+            "dry_run": self.dry_run,
+            "summary": self.summary,
+            "error": self.error,
+        }
+        (self.folder / _META).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _load(folder: Path) -> ImportJob | None:
+    try:
+        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return ImportJob(id=folder.name, folder=folder, **meta)
+
+
+class ImportJobs:
+    """The jobs of one app, by id; those on disk are found again after a restart."""
+
+    def __init__(self, root: Path, database: Database, clock: Callable[[], datetime]):
+        self.root = root
+        self.database = database
+        self.clock = clock
+        self._jobs: dict[str, ImportJob] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job: ImportJob) -> ImportJob:
+        job.save()
+        with self._lock:
+            self._jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str, list_name: str) -> ImportJob:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            folder = self.root / job_id
+            if job is None and job_id.replace("-", "").replace("_", "").isalnum():
+                job = _load(folder) if folder.is_dir() else None
+                if job is not None:
+                    self._jobs[job_id] = job
+        if job is None or job.list_name != list_name:
+            raise NotFound("import", job_id, "it was discarded, or never uploaded")
+        return job
+
+    def dry_run(self, job: ImportJob) -> None:
+        """Check and count the file as the import would, storing nothing."""
+        summary = import_file(
+            self.database,
+            job.path,
+            job.list_name,
+            confirmed=job.confirmed,
+            resubscribe=job.resubscribe,
+            dry_run=True,
+            now=self.clock(),
+        )
+        job.dry_run = summary.as_dict()
+        job.save()
+
+    def start(self, job: ImportJob, by: str) -> bool:
+        """Start importing in a thread; False if it is already running or done."""
+        with self._lock:
+            if job.state in (RUNNING, DONE):
+                return False
+            job.state, job.error, job.summary = RUNNING, "", {}
+        job.save()
+        threading.Thread(
+            target=self._run, args=(job, by), name=f"import-{job.id}", daemon=True
+        ).start()
+        return True
+
+    def _run(self, job: ImportJob, by: str) -> None:
+        def batch_done(summary: ImportSummary) -> None:
+            job.summary = summary.as_dict()
+            job._moved()
+
+        try:
+            summary = import_file(
+                self.database,
+                job.path,
+                job.list_name,
+                confirmed=job.confirmed,
+                resubscribe=job.resubscribe,
+                on_batch=batch_done,
+                now=self.clock(),
+            )
+            job.summary, job.state = summary.as_dict(), DONE
+        except PartialImport as err:
+            if isinstance(err.summary, ImportSummary):
+                job.summary = err.summary.as_dict()
+            job.state, job.error = FAILED, str(err)
+        except (MailerError, OSError) as err:
+            job.state, job.error = FAILED, str(err)
+        self._audit(job, by)
+        job.save()
+        if job.state == DONE:
+            # The upload itself is no longer needed; the rejected rows stay to download.
+            job.path.unlink(missing_ok=True)
+        job._moved()
+
+    def _audit(self, job: ImportJob, by: str) -> None:
+        counts = {k: job.summary.get(k, 0) for k in ("read", "imported", "updated", "rejected")}
+        with self.database.session() as session:
+            audit(
+                session,
+                by,
+                "list.import" if job.state == DONE else "list.import_failed",
+                f"list {job.list_name}",
+                now=self.clock(),
+                file=job.filename,
+                **counts,
+            )
+
+    def discard(self, job: ImportJob) -> None:
+        if job.state == RUNNING:
+            return
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+
+_CREATE = threading.Lock()
+
+
+def import_jobs(request: Request) -> ImportJobs:
+    """The app's jobs, made on first use from its settings, database and clock."""
+    state = request.app.state
+    with _CREATE:
+        jobs = getattr(state, "import_jobs", None)
+        if jobs is None:
+            web = state.web
+            jobs = state.import_jobs = ImportJobs(
+                upload_root(web.settings), web.database, web.clock
+            )
+    assert isinstance(jobs, ImportJobs)
+    return jobs
+
+
+JobsDep = Annotated[ImportJobs, Depends(import_jobs)]
