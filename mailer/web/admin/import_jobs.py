@@ -174,6 +174,7 @@ class ImportJobs:
             job.summary = summary.as_dict()
             job._moved()
 
+        state = DONE
         try:
             summary = import_file(
                 self.database,
@@ -184,27 +185,30 @@ class ImportJobs:
                 on_batch=batch_done,
                 now=self.clock(),
             )
-            job.summary, job.state = summary.as_dict(), DONE
+            job.summary = summary.as_dict()
         except PartialImport as err:
             if isinstance(err.summary, ImportSummary):
                 job.summary = err.summary.as_dict()
-            job.state, job.error = FAILED, str(err)
+            state, job.error = FAILED, str(err)
         except (MailerError, OSError) as err:
-            job.state, job.error = FAILED, str(err)
-        self._audit(job, by)
-        job.save()
-        if job.state == DONE:
+            state, job.error = FAILED, str(err)
+        # Audited and tidied before the job says it ended, so that whoever waits for
+        # the end finds all of it done.
+        self._audit(job, state, by)
+        if state == DONE:
             # The upload itself is no longer needed; the rejected rows stay to download.
             job.path.unlink(missing_ok=True)
+        job.state = state
+        job.save()
         job._moved()
 
-    def _audit(self, job: ImportJob, by: str) -> None:
+    def _audit(self, job: ImportJob, state: str, by: str) -> None:
         counts = {k: job.summary.get(k, 0) for k in ("read", "imported", "updated", "rejected")}
         with self.database.session() as session:
             audit(
                 session,
                 by,
-                "list.import" if job.state == DONE else "list.import_failed",
+                "list.import" if state == DONE else "list.import_failed",
                 f"list {job.list_name}",
                 now=self.clock(),
                 file=job.filename,

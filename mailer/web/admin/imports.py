@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from mailer.accounts.audit import audit
@@ -17,7 +17,7 @@ from mailer.storage.accounts import Role
 from mailer.subscribers.lists import get_list
 from mailer.web.admin.auth import Admin, Viewer
 from mailer.web.admin.forms import Form, field
-from mailer.web.admin.import_jobs import ImportJob, JobsDep
+from mailer.web.admin.import_jobs import ImportJob, ImportJobs, JobsDep
 from mailer.web.admin.pages import PagesDep
 from mailer.web.admin.uploads import TooLargeUpload, new_folder, save_upload
 from mailer.web.context import WebContext, WebDep
@@ -74,7 +74,23 @@ async def upload(
     admin: Viewer,
     form: Form,
 ) -> Response:
-    admin.needs(Role.ADMIN, "Importing subscribers")
+    try:
+        admin.needs(Role.ADMIN, "Importing subscribers")
+        return await _receive(request, ctx, pages, jobs, admin, name, form)
+    finally:
+        # The parsed upload is a temporary file of its own; it goes now, whatever happened.
+        await form.close()
+
+
+async def _receive(
+    request: Request,
+    ctx: WebContext,
+    pages: PagesDep,
+    jobs: ImportJobs,
+    admin: Admin,
+    name: str,
+    form: FormData,
+) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _upload_page(request, ctx, pages, admin, name, "Choose a CSV file to import.", 422)
