@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from mailer.campaigns import actions
 from mailer.settings import Settings
-from mailer.storage import Database
-from mailer.storage import AuditEntry
+from mailer.storage import AuditEntry, Database
 from mailer.storage.models import MailingList
 from mailer.subscribers.lists import get_list
 from mailer.subscribers.subscriptions import add_subscriber
