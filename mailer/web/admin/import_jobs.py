@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,8 @@ from mailer.web.admin.uploads import upload_root
 __all__ = ["ImportJob", "ImportJobs", "JobsDep", "import_jobs"]
 
 UPLOADED, RUNNING, DONE, FAILED = "uploaded", "running", "done", "failed"
+#: An upload nobody imported or discarded goes after this long.
+KEEP = timedelta(days=7)
 _FILE = "import.csv"
 _META = "job.json"
 
@@ -40,6 +43,7 @@ class ImportJob:
     list_name: str
     filename: str
     owner: str
+    uploaded_at: str = ""  # ISO 8601, by the app's clock
     confirmed: bool = False
     resubscribe: bool = False
     state: str = UPLOADED
@@ -96,6 +100,7 @@ class ImportJob:
             "list_name": self.list_name,
             "filename": self.filename,
             "owner": self.owner,
+            "uploaded_at": self.uploaded_at,
             "confirmed": self.confirmed,
             "resubscribe": self.resubscribe,
             # A job that was running when the server stopped is to be imported again.
@@ -126,6 +131,7 @@ class ImportJobs:
         self._lock = threading.Lock()
 
     def add(self, job: ImportJob) -> ImportJob:
+        job.uploaded_at = self.clock().isoformat()
         job.save()
         with self._lock:
             self._jobs[job.id] = job
@@ -214,6 +220,27 @@ class ImportJobs:
                 file=job.filename,
                 **counts,
             )
+
+    def sweep(self) -> int:
+        """Remove the jobs uploaded more than KEEP ago (never one that is running), and
+        folders an upload that failed half way left without a job; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = (self.clock() - KEEP).isoformat()
+        gone = 0
+        for folder in self.root.iterdir():
+            job = self._jobs.get(folder.name) or _load(folder)
+            if job is not None:
+                stale = job.state != RUNNING and job.uploaded_at < cutoff
+            else:
+                # No job.json yet may be an upload under way: by the file's own age.
+                stale = time.time() - folder.stat().st_mtime > KEEP.total_seconds()
+            if stale:
+                with self._lock:
+                    self._jobs.pop(folder.name, None)
+                shutil.rmtree(folder, ignore_errors=True)
+                gone += 1
+        return gone
 
     def discard(self, job: ImportJob) -> None:
         if job.state == RUNNING:

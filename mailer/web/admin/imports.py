@@ -95,6 +95,7 @@ async def _receive(
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _upload_page(request, ctx, pages, admin, name, "Choose a CSV file to import.", 422)
     await run_in_threadpool(_known_list, ctx, name)
+    await run_in_threadpool(jobs.sweep)
     folder = new_folder(ctx.settings)
     job = ImportJob(
         id=folder.name,

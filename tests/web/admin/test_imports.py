@@ -18,6 +18,7 @@ from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
 from mailer.storage import AuditEntry, Database
 from mailer.storage.models import Subscription
+from mailer.subscribers.lists import create_list, delete_list
 from mailer.web.app import create_app
 from tests.support.admin import ADMIN, csrf, shown, sign_in
 from tests.support.clock import Clock
@@ -147,16 +148,81 @@ async def test_an_editor_and_a_viewer_may_not_import(
         assert "Importing subscribers needs an admin's role" in shown(answer.text)
 
 
+async def _admin_of_new_app(
+    settings: Settings, db: Database, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin signed in to an app of its own (a server started again, other settings)."""
+    outbox: list[EmailMessage] = []
+    app: FastAPI = create_app(
+        settings, db, clock=clock, backend=lambda s: MemoryBackend(outbox, {})
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        assert (await sign_in(client, ADMIN)).status_code == 303
+        yield client
+
+
 @pytest.fixture
 async def small_limit(
     settings: Settings, db: Database, clock: Clock, accounts: None
 ) -> AsyncIterator[httpx.AsyncClient]:
     limited = settings.model_copy(update={"max_import_bytes": 2048})
-    outbox: list[EmailMessage] = []
-    app: FastAPI = create_app(limited, db, clock=clock, backend=lambda s: MemoryBackend(outbox, {}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        assert (await sign_in(client, ADMIN)).status_code == 303
+    async for client in _admin_of_new_app(limited, db, clock):
         yield client
+
+
+@pytest.fixture
+async def restarted(
+    settings: Settings, db: Database, clock: Clock, accounts: None
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _admin_of_new_app(settings, db, clock):
+        yield client
+
+
+async def test_an_import_that_stopped_is_completed_by_importing_again(
+    db: Database, lists: None, as_admin: httpx.AsyncClient
+) -> None:
+    job_page = (await _upload(as_admin, SAMPLE.read_bytes())).headers["location"]
+    page = await as_admin.get(job_page)
+    # The list goes between the dry run and the import: the import stops.
+    with db.session() as session:
+        delete_list(session, "weekly")
+    await as_admin.post(f"{job_page}/start", data={"csrf": csrf(page.text)})
+    last = _events((await as_admin.get(f"{job_page}/progress")).text)[-1]
+    assert (last["state"], last["done"]) == ("failed", True)
+    stopped = shown((await as_admin.get(job_page)).text)
+    assert "The import stopped" in stopped and "no list 'weekly'" in stopped.lower()
+    assert "Import again" in stopped
+    with db.session() as session:
+        create_list(session, "weekly", title="The Weekly")
+    again = await as_admin.post(f"{job_page}/start", data={"csrf": csrf(page.text)})
+    assert again.status_code == 303
+    last = _events((await as_admin.get(f"{job_page}/progress")).text)[-1]
+    assert (last["state"], last["imported"]) == ("done", 36)
+    assert [action for _, action, _ in _audited(db)] == [
+        "list.import_start",
+        "list.import_failed",
+        "list.import_start",
+        "list.import",
+    ]
+
+
+async def test_an_uploaded_file_outlives_a_restart_and_goes_after_a_week(
+    settings: Settings,
+    clock: Clock,
+    lists: None,
+    as_admin: httpx.AsyncClient,
+    restarted: httpx.AsyncClient,
+) -> None:
+    job_page = (await _upload(as_admin, SAMPLE.read_bytes())).headers["location"]
+    # Another app (the server started again) finds the job on disk, dry run and all.
+    page = await restarted.get(job_page)
+    assert page.status_code == 200
+    assert "Rows read 41 New 36" in shown(page.text)
+    clock.now += timedelta(days=8)
+    assert (await sign_in(as_admin, ADMIN)).status_code == 303  # the sign-in ended too
+    await _upload(as_admin, SAMPLE.read_bytes())
+    assert (await as_admin.get(job_page)).status_code == 404
+    assert len(list((settings.base_dir / "var" / "imports").iterdir())) == 1
 
 
 async def test_a_file_over_the_limit_gets_a_413_page(
