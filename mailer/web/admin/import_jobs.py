@@ -1,5 +1,6 @@
 """The admin's CSV imports as jobs: an uploaded file checked by a dry run, then
-imported in a thread of its own while a page follows its progress.
+imported, each in a thread of its own while a page follows its progress (a million rows
+take a while either way; no request waits for them).
 
 A job is a folder under ``var/imports`` (see uploads): the file, ``job.json`` with what
 the job is, and after the import the rejected rows. The import is the importer's, in
@@ -27,9 +28,24 @@ from mailer.storage.database import Database
 from mailer.subscribers.importer import ImportSummary, import_file, rejected_path
 from mailer.web.admin.uploads import upload_root
 
-__all__ = ["ImportJob", "ImportJobs", "JobsDep", "import_jobs"]
+__all__ = [
+    "CHECKING",
+    "DONE",
+    "FAILED",
+    "REFUSED",
+    "RUNNING",
+    "UPLOADED",
+    "ImportJob",
+    "ImportJobs",
+    "JobsDep",
+    "import_jobs",
+]
 
+# A job is checked (the dry run), then waits as "uploaded" for someone to import it;
+# a file the dry run cannot read is "refused".
+CHECKING, REFUSED = "checking", "refused"
 UPLOADED, RUNNING, DONE, FAILED = "uploaded", "running", "done", "failed"
+_BUSY = (CHECKING, RUNNING)
 #: An upload nobody imported or discarded goes after this long.
 KEEP = timedelta(days=7)
 _FILE = "import.csv"
@@ -44,12 +60,14 @@ class ImportJob:
     filename: str
     owner: str
     uploaded_at: str = ""  # ISO 8601, by the app's clock
+    size: int = 0
     confirmed: bool = False
     resubscribe: bool = False
-    state: str = UPLOADED
+    state: str = CHECKING
     dry_run: dict[str, Any] = field(default_factory=dict)  # the dry run's summary
     summary: dict[str, Any] = field(default_factory=dict)  # the import's (so far)
     error: str = ""
+    checked_bytes: int = 0  # how far the dry run has read
     # Set whenever the job moves on, so that a progress stream wakes without polling.
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
@@ -70,26 +88,37 @@ class ImportJob:
         return int(self.summary.get("read", 0))
 
     @property
-    def finished(self) -> bool:
-        return self.state in (DONE, FAILED)
+    def busy(self) -> bool:
+        return self.state in _BUSY
 
     def progress(self) -> dict[str, Any]:
-        """What the progress bar and its figures show (one server-sent event)."""
+        """What the progress bar and its figures show (one server-sent event): the bytes
+        checked of the file's while the dry run reads, then the rows done of its rows."""
+        checking = self.state == CHECKING
+        done, total = (self.checked_bytes, self.size) if checking else (self.done, self.total)
         return {
             "state": self.state,
+            "progress": done,
+            "progress_max": max(total, 1),
+            "percent": f"{100 * done / total:.0f} %" if total else "0 %",
             "done_rows": self.done,
-            "done_rows_max": max(self.total, 1),
             "total_rows": self.total,
             "imported": self.summary.get("imported", 0),
             "updated": self.summary.get("updated", 0),
             "rejected": self.summary.get("rejected", 0),
-            "done": self.finished,
+            "done": not self.busy,
         }
 
     def wait(self, timeout: float) -> None:
+        """Until the job moves on (or ``timeout`` seconds, or at once if it is idle)."""
         with self.changed:
-            if not self.finished:
+            if self.busy:
                 self.changed.wait(timeout)
+
+    def settle(self, timeout: float) -> None:
+        """Until the job is idle again (or ``timeout`` seconds)."""
+        with self.changed:
+            self.changed.wait_for(lambda: not self.busy, timeout)
 
     def _moved(self) -> None:
         with self.changed:
@@ -101,10 +130,11 @@ class ImportJob:
             "filename": self.filename,
             "owner": self.owner,
             "uploaded_at": self.uploaded_at,
+            "size": self.size,
             "confirmed": self.confirmed,
             "resubscribe": self.resubscribe,
-            # A job that was running when the server stopped is to be imported again.
-            "state": UPLOADED if self.state == RUNNING else self.state,
+            # A job busy when the server stopped: imported again, or checked again.
+            "state": {RUNNING: UPLOADED, CHECKING: REFUSED}.get(self.state, self.state),
             "dry_run": self.dry_run,
             "summary": self.summary,
             "error": self.error,
@@ -149,24 +179,41 @@ class ImportJobs:
             raise NotFound("import", job_id, "it was discarded, or never uploaded")
         return job
 
-    def dry_run(self, job: ImportJob) -> None:
-        """Check and count the file as the import would, storing nothing."""
-        summary = import_file(
-            self.database,
-            job.path,
-            job.list_name,
-            confirmed=job.confirmed,
-            resubscribe=job.resubscribe,
-            dry_run=True,
-            now=self.clock(),
-        )
-        job.dry_run = summary.as_dict()
+    def check(self, job: ImportJob) -> None:
+        """Start the dry run: check and count the file as the import would, storing
+        nothing."""
+        threading.Thread(
+            target=self._check, args=(job,), name=f"check-{job.id}", daemon=True
+        ).start()
+
+    def _check(self, job: ImportJob) -> None:
+        def read(done: int) -> None:
+            job.checked_bytes = done
+            job._moved()
+
+        try:
+            summary = import_file(
+                self.database,
+                job.path,
+                job.list_name,
+                confirmed=job.confirmed,
+                resubscribe=job.resubscribe,
+                dry_run=True,
+                progress=read,
+                now=self.clock(),
+            )
+            job.dry_run, state = summary.as_dict(), UPLOADED
+        except (MailerError, OSError, UnicodeError) as err:
+            job.error, state = str(err), REFUSED
+            job.path.unlink(missing_ok=True)
+        job.state = state
         job.save()
+        job._moved()
 
     def start(self, job: ImportJob, by: str) -> bool:
         """Start importing in a thread; False if it is already running or done."""
         with self._lock:
-            if job.state in (RUNNING, DONE):
+            if job.state not in (UPLOADED, FAILED):
                 return False
             job.state, job.error, job.summary = RUNNING, "", {}
         job.save()
@@ -231,7 +278,7 @@ class ImportJobs:
         for folder in self.root.iterdir():
             job = self._jobs.get(folder.name) or _load(folder)
             if job is not None:
-                stale = job.state != RUNNING and job.uploaded_at < cutoff
+                stale = not job.busy and job.uploaded_at < cutoff
             else:
                 # No job.json yet may be an upload under way: by the file's own age.
                 stale = time.time() - folder.stat().st_mtime > KEEP.total_seconds()
@@ -243,7 +290,7 @@ class ImportJobs:
         return gone
 
     def discard(self, job: ImportJob) -> None:
-        if job.state == RUNNING:
+        if job.busy:
             return
         with self._lock:
             self._jobs.pop(job.id, None)

@@ -12,12 +12,12 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from mailer.accounts.audit import audit
-from mailer.exceptions import MailerError, NotFound
+from mailer.exceptions import NotFound
 from mailer.storage.accounts import Role
 from mailer.subscribers.lists import get_list
 from mailer.web.admin.auth import Admin, Viewer
 from mailer.web.admin.forms import Form, field
-from mailer.web.admin.import_jobs import ImportJob, ImportJobs, JobsDep
+from mailer.web.admin.import_jobs import REFUSED, ImportJob, ImportJobs, JobsDep
 from mailer.web.admin.pages import PagesDep
 from mailer.web.admin.uploads import TooLargeUpload, new_folder, save_upload
 from mailer.web.context import WebContext, WebDep
@@ -29,6 +29,8 @@ router = APIRouter()
 #: How long a progress stream waits for the next batch before it says the same again
 #: (a comment line keeps proxies from closing a quiet stream).
 HEARTBEAT_SECONDS = 15.0
+#: How long the upload's answer waits for the dry run before it shows its progress.
+CHECK_WAIT_SECONDS = 10.0
 
 
 def _upload_page(
@@ -107,14 +109,16 @@ async def _receive(
         resubscribe=bool(field(form, "resubscribe")),
     )
     try:
-        await save_upload(upload, job.path, ctx.settings.max_import_bytes)
-        jobs.add(job)
-        await run_in_threadpool(jobs.dry_run, job)
+        job.size = await save_upload(upload, job.path, ctx.settings.max_import_bytes)
     except TooLargeUpload as err:
         return pages.error(request.url.path, 413, "The file is too large", f"{err}.")
-    except MailerError as err:
+    jobs.check(jobs.add(job))
+    # A small file is checked at once: its summary (or what is wrong with it) is the
+    # next page. A large one goes on in the background, and its page shows how far.
+    await run_in_threadpool(job.settle, CHECK_WAIT_SECONDS)
+    if job.state == REFUSED:
         jobs.discard(job)
-        return _upload_page(request, ctx, pages, admin, name, str(err), 422)
+        return _upload_page(request, ctx, pages, admin, name, job.error, 422)
     return pages.redirect(f"/admin/lists/{name}/import/{job.id}")
 
 
@@ -175,8 +179,11 @@ def progress(
 
     def events() -> Iterator[str]:
         while True:
-            yield f"data: {json.dumps(job.progress())}\n\n"
-            if once or job.finished or job.state != "running":
+            # One snapshot decides both what is sent and whether it was the last: the
+            # job may end between the two, and the last event must say it ended.
+            now = job.progress()
+            yield f"data: {json.dumps(now)}\n\n"
+            if once or now["done"]:
                 return
             job.wait(HEARTBEAT_SECONDS)
 

@@ -19,6 +19,7 @@ from mailer.settings import Settings
 from mailer.storage import AuditEntry, Database
 from mailer.storage.models import Subscription
 from mailer.subscribers.lists import create_list, delete_list
+from mailer.web.admin import imports
 from mailer.web.app import create_app
 from tests.support.admin import ADMIN, csrf, shown, sign_in
 from tests.support.clock import Clock
@@ -246,3 +247,18 @@ async def test_a_file_over_the_limit_gets_a_413_page(
     assert "max_import_bytes" in far.text
     folder = settings.base_dir / "var" / "imports"
     assert not folder.exists() or not any(folder.iterdir())
+
+
+async def test_a_large_file_is_checked_in_the_background_with_its_progress(
+    monkeypatch: pytest.MonkeyPatch, lists: None, as_admin: httpx.AsyncClient
+) -> None:
+    # The upload's answer does not wait for the dry run at all here, as for a file
+    # too large to check while the browser waits.
+    monkeypatch.setattr(imports, "CHECK_WAIT_SECONDS", 0.0)
+    uploaded = await _upload(as_admin, SAMPLE.read_bytes())
+    assert uploaded.status_code == 303
+    job_page = uploaded.headers["location"]
+    events = _events((await as_admin.get(f"{job_page}/progress")).text)
+    assert (events[-1]["state"], events[-1]["done"]) == ("uploaded", True)
+    assert all(e["state"] in ("checking", "uploaded") for e in events)
+    assert "Rows read 41 New 36" in shown((await as_admin.get(job_page)).text)
