@@ -10,7 +10,7 @@ keep their names.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -25,7 +25,6 @@ __all__ = [
     "NAME_RULE",
     "TITLE_MAX",
     "ListCounts",
-    "check_cta",
     "check_name",
     "check_timezone",
     "check_title",
@@ -154,17 +153,6 @@ def edit_list(
     if default_cta is not None:
         mailing_list.default_cta = list(default_cta) or None
     return mailing_list
-
-
-def check_cta(names: Iterable[str], known: Collection[str]) -> list[str]:
-    """``names`` if each is a configured call-to-action (``[cta.NAME]``); else InputError
-    naming the first unknown one and the known ones."""
-    chosen = list(names)
-    for name in chosen:
-        if name not in known:
-            listed = ", ".join(sorted(known)) or "none are configured"
-            raise InputError(f"unknown call-to-action {quoted(name)} (known: {listed})")
-    return chosen
 
 
 def get_list(session: Session, name: str) -> MailingList:

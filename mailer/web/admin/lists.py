@@ -13,11 +13,11 @@ from starlette.datastructures import FormData
 from starlette.responses import FileResponse, Response
 
 from mailer.accounts.audit import audit
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, MailerError
+from mailer.rendering.ctas import choose_ctas
 from mailer.storage.accounts import Role
 from mailer.subscribers.export import export_list
 from mailer.subscribers.lists import (
-    check_cta,
     create_list,
     delete_list,
     edit_list,
@@ -36,8 +36,9 @@ router = APIRouter()
 
 
 def _chosen_cta(ctx: WebContext, form: FormData) -> list[str]:
-    names = [n.strip() for n in form.getlist("cta") if isinstance(n, str) and n.strip()]
-    return check_cta(names, ctx.settings.cta)
+    """The ticked calls-to-action, each one configured (the renderer's own check)."""
+    names = [n for n in form.getlist("cta") if isinstance(n, str)]
+    return choose_ctas(ctx.settings, requested=names, article=None, list_default=None)
 
 
 def _lists_page(
@@ -94,8 +95,8 @@ def create(request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: 
                 default_cta=_chosen_cta(ctx, form),
             )
             audit(session, admin.email, "list.create", f"list {created.name}", now=ctx.now())
-    except InputError as err:
-        # The form again, with what was typed and what is wrong.
+    except MailerError as err:
+        # The form again, with what was typed and what is wrong (a name taken too).
         return _lists_page(request, ctx, pages, admin, 422, problem=str(err), values=values)
     return pages.redirect(f"/admin/lists/{created.name}", f"Created the list {created.name}.")
 

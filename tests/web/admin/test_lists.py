@@ -88,7 +88,7 @@ async def test_a_refused_name_shows_the_form_again_with_what_was_typed(
     assert 'value="Weekly News"' in answer.text
     unknown = await post_form(as_admin, "/admin/lists", "/admin/lists", name="x", cta="nope")
     assert unknown.status_code == 422
-    assert "unknown call-to-action 'nope'" in shown(unknown.text)
+    assert "no call-to-action 'nope' (known: donate)" in shown(unknown.text)
     with db.session() as session:
         assert session.scalars(select(MailingList.name)).all() == []
 
