@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, String, any_, bindparam, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailer.addresses import address_hash
@@ -51,12 +51,16 @@ MAX_LIMIT = 500
 #: The status filter for addresses on the suppression list.
 SUPPRESSED = "suppressed"
 # How many ids one page reads at most when it has to scan, and in what steps (each step
-# is one query, stopped by LIMIT as soon as the page is full): about 120 ms on SQLite
+# is one query, stopped by LIMIT as soon as the page is full): on SQLite about 120 ms
 # for a part of a name, 100 ms for "suppressed" (a million subscribers).
 SCAN_BUDGET = 400_000
 SCAN_STEP = 100_000
 SUPPRESSED_BUDGET = 20_000
 SUPPRESSED_STEP = 5_000
+# PostgreSQL reads a scan about four times as slowly (ILIKE folds every letter, JSONB
+# is decoded per row, text compares by collation): 100,000 ids in about 80-110 ms. It
+# reads this much less per page.
+SLOWER = {"postgresql": 4}
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,17 @@ def search_subscribers(
     text for an address prefix or a part of the name (see ``search_terms``). ``list_name``:
     members of that list (NotFound if there is none). ``status``: ``unconfirmed``,
     ``confirmed`` or ``unsubscribed`` (on that list, or on any list without one), or
-    ``suppressed``. ``tag``: exactly that tag. ``after``/``before``: a cursor of an
-    earlier page (one of them at most; BadCursor, an InputError, if it is not one).
+    ``suppressed``. ``tag``: exactly that tag. An empty one of these is no filter.
+    ``after``/``before``: a cursor of an earlier page (one of them at most; BadCursor,
+    an InputError, if it is not one).
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"a page has 1 to {MAX_LIMIT} rows, not {limit}")
     if after is not None and before is not None:
         raise InputError("a page starts after one cursor or before one, not both")
-    plan = _plan(session, query, list_name, status, tag)
+    # An empty field of the admin's form is no filter.
+    tag = tag.strip() if tag else None
+    plan = _plan(session, query, list_name or None, status or None, tag or None)
     forward = before is None
     cursor = after if forward else before
     start = decode_cursor(cursor) if cursor is not None else None
@@ -143,7 +150,7 @@ def _edge(ids: list[int], start: int, forward: bool) -> int:
     """Where the way back begins: the first row shown, else just past the cursor."""
     if forward:
         return ids[0] if ids else start + 1
-    return ids[-1] if ids else start - 1
+    return ids[-1] if ids else max(start - 1, 0)
 
 
 def _status(status: str | None) -> SubscriptionStatus | str | None:
@@ -197,9 +204,7 @@ def _walk(
     direction, and the position reached if the scan budget ran out first."""
     if not plan.scan and not plan.suppressed:
         return _fetch(session, plan, forward, start, None, wanted), None
-    step, budget = (
-        (SUPPRESSED_STEP, SUPPRESSED_BUDGET) if plan.suppressed else (SCAN_STEP, SCAN_BUDGET)
-    )
+    step, budget = _budget(session, plan)
     first = session.scalar(select(func.min(Subscriber.id)))
     last = session.scalar(select(func.max(Subscriber.id)))
     if first is None or last is None:
@@ -217,6 +222,15 @@ def _walk(
         read += step
         position = end
     return found, None
+
+
+def _budget(session: Session, plan: _Plan) -> tuple[int, int]:
+    """How many ids a step of the scan reads, and a page at most."""
+    step, budget = (
+        (SUPPRESSED_STEP, SUPPRESSED_BUDGET) if plan.suppressed else (SCAN_STEP, SCAN_BUDGET)
+    )
+    slower = SLOWER.get(session.get_bind().dialect.name, 1)
+    return max(1, step // slower), max(1, budget // slower)
 
 
 def _fetch(
@@ -237,12 +251,18 @@ def _fetch(
 
 
 def _suppressed(session: Session, hashes: list[str]) -> set[str]:
-    """Which of these address hashes are suppressed: one parameter for thousands of
-    them (suppression.suppressed_hashes binds one each, which costs more to compile
-    than the query costs to run)."""
-    found = select(Suppression.address_hash).where(
-        in_values(session.connection(), Suppression.address_hash, hashes)
-    )
+    """Which of these address hashes are suppressed, with one parameter for thousands of
+    them: suppression.suppressed_hashes binds one each, which costs more to compile than
+    the query costs to run. On PostgreSQL they go as one comma-separated text (hex has
+    no commas): psycopg checks every item of a text array for quoting, which for 5,000
+    hashes cost more than the query."""
+    if not hashes:
+        return set()
+    column = Suppression.address_hash
+    if session.get_bind().dialect.name == "postgresql":
+        items = func.string_to_array(bindparam(None, ",".join(hashes), type_=String()), ",")
+        return set(session.scalars(select(column).where(column == any_(items))))
+    found = select(column).where(in_values(session.connection(), column, hashes))
     return set(session.scalars(found))
 
 
