@@ -61,6 +61,7 @@ class ImportJob:
     owner: str
     uploaded_at: str = ""  # ISO 8601, by the app's clock
     size: int = 0
+    encoding: str = "utf-8-sig"
     confirmed: bool = False
     resubscribe: bool = False
     state: str = CHECKING
@@ -131,6 +132,7 @@ class ImportJob:
             "owner": self.owner,
             "uploaded_at": self.uploaded_at,
             "size": self.size,
+            "encoding": self.encoding,
             "confirmed": self.confirmed,
             "resubscribe": self.resubscribe,
             # A job busy when the server stopped: imported again, or checked again.
@@ -199,6 +201,7 @@ class ImportJobs:
                 confirmed=job.confirmed,
                 resubscribe=job.resubscribe,
                 dry_run=True,
+                encoding=job.encoding,
                 progress=read,
                 now=self.clock(),
             )
@@ -235,6 +238,7 @@ class ImportJobs:
                 job.list_name,
                 confirmed=job.confirmed,
                 resubscribe=job.resubscribe,
+                encoding=job.encoding,
                 on_batch=batch_done,
                 now=self.clock(),
             )
