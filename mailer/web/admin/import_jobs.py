@@ -139,7 +139,8 @@ class ImportJob:
             "state": {RUNNING: UPLOADED, CHECKING: REFUSED}.get(self.state, self.state),
             "dry_run": self.dry_run,
             "summary": self.summary,
-            "error": self.error,
+            "error": self.error
+            or ("the server stopped while it checked the file" if self.state == CHECKING else ""),
         }
         (self.folder / _META).write_text(json.dumps(meta), encoding="utf-8")
 
@@ -220,6 +221,16 @@ class ImportJobs:
                 return False
             job.state, job.error, job.summary = RUNNING, "", {}
         job.save()
+        with self.database.session() as session:
+            audit(
+                session,
+                by,
+                "list.import_start",
+                f"list {job.list_name}",
+                now=self.clock(),
+                file=job.filename,
+                rows=job.total,
+            )
         threading.Thread(
             target=self._run, args=(job, by), name=f"import-{job.id}", daemon=True
         ).start()

@@ -159,22 +159,12 @@ def job_page(
 
 @router.post("/lists/{name}/import/{job_id}/start")
 def start(
-    name: str, job_id: str, ctx: WebDep, pages: PagesDep, jobs: JobsDep, admin: Viewer, form: Form
+    name: str, job_id: str, pages: PagesDep, jobs: JobsDep, admin: Viewer, form: Form
 ) -> Response:
     admin.needs(Role.ADMIN, "Importing subscribers")
     job = jobs.get(job_id, name)
     if not job.path.is_file():
         raise NotFound("import file", job.filename, "it was imported already; upload it again")
-    with ctx.database.session() as session:
-        audit(
-            session,
-            admin.email,
-            "list.import_start",
-            f"list {name}",
-            now=ctx.now(),
-            file=job.filename,
-            rows=job.total,
-        )
     started = jobs.start(job, admin.email)
     notice = "The import has started." if started else "The import is already under way."
     return pages.redirect(f"/admin/lists/{name}/import/{job.id}", notice)
