@@ -123,6 +123,8 @@ def _add_middleware(app: FastAPI, settings: Settings, answers: ErrorAnswers) -> 
         paths=[
             (r"/webhooks/.*", settings.max_webhook_bytes),
             (r"/api/lists/[^/]+/import", settings.max_import_bytes),
+            # The composer takes an uploaded article.
+            (r"/admin/campaigns/new", settings.max_import_bytes),
         ],
     )
     app.add_middleware(CatchAll, answers=answers)
