@@ -167,7 +167,10 @@ def compose_page(request: Request, ctx: WebDep, pages: PagesDep, admin: Editor) 
 async def compose(
     request: Request, ctx: WebDep, pages: PagesDep, admin: Editor, form: Form
 ) -> Response:
-    draft = await read_draft(form)
+    try:
+        draft = await read_draft(form)
+    finally:
+        await form.close()  # an uploaded file's temporary file
     # Reading a web address and rendering take a while: not on the event loop.
     return await run_in_threadpool(_answer, request, ctx, pages, admin, draft, field(form, "do"))
 
