@@ -132,6 +132,9 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "list_id"),
         Index("ix_subscriptions_list_status", "list_id", "status"),
+        # The admin's pages of a list's members, in subscriber-id order (0006).
+        Index("ix_subscriptions_list_subscriber", "list_id", "subscriber_id"),
+        Index("ix_subscriptions_list_status_subscriber", "list_id", "status", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,6 +236,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id"),
         Index("ix_deliveries_campaign_status", "campaign_id", "status", "id"),
+        # A subscriber's deliveries, and the cascade when one is forgotten (0006).
+        Index("ix_deliveries_subscriber", "subscriber_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mailer.addresses import address_hash
 from mailer.storage.models import Suppression, SuppressionReason
 from mailer.storage.types import utcnow
 
-__all__ = ["lift", "suppress", "suppressed_hashes", "suppression_of"]
+__all__ = ["lift", "suppress", "suppressed_hashes", "suppression_counts", "suppression_of"]
 
 
 def suppression_of(session: Session, key: str) -> Suppression | None:
@@ -59,3 +59,14 @@ def lift(session: Session, key: str) -> bool:
         delete(Suppression).where(Suppression.address_hash == address_hash(key))
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def suppression_counts(session: Session) -> dict[str, int]:
+    """How many addresses are suppressed, by reason (every reason, 0 where none), for the
+    dashboard. Not per list: an entry is a hash of an address, which no list row holds,
+    and matching them would hash every member."""
+    rows = session.execute(
+        select(Suppression.reason, func.count()).group_by(Suppression.reason)
+    ).all()
+    counted = {SuppressionReason(reason).value: count for reason, count in rows}
+    return {reason.value: counted.get(reason.value, 0) for reason in SuppressionReason}

@@ -10,7 +10,18 @@ from starlette.responses import RedirectResponse, Response
 
 from mailer.exceptions import NotAllowed
 from mailer.settings import Settings
-from mailer.web.admin import audit_log, compose, dashboard, login, preview, static, users
+from mailer.web.admin import (
+    audit_log,
+    compose,
+    dashboard,
+    imports,
+    lists,
+    login,
+    preview,
+    static,
+    subscribers,
+    users,
+)
 from mailer.web.admin.auth import SignInRequired
 from mailer.web.admin.forms import CsrfRefused
 from mailer.web.admin.pages import AdminPages, admin_pages
@@ -21,7 +32,19 @@ PREFIX = "/admin"
 #: Each section's routes, relative to the prefix. A new section adds its router here.
 #: The composer's /campaigns/new comes before any /campaigns/{id} route.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (login, static, dashboard, users, audit_log, compose, preview)
+    module.router
+    for module in (
+        login,
+        static,
+        dashboard,
+        users,
+        audit_log,
+        lists,
+        imports,
+        subscribers,
+        compose,
+        preview,
+    )
 )
 
 router = APIRouter(include_in_schema=False)
