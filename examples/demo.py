@@ -23,6 +23,10 @@ DEMO = ROOT / "demo"
 MAILER = [sys.executable, "-m", "mailer"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
 
+#: The demo's admin account (a demo's password: change it for anything real).
+ADMIN = "admin@example.org"
+PASSWORD = "demo-password-please-change"
+
 DONATE = """
 [cta.donate]
 heading = "Independent news needs you"
@@ -35,10 +39,16 @@ placement = 3
 """
 
 
-def mailer(*args: str) -> str:
+def mailer(*args: str, input: str | None = None) -> str:
     print(f"\n$ mailer {' '.join(args)}", flush=True)
     result = subprocess.run(
-        [*MAILER, *args], check=False, cwd=DEMO, env=ENV, text=True, capture_output=True
+        [*MAILER, *args],
+        check=False,
+        cwd=DEMO,
+        env=ENV,
+        text=True,
+        capture_output=True,
+        input=input,
     )
     print(result.stdout, end="", flush=True)
     if result.returncode != 0:
@@ -112,6 +122,7 @@ def main() -> None:
     mailer("jobs", "ls")
     run_scheduler_until(f"campaign {campaign} is sent")
     mailer("campaigns", "show", campaign)
+    mailer("users", "add", ADMIN, "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
 
     outbox = sorted((DEMO / "var" / "outbox").glob("*.eml"))
     print(f"\ndemo finished in {time.monotonic() - started:.1f} s; look at:")
@@ -126,6 +137,10 @@ def main() -> None:
         ("database", DEMO / "var" / "mailer.db"),
     ):
         print(f"  {label:<20} {path.relative_to(ROOT)}")
+    print(
+        "\nthe admin: cd demo && ../.venv/bin/mailer serve, then open "
+        f"http://127.0.0.1:8000/admin and sign in as {ADMIN} with the password {PASSWORD!r}"
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from mailer.accounts.sign_in import WRONG
+from mailer.settings import Settings
 from mailer.storage import Database, Role
+from mailer.web.app import create_app
 from tests.support.admin import ADMIN, PASSWORD, add_account, csrf, shown, sign_in
 from tests.support.clock import Clock
 from tests.support.web import BASE
@@ -137,3 +139,22 @@ async def test_a_next_address_elsewhere_is_not_followed(
     for target in ("https://evil.example/", "//evil.example/admin", "/elsewhere", "/admin\\@evil"):
         answer = await sign_in(client, ADMIN, next_path=target)
         assert answer.headers["location"] == "/admin"
+
+
+async def test_the_publishers_own_admin_templates_come_first(
+    settings: Settings, db: Database, client: httpx.AsyncClient
+) -> None:
+    own = settings.base_dir / "templates" / "admin"
+    own.mkdir(parents=True)
+    (own / "login.html").write_text(
+        '{% extends "base.html" %}{% block content %}<p>Our own sign-in page</p>{% endblock %}',
+        encoding="utf-8",
+    )
+    app = create_app(settings, db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as other:
+        page = await other.get("/admin/login")
+    assert "Our own sign-in page" in shown(page.text)
+    assert (
+        (await client.get("/admin/static/admin.css")).headers["content-type"].startswith("text/css")
+    )
+    assert (await client.get("/admin/static/../mailer.toml")).status_code == 404

@@ -1,0 +1,320 @@
+"""Benchmark: what the admin's dashboard and a campaign's report ask of the database.
+
+Builds once, into ``bench/.data/admin-<N>.db`` (or ``--dir``), reusing it if present, a
+SQLite database with N subscribers (1,000,000) on one list and a sent campaign with a
+ledger row for each of them and the events a SendGrid campaign gets: 99% delivered, 1%
+bounced for good, 40% opened (a third of them several times), 5% clicked (a fifth of
+those on the donation box), opens and clicks thinning out over a week; twelve older,
+smaller campaigns, two scheduled ones and a digest. The rows are written by SQL from a
+counter (no Python loop over a million rows), so building takes well under a minute.
+
+Then times (median of --runs, each in a fresh session) campaign_stats, timeline,
+recent_campaigns, upcoming, list_counts and, where mailer/subscribers/search.py exists,
+a subscriber search, against the target of issue 15: each under 200 ms.
+
+    .venv/bin/python bench/admin.py [--subscribers 1000000] [--dir DIR] [--runs 7] [--rebuild]
+
+The admin's HTTP pages are timed by :func:`time_url` once they exist: give it a client
+(a ``fastapi.testclient.TestClient`` signed in, or an ``httpx.Client``) and a URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy.orm import Session  # noqa: E402
+
+from mailer.campaigns.report import recent_campaigns, timeline, upcoming  # noqa: E402
+from mailer.campaigns.stats import campaign_stats  # noqa: E402
+from mailer.storage import Database, open_database  # noqa: E402
+from mailer.subscribers.lists import list_counts  # noqa: E402
+
+TARGET_MS = 200.0
+DATA = ROOT / "bench" / ".data"
+# The big campaign started a day and a half before "now", so that its timeline has
+# hours and days; its send took an hour.
+STARTED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+NOW = STARTED + timedelta(days=8)
+LINKS = [
+    "https://news.example-times.org/2026/11/millbrook-council",
+    "https://news.example-times.org/2026/11/river-report",
+    "https://give.example-times.org/donate?utm_content=donate",
+    "https://give.example-times.org/donate?amount=10&utm_content=donate",
+    "https://news.example-times.org/about",
+]
+
+
+def stamp(moment: datetime) -> str:
+    """A datetime as SQLAlchemy stores it on SQLite (naive UTC, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def sql_time(seconds: str) -> str:
+    """SQL for STARTED plus ``seconds`` (an SQL expression), in the stored format."""
+    return f"strftime('%Y-%m-%d %H:%M:%S', '{stamp(STARTED)[:19]}', '+' || ({seconds}) || ' seconds') || '.000000'"  # noqa: E501
+
+
+# A deterministic scatter of the counter i over 0..999 (Knuth's multiplicative hash),
+# and another, independent one.
+H1 = "(((i * 2654435761) % 4294967296) % 1000)"
+H2 = "(((i * 40503 + 12345) % 65521) % 1000)"
+# Seconds after the send that a reader looks: mostly in the first hours, some days later.
+DELAY = f"CAST(({H2} * {H2} * {H2}) / 1.0e9 * 604800 AS INTEGER)"
+SENT_OFFSET = "(i * 3600 / :n)"
+
+
+def build(path: Path, count: int) -> None:
+    """Create the database at ``path`` (migrated by mailer, filled by SQL)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    open_database(f"sqlite:///{partial}").close()
+    db = sqlite3.connect(partial)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-200000")
+    params = {"n": count, "now": stamp(STARTED - timedelta(days=60))}
+    for label, statements in (
+        ("subscribers", _subscribers()),
+        ("campaigns", _campaigns()),
+        ("ledger", _ledger()),
+        ("events", _events()),
+    ):
+        started = time.perf_counter()
+        for statement in statements:
+            db.execute(statement, params)
+        db.commit()
+        print(f"  {label}: {time.perf_counter() - started:.1f} s")
+    db.execute("ANALYZE")
+    db.commit()
+    db.close()
+    partial.rename(path)
+
+
+def _counter(limit: str = ":n") -> str:
+    return f"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {limit}) "
+
+
+def _subscribers() -> list[str]:
+    return [
+        "INSERT INTO lists (id, name, title, description, double_opt_in, created_at) "
+        "VALUES (1, 'bench', 'The Bench Weekly', '', 0, :now), "
+        "(2, 'small', 'A small list', '', 1, :now)",
+        _counter() + "INSERT INTO subscribers (id, email, email_key, name, attributes, tags, "
+        "created_at, updated_at) SELECT i, 'reader' || i || '@mail' || (i % 500) || "
+        "'.example.com', 'reader' || i || '@mail' || (i % 500) || '.example.com', "
+        "'Reader ' || i, '{}', CASE WHEN i % 7 = 0 THEN '[\"donor\"]' ELSE '[]' END, "
+        ":now, :now FROM c",
+        # 95% confirmed, 3% unsubscribed, 2% not yet confirmed.
+        _counter() + "INSERT INTO subscriptions (id, subscriber_id, list_id, status, "
+        "status_changed_at, status_source, created_at) SELECT i, i, 1, CASE "
+        "WHEN i % 100 < 3 THEN 'unsubscribed' WHEN i % 100 < 5 THEN 'unconfirmed' "
+        "ELSE 'confirmed' END, :now, 'import', :now FROM c",
+        _counter("1000") + "INSERT INTO subscriptions (subscriber_id, list_id, status, "
+        "status_changed_at, status_source, created_at) SELECT i, 2, 'confirmed', :now, "
+        "'web', :now FROM c",
+    ]
+
+
+def _campaign_row(id_: int, status: str, started: datetime | None, scheduled: str) -> str:
+    links = "[" + ", ".join(f'"{link}"' for link in LINKS) + "]"
+    when = f"'{stamp(started)}'" if started else "NULL"
+    done = f"'{stamp(started + timedelta(hours=1))}'" if started else "NULL"
+    return (
+        "INSERT INTO campaigns (id, uid, subject, status, status_reason, from_address, "
+        "from_name, reply_to, segment, ctas, source, article, rendered, created_at, "
+        "scheduled_at, local_time, tracking, links, started_at, finished_at, worker, "
+        f"heartbeat_at) VALUES ({id_}, 'bench{id_}', 'Issue {id_}: the week in Millbrook', "
+        f"'{status}', '', 'news@example-times.org', 'The Example Times', '', '', "
+        f"'[\"donate\"]', 'bench', '{{}}', '{{}}', :now, {scheduled}, NULL, 1, '{links}', "
+        f"{when}, {done}, '', NULL)"
+    )
+
+
+def _campaigns() -> list[str]:
+    rows = [_campaign_row(1, "sent", STARTED, "NULL")]
+    # Older campaigns, a week apart, to the small list.
+    for k in range(2, 14):
+        rows.append(_campaign_row(k, "sent", STARTED - timedelta(days=7 * (k - 1)), "NULL"))
+    for k, days in ((14, 2), (15, 9)):
+        rows.append(_campaign_row(k, "scheduled", None, f"'{stamp(NOW + timedelta(days=days))}'"))
+    rows.append(_campaign_row(16, "draft", None, "NULL"))
+    rows.append("INSERT INTO campaign_lists SELECT 1, 1")
+    rows.append("INSERT INTO campaign_lists SELECT id, 2 FROM campaigns WHERE id > 1")
+    rows.append(
+        "INSERT INTO digests (name, feed, list_id, cron, timezone, subject, max_items, ctas, "
+        "paused, created_at, last_result, last_error) VALUES ('weekly-digest', "
+        "'https://news.example-times.org/feed.xml', 2, '0 8 * * mon', 'Europe/Berlin', '', 10, "
+        "'[]', 0, :now, '', '')"
+    )
+    return rows
+
+
+def _ledger() -> list[str]:
+    sent_at = sql_time(SENT_OFFSET)
+    return [
+        _counter() + "INSERT INTO deliveries (id, campaign_id, subscriber_id, list_id, status, "
+        "attempts, provider_message_id, error, bounced, created_at, claimed_at, sent_at) "
+        f"SELECT i, 1, i, 1, 'sent', 1, 'sg' || i, '', 0, :now, {sent_at}, {sent_at} FROM c",
+        # The small campaigns: a thousand rows each, a third opened.
+        "INSERT INTO deliveries (campaign_id, subscriber_id, list_id, status, attempts, "
+        "provider_message_id, error, bounced, created_at, sent_at) SELECT c.id, s.subscriber_id, "
+        "2, 'sent', 1, '', '', 0, :now, c.started_at FROM campaigns c JOIN subscriptions s "
+        "ON s.list_id = 2 WHERE c.id BETWEEN 2 AND 13",
+        "INSERT INTO events (kind, hard, campaign_id, delivery_id, subscriber_id, list_id, url, "
+        "occurred_at, recorded_at, provider, reason, raw) SELECT 'opened', 0, campaign_id, id, "
+        "subscriber_id, 2, '', sent_at, sent_at, 'mailer', '', '{}' FROM deliveries "
+        "WHERE campaign_id > 1 AND id % 3 = 0",
+    ]
+
+
+def _event(kind: str, when: str, extra: str = "NULL, ''", hard: str = "0") -> str:
+    return (
+        "INSERT INTO events (kind, hard, campaign_id, delivery_id, subscriber_id, list_id, "
+        "link_index, url, occurred_at, recorded_at, provider, reason, raw) "
+        f"SELECT '{kind}', {hard}, 1, i, i, 1, {extra}, {when}, {when}, 'sendgrid', '', '{{}}' "
+    )
+
+
+def _events() -> list[str]:
+    sent = SENT_OFFSET
+    # Each opener opens once, a third of them a second time, a ninth a third time.
+    repeat = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < :n), "
+    return [
+        _counter() + _event("delivered", sql_time(f"{sent} + 5")) + "FROM c WHERE i % 100 <> 0",
+        _counter()
+        + _event("bounced", sql_time(f"{sent} + 5"), hard="1")
+        + "FROM c WHERE i % 100 = 0",
+        repeat
+        + "k(j) AS (VALUES (0), (1), (2)) "
+        + _event("opened", sql_time(f"{sent} + {DELAY} + j * 3600 * (1 + i % 5)"))
+        + f"FROM c JOIN k ON j = 0 OR (j = 1 AND i % 3 = 0) OR (j = 2 AND i % 9 = 0) "
+        f"WHERE {H1} < 400 AND i % 100 <> 0",
+        repeat
+        + "k(j) AS (VALUES (0), (1)) "
+        + _event(
+            "clicked",
+            sql_time(f"{sent} + {DELAY} + 30 + j * 600"),
+            extra=f"(i + j) % {len(LINKS)}, ''",
+        )
+        + f"FROM c JOIN k ON j = 0 OR i % 4 = 0 WHERE {H1} < 50 AND i % 100 <> 0",
+        _counter()
+        + _event("unsubscribed", sql_time(f"{sent} + {DELAY} + 60"))
+        + f"FROM c WHERE {H1} < 400 AND i % 500 = 1",
+        _counter()
+        + _event("complained", sql_time(f"{sent} + {DELAY} + 90"))
+        + "FROM c WHERE i % 5000 = 7",
+    ]
+
+
+def median_ms(work: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def in_session(database: Database, query: Callable[[Session], object]) -> Callable[[], object]:
+    """``query`` in a session of its own, as one page's request would run it."""
+
+    def run() -> object:
+        with database.session() as session:
+            return query(session)
+
+    return run
+
+
+class Client(Protocol):
+    def get(self, url: str) -> Any: ...
+
+
+def time_url(client: Client, url: str, runs: int) -> float:
+    """The median time of GET ``url`` through ``client``, which must answer 200: the
+    place for the admin's pages (dashboard, report, subscriber search) once they exist."""
+
+    def fetch() -> None:
+        answer = client.get(url)
+        if answer.status_code != 200:
+            raise SystemExit(f"GET {url}: {answer.status_code}")
+
+    fetch()  # a first request warms the app's caches (templates, routes)
+    return median_ms(fetch, runs)
+
+
+def search_query() -> Callable[[Session], object] | None:
+    """A subscriber search, if mailer/subscribers/search.py has been written."""
+    if importlib.util.find_spec("mailer.subscribers.search") is None:
+        return None
+    from mailer.subscribers import search
+
+    return lambda session: search.search_subscribers(
+        session, query="reader4242", list_name="bench", status=None, tag=None, after=None, limit=50
+    )
+
+
+def queries() -> dict[str, Callable[[Session], object]]:
+    found: dict[str, Callable[[Session], object]] = {
+        "campaign_stats (1M ledger rows)": lambda s: campaign_stats(s, 1),
+        "timeline (hours, then days)": lambda s: timeline(s, 1),
+        "timeline (automatic buckets)": lambda s: timeline(s, 1, buckets="auto"),
+        "recent_campaigns (10)": lambda s: recent_campaigns(s, limit=10),
+        "upcoming (10)": lambda s: upcoming(s, NOW, limit=10),
+        "list_counts": list_counts,
+    }
+    search = search_query()
+    if search is None:
+        print("(no mailer/subscribers/search.py yet: the subscriber search is not timed)")
+    else:
+        found["search_subscribers"] = search
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=DATA, help="where the database is kept")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true", help="build the database afresh")
+    args = parser.parse_args()
+    path = args.dir / f"admin-{args.subscribers}.db"
+    if args.rebuild:
+        path.unlink(missing_ok=True)
+    if path.exists():
+        print(f"reusing {path}")
+    else:
+        print(f"building {path} ({args.subscribers:,} subscribers and ledger rows)")
+        started = time.perf_counter()
+        build(path, args.subscribers)
+        print(f"built in {time.perf_counter() - started:.1f} s")
+    database = open_database(f"sqlite:///{path}")
+    slow = 0
+    try:
+        for label, query in queries().items():
+            run = in_session(database, query)
+            run()  # the first run reads the pages from disk into the cache
+            elapsed = median_ms(run, args.runs)
+            verdict = "ok" if elapsed < TARGET_MS else "SLOW"
+            slow += verdict == "SLOW"
+            print(f"{label:40} {elapsed:8.1f} ms  (target {TARGET_MS:.0f} ms: {verdict})")
+    finally:
+        database.close()
+    if slow:
+        sys.exit(f"{slow} of them over {TARGET_MS:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
