@@ -18,11 +18,18 @@ demo: $(VENV)/.installed
 	$(PY) examples/demo.py
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check mailer tests bench examples
-	$(PY) -m ruff format --check mailer tests bench examples
+	$(PY) -m ruff check mailer tests bench examples docs
+	$(PY) -m ruff format --check mailer tests bench examples docs
 	$(PY) -m mypy
 
+# The browser tests' axe-core comes from npm (tests/web/admin/browser/package.json); without
+# npm they skip, saying why. Playwright's pip package is its driver only: it never downloads a
+# browser here, the tests use Debian's chromium.
+BROWSER_TESTS := tests/web/admin/browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 test: lint
+	@if command -v npm >/dev/null; then npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --silent; else echo "no npm: the axe-core checks will skip"; fi
 	$(PY) -m pytest -n auto
 
 # Benchmarks print their figures (the README lists them). The SMTP ones need Postfix's
@@ -39,4 +46,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/extraction.py
 
 clean:
-	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache $(BROWSER_TESTS)/node_modules

@@ -4,32 +4,23 @@ confirmation link from the mail in the outbox, the settings page, and leaving.""
 from __future__ import annotations
 
 import re
-import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.subscribers.subscriptions import find_subscriber
 from mailer.web.app import create_app
-from mailer.web.server import web_server
+from tests.support.browser import CHROMIUM, NO_CHROMIUM, served
 from tests.web.cdp import TIMEOUT, Browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="needs headless Chromium (Debian's chromium package; .ci/run installs it)",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 
 
 class Outbox(list[EmailMessage]):
@@ -47,23 +38,14 @@ class Outbox(list[EmailMessage]):
 @pytest.fixture
 def site(settings: Settings, db: Database) -> Iterator[tuple[str, Outbox]]:
     """The app served by uvicorn on a free port of 127.0.0.1, in a thread."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    local = settings.model_copy(update={"base_url": base_url})
     outbox = Outbox()
-    app = create_app(local, db, backend=lambda s: MemoryBackend(outbox, {}))
-    server = web_server(app, "127.0.0.1", 0, log_level="warning")
-    # The socket listens already: connections made before uvicorn is up wait for it.
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
+
+    def make_app(base_url: str) -> FastAPI:
+        local = settings.model_copy(update={"base_url": base_url})
+        return create_app(local, db, backend=lambda s: MemoryBackend(outbox, {}))
+
+    with served(make_app) as base_url:
         yield base_url, outbox
-    finally:
-        server.should_exit = True
-        thread.join(timeout=TIMEOUT)
-        listener.close()
 
 
 @pytest.mark.usefixtures("lists")

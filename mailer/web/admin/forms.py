@@ -4,6 +4,7 @@ and comes from one of our own pages; anything else is refused before it is read.
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,14 +23,18 @@ class CsrfRefused(Exception):
 
 async def checked_form(
     request: Request, ctx: WebDep, admin: Annotated[Admin, Depends(signed_in)]
-) -> FormData:
+) -> AsyncIterator[FormData]:
     if not same_origin(request, ctx.settings.base_url):
         raise CsrfRefused
     form = await request.form()
-    given = form.get("csrf")
-    if not isinstance(given, str) or not hmac.compare_digest(given, admin.csrf):
-        raise CsrfRefused
-    return form
+    try:
+        given = form.get("csrf")
+        if not isinstance(given, str) or not hmac.compare_digest(given, admin.csrf):
+            raise CsrfRefused
+        yield form
+    finally:
+        # An uploaded file's spooled copy is closed once the route is done with it.
+        await form.close()
 
 
 Form = Annotated[FormData, Depends(checked_form)]

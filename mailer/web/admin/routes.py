@@ -10,7 +10,23 @@ from starlette.responses import RedirectResponse, Response
 
 from mailer.exceptions import NotAllowed
 from mailer.settings import Settings
-from mailer.web.admin import audit_log, dashboard, login, static, users
+from mailer.web.admin import (
+    audit_log,
+    campaigns,
+    compose,
+    dashboard,
+    digests,
+    imports,
+    lists,
+    login,
+    preview,
+    reports,
+    sending,
+    settings_page,
+    static,
+    subscribers,
+    users,
+)
 from mailer.web.admin.auth import SignInRequired
 from mailer.web.admin.forms import CsrfRefused
 from mailer.web.admin.pages import AdminPages, admin_pages
@@ -19,8 +35,27 @@ __all__ = ["PREFIX", "ROUTERS", "install", "router"]
 
 PREFIX = "/admin"
 #: Each section's routes, relative to the prefix. A new section adds its router here.
+#: The composer's /campaigns/new comes before any /campaigns/{id} route.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (login, static, dashboard, users, audit_log)
+    module.router
+    for module in (
+        login,
+        static,
+        dashboard,
+        users,
+        audit_log,
+        lists,
+        imports,
+        subscribers,
+        # Before campaigns: /campaigns/new is the composer's.
+        compose,
+        preview,
+        campaigns,
+        sending,
+        reports,
+        digests,
+        settings_page,
+    )
 )
 
 router = APIRouter(include_in_schema=False)

@@ -3,38 +3,34 @@ statistics.
 
 Each route calls one of :mod:`mailer.campaigns.actions`, as ``mailer campaigns`` does,
 so that the same input gets the same answer. Sending runs after the answer (202), in
-FastAPI's background tasks, through the same sender as ``mailer campaigns send``; its
+FastAPI's background tasks, through the same sender as ``mailer campaigns send``
+(:mod:`mailer.web.sends`, which the admin's "Send now" uses too); its
 progress shows in ``GET /api/campaigns/{id}``. Scheduling only stores ``scheduled_at``:
 the scheduler (``mailer run``) sends the campaign when its time comes.
 """
 
 from __future__ import annotations
 
-import logging
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from sqlalchemy.orm import Session
 
+from mailer.articles import load_text
 from mailer.campaigns import actions
 from mailer.campaigns.records import campaign_view
 from mailer.campaigns.records import list_campaigns as all_campaigns
 from mailer.campaigns.stats import campaign_stats
-from mailer.exceptions import MailerError
 from mailer.storage.models import CampaignStatus
 from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
 from mailer.web.context import WebContext, WebDep
+from mailer.web.sends import start_send
 
 __all__ = ["router"]
-
-logger = logging.getLogger("mailer.web")
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-_SUFFIX = {"markdown": ".md", "html": ".html", "text": ".txt"}
 
 
 def _out(session: Session, campaign_id: int) -> CampaignOut:
@@ -52,27 +48,24 @@ def campaigns(ctx: WebDep, status: CampaignStatus | None = None) -> list[Campaig
 @router.post("", status_code=201)
 def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
     """Render an article (given as text) and store it as a draft campaign."""
-    with tempfile.TemporaryDirectory(prefix="mailer-article-") as folder:
-        path = FilePath(folder) / f"article{_SUFFIX[body.format]}"
-        path.write_text(body.content, encoding="utf-8")
-        with ctx.database.session() as session:
-            campaign = actions.create(
-                session,
-                ctx.settings,
-                article=str(path),
-                lists=body.lists,
-                subject=body.subject,
-                segment=body.segment,
-                from_address=body.from_address,
-                from_name=body.from_name,
-                reply_to=body.reply_to,
-                ctas=body.ctas,
-                template=body.template,
-                # The file is gone after this request; say where the article came from.
-                source="api",
-                now=ctx.now(),
-            )
-            return _out(session, campaign.id)
+    article = load_text(body.content, name="api", kind=body.format)
+    with ctx.database.session() as session:
+        campaign = actions.create(
+            session,
+            ctx.settings,
+            article=article,
+            lists=body.lists,
+            subject=body.subject,
+            segment=body.segment,
+            from_address=body.from_address,
+            from_name=body.from_name,
+            reply_to=body.reply_to,
+            ctas=body.ctas,
+            template=body.template,
+            source="api",
+            now=ctx.now(),
+        )
+        return _out(session, campaign.id)
 
 
 @router.get("/{campaign_id}")
@@ -131,21 +124,5 @@ def _start(
     ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
 ) -> CampaignOut:
     with ctx.database.session() as session:
-        # Checked here, so that a campaign that cannot start is a 409 now rather than a
-        # line in the log later.
-        actions.check_startable(session, ctx.settings, campaign_id, resume=action == "resume")
-        out = _out(session, campaign_id)
-    background.add_task(_send, ctx, campaign_id, action == "resume")
-    return out
-
-
-def _send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
-    try:
-        sender = actions.sender_for(
-            ctx.database, ctx.settings, ctx.backend(ctx.settings), clock=ctx.clock
-        )
-        outcome = actions.send(sender, campaign_id, resume=resume)
-    except MailerError as err:
-        logger.error("campaign %d not sent: %s", campaign_id, type(err).__name__)
-        return
-    logger.info("campaign %d is %s", campaign_id, outcome.status.value)
+        start_send(session, ctx, background, campaign_id, resume=action == "resume")
+        return _out(session, campaign_id)

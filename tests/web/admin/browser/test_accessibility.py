@@ -1,0 +1,58 @@
+"""axe-core on each main page of the admin, as the role that sees the most of it, at a
+desktop's width and a phone's: no serious or critical violation (colour contrast, labels,
+landmarks, names of controls, regions a keyboard cannot scroll).
+
+A new page joins the check with one line in ``PAGES``. The site has the three accounts,
+the list 'readers' and campaign 1 sent to it (conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import pytest
+from playwright.sync_api import Page
+
+from mailer.storage import Role
+from tests.support.browser import AXE, FAILING, NO_AXE, axe_violations, describe
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not AXE.is_file(), reason=NO_AXE),
+]
+
+
+WIDTHS = (1280, 375)
+
+
+class Checked(NamedTuple):
+    name: str
+    path: str
+    # None: not signed in.
+    role: Role | None
+
+
+PAGES = (
+    Checked("sign-in", "/admin/login", None),
+    Checked("dashboard", "/admin", Role.ADMIN),
+    Checked("accounts", "/admin/users", Role.ADMIN),
+    Checked("your account", "/admin/account", Role.EDITOR),
+    Checked("audit log", "/admin/audit", Role.ADMIN),
+    Checked("refused", "/admin/users", Role.VIEWER),
+)
+
+
+@pytest.mark.parametrize("checked", PAGES, ids=[p.name for p in PAGES])
+def test_no_serious_violations(
+    checked: Checked, base_url: str, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(checked.role, axe=True)
+    answer = page.goto(base_url + checked.path)
+    assert answer is not None
+    assert page.url.startswith(base_url + checked.path), "redirected: not signed in?"
+    for width in WIDTHS:
+        # A phone's width finds what a desktop's hides: a wide table's frame then scrolls.
+        page.set_viewport_size({"width": width, "height": 800})
+        violations = axe_violations(page)
+        failing = [v for v in violations if v["impact"] in FAILING]
+        assert not failing, f"{checked.name} ({checked.path}) at {width} px:\n{describe(failing)}"
