@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from mailer.storage import Database
+from mailer.storage import Database, record_events
 from mailer.storage.events import Event, EventKind
 from tests.support.admin import shown
 from tests.support.clock import Clock
@@ -34,17 +34,18 @@ def add_events(db: Database, sent: Sent, clock: Clock) -> None:
         (second, EventKind.UNSUBSCRIBED, None, False),
     ]
     with db.session() as session:
-        for delivery, kind, link, hard in rows:
-            session.add(
-                Event(
-                    kind=kind,
-                    campaign_id=sent.campaign_id,
-                    delivery_id=delivery,
-                    link_index=link,
-                    hard=hard,
-                    occurred_at=at,
-                )
+        events = [
+            Event(
+                kind=kind,
+                campaign_id=sent.campaign_id,
+                delivery_id=delivery,
+                link_index=link,
+                hard=hard,
+                occurred_at=at,
             )
+            for delivery, kind, link, hard in rows
+        ]
+        record_events(session, events)
 
 
 async def test_a_report_with_events(
