@@ -33,10 +33,10 @@ from mailer.settings import Settings
 from mailer.storage.models import (
     Campaign,
     CampaignStatus,
+    Delivery,
     DeliveryStatus,
     MailingList,
 )
-from mailer.storage.tallies import DeliveryTally
 from mailer.storage.types import utcnow
 from mailer.subscribers.lists import get_list
 from mailer.subscribers.segments import parse_segment
@@ -340,12 +340,10 @@ class CampaignView:
 
 
 def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    # The tallies the database keeps (mailer.storage.tallies): a million rows counted
-    # again would take longer than a page may.
     rows = session.execute(
-        select(DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.count).where(
-            DeliveryTally.campaign_id.in_(list(campaign_ids)), DeliveryTally.count > 0
-        )
+        select(Delivery.campaign_id, Delivery.status, func.count())
+        .where(Delivery.campaign_id.in_(list(campaign_ids)))
+        .group_by(Delivery.campaign_id, Delivery.status)
     ).all()
     counts: dict[int, dict[str, int]] = {}
     for campaign_id, status, count in rows:

@@ -21,7 +21,6 @@ from mailer.storage.models import (
     Suppression,
     SuppressionReason,
 )
-from mailer.storage.tallies import DeliveryTally
 
 __all__ = [
     "AdminUser",
@@ -32,7 +31,6 @@ __all__ = [
     "Database",
     "Delivery",
     "DeliveryStatus",
-    "DeliveryTally",
     "Event",
     "EventCount",
     "EventFirst",

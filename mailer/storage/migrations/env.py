@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+# The modules whose tables are on Base.metadata once imported.
 import mailer.storage.accounts
 import mailer.storage.counters
-import mailer.storage.events
-import mailer.storage.tallies  # noqa: F401 - registers their tables on Base.metadata
+import mailer.storage.events  # noqa: F401
 from mailer.storage.models import Base
 
 connection = context.config.attributes.get("connection")

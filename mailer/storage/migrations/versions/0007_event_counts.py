@@ -1,7 +1,6 @@
 """event counters: a campaign's events per kind and five-minute slot, and which event
 was the first of its kind for its message; filled from the events already recorded.
-Partial indexes of the clicks and of the ledger's bounced rows, for the report. The
-ledger's rows per campaign and status, kept by triggers.
+Partial indexes of the clicks and of the ledger's bounced rows, for the report.
 
 Revision ID: 0007
 Revises: 0006
@@ -77,7 +76,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("kind = 'clicked'"),
     )
     _backfill()
-    _tallies()
 
 
 def _slot(dialect: str) -> str:
@@ -121,83 +119,7 @@ def _backfill() -> None:
         op.execute(statement)
 
 
-_STATUSES = ("pending", "sending", "sent", "failed", "skipped", "unknown")
-_ADD = (
-    "INSERT INTO delivery_tallies (campaign_id, status, count) VALUES ({row}.campaign_id, "
-    "{row}.status, 1) ON CONFLICT (campaign_id, status) "
-    "DO UPDATE SET count = delivery_tallies.count + 1"
-)
-_TAKE = (
-    "UPDATE delivery_tallies SET count = count - 1 "
-    "WHERE campaign_id = {row}.campaign_id AND status = {row}.status"
-)
-
-
-def _tallies() -> None:
-    op.create_table(
-        "delivery_tallies",
-        sa.Column("campaign_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum(
-                *_STATUSES,
-                name="deliverystatus",
-                native_enum=False,
-                create_constraint=True,
-                length=16,
-            ),
-            nullable=False,
-        ),
-        sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("campaign_id", "status"),
-    )
-    op.execute(
-        "INSERT INTO delivery_tallies (campaign_id, status, count) "
-        "SELECT campaign_id, status, count(*) FROM deliveries GROUP BY campaign_id, status"
-    )
-    for statement in tally_triggers(op.get_bind().dialect.name):
-        op.execute(statement)
-
-
-def tally_triggers(dialect: str) -> list[str]:
-    """Triggers that keep ``delivery_tallies`` as ``deliveries`` changes (a row's status,
-    new rows, deleted ones, by cascade too)."""
-    add_new = _ADD.format(row="NEW")
-    take_old = _TAKE.format(row="OLD")
-    moved = "OLD.status IS NOT NEW.status OR OLD.campaign_id IS NOT NEW.campaign_id"
-    if dialect == "sqlite":
-        return [
-            f"CREATE TRIGGER deliveries_tally_insert AFTER INSERT ON deliveries "
-            f"BEGIN {add_new}; END",
-            f"CREATE TRIGGER deliveries_tally_delete AFTER DELETE ON deliveries "
-            f"BEGIN {take_old}; END",
-            f"CREATE TRIGGER deliveries_tally_update AFTER UPDATE OF status, campaign_id "
-            f"ON deliveries WHEN {moved} BEGIN {take_old}; {add_new}; END",
-        ]
-    moved = moved.replace("IS NOT", "IS DISTINCT FROM")
-    body = (
-        "BEGIN "
-        f"IF TG_OP = 'INSERT' THEN {add_new}; RETURN NULL; END IF; "
-        f"IF TG_OP = 'DELETE' THEN {take_old}; RETURN NULL; END IF; "
-        f"IF {moved} THEN {take_old}; {add_new}; END IF; "
-        "RETURN NULL; END"
-    )
-    return [
-        f"CREATE FUNCTION deliveries_tally() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$",
-        "CREATE TRIGGER deliveries_tally AFTER INSERT OR DELETE OR UPDATE OF status, "
-        "campaign_id ON deliveries FOR EACH ROW EXECUTE FUNCTION deliveries_tally()",
-    ]
-
-
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for name in ("insert", "delete", "update"):
-            op.execute(f"DROP TRIGGER deliveries_tally_{name}")
-    else:
-        op.execute("DROP TRIGGER deliveries_tally ON deliveries")
-        op.execute("DROP FUNCTION deliveries_tally()")
-    op.drop_table("delivery_tallies")
     op.drop_index("ix_events_clicks", table_name="events")
     op.drop_index("ix_deliveries_campaign_bounced", table_name="deliveries")
     op.drop_table("event_firsts")
