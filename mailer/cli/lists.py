@@ -9,6 +9,8 @@ from rich.table import Table
 
 from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.exceptions import InputError
+from mailer.rendering.ctas import choose_ctas
+from mailer.settings import Settings
 from mailer.subscribers.lists import (
     NAME_RULE,
     create_list,
@@ -53,7 +55,7 @@ def create(
             description=description,
             double_opt_in=double_opt_in,
             timezone=timezone,
-            default_cta=cta,
+            default_cta=None if cta is None else _known_ctas(state(ctx).settings, cta),
         )
         (counts,) = list_counts(session, [created])
     if json_output:
@@ -73,18 +75,54 @@ def edit(
     description: Annotated[
         str | None, typer.Option(help="What readers get on this list.", show_default=False)
     ] = None,
+    double_opt_in: Annotated[
+        bool | None,
+        typer.Option(
+            "--double-opt-in/--single-opt-in",
+            help="Whether new subscribers must confirm by email.",
+            show_default=False,
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Where members without a timezone live ('' for none).", show_default=False
+        ),
+    ] = None,
+    cta: Annotated[
+        list[str] | None,
+        typer.Option(help="Its default call-to-action (again for more; 'none' for none)."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Change a list's title or description (its name stays: links carry it)."""
-    if title is None and description is None:
-        raise InputError("lists edit: nothing to change; give --title or --description")
+    """Change a list's title, description, opt-in, timezone or default call-to-action
+    (its name stays: links carry it)."""
+    if all(v is None for v in (title, description, double_opt_in, timezone, cta)):
+        raise InputError(
+            "lists edit: nothing to change; give --title, --description, --double-opt-in "
+            "or --single-opt-in, --timezone or --cta"
+        )
+    settings = state(ctx).settings
     with state(ctx).database.session() as session:
-        edited = edit_list(session, name, title=title, description=description)
+        edited = edit_list(
+            session,
+            name,
+            title=title,
+            description=description,
+            double_opt_in=double_opt_in,
+            timezone=timezone,
+            default_cta=None if cta is None else _known_ctas(settings, cta),
+        )
         (counts,) = list_counts(session, [edited])
     if json_output:
         print_json(counts.as_dict())
     else:
         console.print(f"list {edited.name!r} is titled {edited.title!r}")
+
+
+def _known_ctas(settings: Settings, names: list[str]) -> list[str]:
+    """The names, each a configured call-to-action (the renderer's check); 'none', none."""
+    return choose_ctas(settings, requested=names, article=None, list_default=None)
 
 
 @app.command("ls")

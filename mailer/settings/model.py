@@ -377,7 +377,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         default=100 * 1024 * 1024,
         ge=1024,
-        description="The largest CSV file imported through the API.",
+        description="The largest CSV file imported through the API or uploaded in the admin.",
         json_schema_extra={"default_text": "100 MiB"},
     )
 

@@ -24,6 +24,7 @@ so an import that stopped part way is completed by running it again.
 
 from __future__ import annotations
 
+import builtins
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -46,9 +47,11 @@ from mailer.subscribers.lists import get_list
 from mailer.subscribers.seen import SeenHashes
 from mailer.subscribers.subscriptions import initial_status
 
-__all__ = ["ImportSummary", "import_file", "rejected_path"]
+__all__ = ["FIRST_REJECTED", "ImportSummary", "import_file", "rejected_path"]
 
 BATCH_SIZE = 2000
+#: How many rejected rows a summary shows with their reasons (a dry run writes no file).
+FIRST_REJECTED = 10
 
 
 @dataclass
@@ -65,6 +68,9 @@ class ImportSummary:
     rejected: int = 0
     rejected_file: str | None = None
     committed_through_line: int = 0
+    # The first FIRST_REJECTED rejected rows: their line, reason and cells.
+    # (``builtins``: the field ``list`` above hides the type here.)
+    first_rejected: builtins.list[dict[str, Any]] = field(default_factory=builtins.list)
 
     def add(self, plan: BatchPlan) -> None:
         """Count a batch's rows in."""
@@ -94,11 +100,13 @@ def import_file(
     encoding: str = "utf-8-sig",
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[ImportSummary], None] | None = None,
     now: datetime | None = None,
 ) -> ImportSummary:
     """Import ``path`` into the list; see the module's docstring for the policy.
 
-    ``progress`` is called with the number of bytes read so far after every batch.
+    ``progress`` is called with the number of bytes read so far after every batch, and
+    ``on_batch`` with the summary so far (``read`` is the rows done).
     Rejected rows are written with their line and reason next to the input.
     """
     path = Path(path)
@@ -122,6 +130,8 @@ def import_file(
                 summary.committed_through_line = line
                 if progress is not None:
                     progress(raw.tell())
+                if on_batch is not None:
+                    on_batch(summary)
     except KeyboardInterrupt:
         raise PartialImport(summary, summary.committed_through_line + 1, "interrupted") from None
     except FileInputError:
@@ -150,6 +160,10 @@ def _batches(
         summary.read += 1
         if isinstance(item, Rejected):
             summary.rejected += 1
+            if len(summary.first_rejected) < FIRST_REJECTED:
+                summary.first_rejected.append(
+                    {"line": item.line, "reason": item.reason, "cells": list(item.cells)}
+                )
             rejects.write(item)
             continue
         key = item.address.key

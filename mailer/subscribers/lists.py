@@ -128,14 +128,30 @@ def create_list(
 
 
 def edit_list(
-    session: Session, name: str, *, title: str | None = None, description: str | None = None
+    session: Session,
+    name: str,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    double_opt_in: bool | None = None,
+    timezone: str | None = None,
+    default_cta: list[str] | None = None,
 ) -> MailingList:
-    """Change a list's title or description (what is None stays)."""
+    """Change a list's title, description, double opt-in, timezone or default
+    calls-to-action (what is None stays; an empty timezone or CTA list clears it)."""
     mailing_list = get_list(session, name)
     if title is not None:
         mailing_list.title = check_title(title)
+    if timezone:
+        check_timezone(timezone)
     if description is not None:
         mailing_list.description = description
+    if double_opt_in is not None:
+        mailing_list.double_opt_in = double_opt_in
+    if timezone is not None:
+        mailing_list.timezone = timezone or None
+    if default_cta is not None:
+        mailing_list.default_cta = list(default_cta) or None
     return mailing_list
 
 

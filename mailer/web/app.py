@@ -123,6 +123,8 @@ def _add_middleware(app: FastAPI, settings: Settings, answers: ErrorAnswers) -> 
         paths=[
             (r"/webhooks/.*", settings.max_webhook_bytes),
             (r"/api/lists/[^/]+/import", settings.max_import_bytes),
+            # The admin's upload: the file and its multipart wrapping.
+            (r"/admin/lists/[^/]+/import", settings.max_import_bytes + 64 * 1024),
         ],
     )
     app.add_middleware(CatchAll, answers=answers)

@@ -38,7 +38,7 @@ class SizeLimit:
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, _wants_html(scope))
             return
         received = 0
         started = False
@@ -63,7 +63,7 @@ class SizeLimit:
         except RequestTooLarge:
             if started:
                 raise
-            await _refuse(send, limit)
+            await _refuse(send, limit, _wants_html(scope))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -74,14 +74,33 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = f'{{"error": "the request is larger than the {limit:,} bytes allowed here"}}'.encode()
+def _wants_html(scope: Scope) -> bool:
+    """A browser's form (the admin's upload): it gets a page, not JSON."""
+    for name, value in scope.get("headers", ()):
+        if name == b"accept":
+            return b"text/html" in value
+    return False
+
+
+_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>File too large</title>'
+    "</head><body><main><h1>The file is too large</h1><p>This page takes at most {limit:,} "
+    "bytes (the setting <code>max_import_bytes</code>). Split the file, or ask whoever runs "
+    "the site to raise the limit.</p><p>Go back to choose a smaller file.</p>"
+    "</main></body></html>"
+)
+
+
+async def _refuse(send: Send, limit: int, html: bool = False) -> None:
+    message = f"the request is larger than the {limit:,} bytes allowed here"
+    body = (_PAGE.format(limit=limit) if html else f'{{"error": "{message}"}}').encode()
+    kind = b"text/html; charset=utf-8" if html else b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -197,7 +197,7 @@ def test_a_list_has_a_title_for_readers(cli: Cli) -> None:
         "The week's best reporting",
     )
     for args, error in [
-        ((), "lists edit: nothing to change; give --title or --description"),
+        ((), "lists edit: nothing to change; give --title, --description"),
         (("--title", " "), "list title '' must be 1 to 200 characters on one line"),
         (("--title", "A\nB"), "list title 'A\\nB' must be 1 to 200 characters on one line"),
         (("--title", "x" * 201), "must be 1 to 200 characters on one line"),
@@ -210,6 +210,21 @@ def test_a_list_has_a_title_for_readers(cli: Cli) -> None:
     assert json.loads(cli("lists", "show", "weekly", "--json").stdout)["title"] == (
         "The Weekly Review"
     )
+
+
+def test_lists_edit_sets_opt_in_timezone_and_call_to_action(cli: Cli) -> None:
+    cli("lists", "create", "weekly")
+    cli("lists", "edit", "weekly", "--double-opt-in", "--timezone", "Europe/Berlin")
+    shown = json.loads(cli("lists", "show", "weekly", "--json").stdout)
+    assert (shown["double_opt_in"], shown["timezone"]) == (True, "Europe/Berlin")
+    cli("lists", "edit", "weekly", "--single-opt-in", "--timezone", "", "--cta", "none")
+    shown = json.loads(cli("lists", "show", "weekly", "--json").stdout)
+    assert (shown["double_opt_in"], shown["timezone"], shown["default_cta"]) == (False, None, None)
+    # A call-to-action must be configured, as when a mailing is rendered.
+    refused = cli("lists", "edit", "weekly", "--cta", "give", ok=False)
+    assert "no call-to-action 'give'" in refused.stderr
+    refused = cli("lists", "create", "daily", "--cta", "give", ok=False)
+    assert "no call-to-action 'give'" in refused.stderr
 
 
 RULE = (

@@ -10,7 +10,16 @@ from starlette.responses import RedirectResponse, Response
 
 from mailer.exceptions import NotAllowed
 from mailer.settings import Settings
-from mailer.web.admin import audit_log, dashboard, login, static, users
+from mailer.web.admin import (
+    audit_log,
+    dashboard,
+    imports,
+    lists,
+    login,
+    static,
+    subscribers,
+    users,
+)
 from mailer.web.admin.auth import SignInRequired
 from mailer.web.admin.forms import CsrfRefused
 from mailer.web.admin.pages import AdminPages, admin_pages
@@ -20,7 +29,8 @@ __all__ = ["PREFIX", "ROUTERS", "install", "router"]
 PREFIX = "/admin"
 #: Each section's routes, relative to the prefix. A new section adds its router here.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (login, static, dashboard, users, audit_log)
+    module.router
+    for module in (login, static, dashboard, users, audit_log, lists, imports, subscribers)
 )
 
 router = APIRouter(include_in_schema=False)
