@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastapi import FastAPI  # noqa: E402
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FloatRect, Page, sync_playwright  # noqa: E402
 from sqlalchemy import Row, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -58,7 +58,14 @@ PAGES = (
     ("accounts", "/admin/users"),
     ("your-account", "/admin/account"),
     ("audit-log", "/admin/audit"),
+    ("lists", "/admin/lists"),
+    ("list", "/admin/lists/weekly"),
+    ("import", "/admin/lists/events/import"),
+    ("subscribers", "/admin/subscribers?list=weekly"),
+    ("subscriber", "/admin/subscribers/2"),
 )
+#: A page taller than this is cut there: a long table shows its point in its first rows.
+TALLEST = 1600
 WIDTHS = (375, 1280)
 ADMIN = "ana.ribeiro@millbrook-ledger.example"
 PASSWORD = "screenshots only, never real"
@@ -96,7 +103,7 @@ def main() -> None:
         with served(make_app) as base_url, sync_playwright() as playwright:
             browser = launch(playwright)
             for width in WIDTHS:
-                shoot(browser, base_url, width, args.out)
+                shoot(browser, base_url, width, args.out, folder)
             browser.close()
     finally:
         database.close()
@@ -148,7 +155,7 @@ def write_people(path: Path, count: int, seed: int = 1) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["email", "first_name", "last_name", "tags"])
         for number in range(count):
-            tags = rng.choice(["", "donor", "local", "donor;local"])
+            tags = rng.choice(["", "donor", "local", "donor,local"])
             writer.writerow([address(number), rng.choice(FIRST), rng.choice(LAST), tags])
     return path
 
@@ -212,19 +219,46 @@ def add_accounts(session: Session) -> None:
         audit(session, "cli", "user.add", f"user {email}", now=now, role=role.value)
 
 
-def shoot(browser: Browser, base_url: str, width: int, out: Path) -> None:
+def shoot(browser: Browser, base_url: str, width: int, out: Path, folder: Path) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(f"{base_url}/admin/login")
-    page.screenshot(path=out / f"admin-sign-in-{width}.png", full_page=True)
+    save(page, out / f"admin-sign-in-{width}.png")
     sign_in(page, base_url, ADMIN, PASSWORD)
     for name, path in PAGES:
         if name == "sign-in":
             continue
         page.goto(base_url + path)
-        page.screenshot(path=out / f"admin-{name}-{width}.png", full_page=True)
-        print(out / f"admin-{name}-{width}.png")
+        save(page, out / f"admin-{name}-{width}.png")
+    shoot_import_summary(page, base_url, out / f"admin-import-summary-{width}.png", folder)
     context.close()
+
+
+def shoot_import_summary(page: Page, base_url: str, path: Path, folder: Path) -> None:
+    """The dry run's summary, which only an upload leads to (the file is not imported)."""
+    upload = folder / "new-readers.csv"
+    with upload.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name", "last_name"])
+        # Mostly new readers, and a few the list has already.
+        for number in range(400):
+            email = address(number) if number % 20 == 0 else f"new{number}@millbrook-mail.example"
+            writer.writerow([email, FIRST[number % len(FIRST)], LAST[number % len(LAST)]])
+        writer.writerow(["mei.nakamura@@millbrook-mail", "Mei", "Nakamura"])
+    page.goto(f"{base_url}/admin/lists/events/import")
+    page.set_input_files("#import-file", upload)
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("heading", name="Dry run: what the import would do").wait_for()
+    save(page, path)
+
+
+def save(page: Page, path: Path) -> None:
+    """The whole page, down to ``TALLEST`` pixels."""
+    height = min(page.evaluate("() => document.documentElement.scrollHeight"), TALLEST)
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": height}
+    page.screenshot(path=path, full_page=True, clip=clip)
+    print(path)
 
 
 if __name__ == "__main__":
