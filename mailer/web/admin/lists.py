@@ -101,45 +101,72 @@ def create(request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: 
     return pages.redirect(f"/admin/lists/{created.name}", f"Created the list {created.name}.")
 
 
-@router.get("/lists/{name}")
-def list_page(name: str, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer) -> Response:
+def _list_page(
+    request: Request,
+    ctx: WebContext,
+    pages: PagesDep,
+    admin: Admin,
+    name: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
     with ctx.database.session() as session:
         (counts,) = list_counts(session, [get_list(session, name)])
+    context.setdefault("problem", "")
+    context.setdefault("values", {})
     return pages.page(
         request,
         admin,
         "list.html",
+        status_code=status_code,
         title=counts.list.title,
         counts=counts,
         ctas=sorted(ctx.settings.cta),
         can_edit=admin.can(Role.EDITOR),
         can_manage=admin.can(Role.ADMIN),
-        problem="",
+        **context,
     )
 
 
+@router.get("/lists/{name}")
+def list_page(name: str, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer) -> Response:
+    return _list_page(request, ctx, pages, admin, name)
+
+
 @router.post("/lists/{name}")
-def edit(name: str, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form) -> Response:
+def edit(
+    name: str, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form
+) -> Response:
     admin.needs(Role.EDITOR, "Editing a list")
-    with ctx.database.session() as session:
-        edited = edit_list(
-            session,
-            name,
-            title=field(form, "title"),
-            description=field(form, "description"),
-            double_opt_in=bool(field(form, "double_opt_in")),
-            timezone=field(form, "timezone"),
-            default_cta=_chosen_cta(ctx, form),
-        )
-        audit(
-            session,
-            admin.email,
-            "list.edit",
-            f"list {edited.name}",
-            now=ctx.now(),
-            title=edited.title,
-            double_opt_in=edited.double_opt_in,
-        )
+    values: dict[str, Any] = {
+        "title": field(form, "title"),
+        "description": field(form, "description"),
+        "double_opt_in": bool(field(form, "double_opt_in")),
+        "timezone": field(form, "timezone"),
+        "cta": [n for n in form.getlist("cta") if isinstance(n, str)],
+    }
+    try:
+        with ctx.database.session() as session:
+            edited = edit_list(
+                session,
+                name,
+                title=values["title"],
+                description=values["description"],
+                double_opt_in=values["double_opt_in"],
+                timezone=values["timezone"],
+                default_cta=_chosen_cta(ctx, form),
+            )
+            audit(
+                session,
+                admin.email,
+                "list.edit",
+                f"list {edited.name}",
+                now=ctx.now(),
+                title=edited.title,
+                double_opt_in=edited.double_opt_in,
+            )
+    except InputError as err:
+        return _list_page(request, ctx, pages, admin, name, 422, problem=str(err), values=values)
     return pages.redirect(f"/admin/lists/{name}", f"Saved the list {name}.")
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mailer.accounts.audit import audit
@@ -20,10 +19,10 @@ from mailer.subscribers.detail import edit_subscriber, get_subscriber, subscribe
 from mailer.subscribers.privacy import export_data, forget
 from mailer.subscribers.search import SUPPRESSED, search_subscribers
 from mailer.subscribers.subscriptions import parse_attribute, unsubscribe
-from mailer.web.admin.auth import Viewer
+from mailer.web.admin.auth import Admin, Viewer
 from mailer.web.admin.forms import Form, field
 from mailer.web.admin.pages import PagesDep
-from mailer.web.context import WebDep
+from mailer.web.context import WebContext, WebDep
 
 __all__ = ["router"]
 
@@ -72,22 +71,44 @@ def search_page(
     )
 
 
-@router.get("/subscribers/{subscriber_id}")
-def subscriber_page(
-    subscriber_id: int, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer
+def _subscriber_page(
+    request: Request,
+    ctx: WebContext,
+    pages: PagesDep,
+    admin: Admin,
+    subscriber_id: int,
+    status_code: int = 200,
+    problem: str = "",
+    values: dict[str, str] | None = None,
 ) -> Response:
     with ctx.database.session() as session:
         detail = subscriber_detail(session, subscriber_id)
+    shown = {
+        "name": detail.name,
+        "tags": ", ".join(detail.tags),
+        "timezone": detail.timezone or "",
+        "attributes": _attributes_text(detail.attributes),
+        **(values or {}),
+    }
     return pages.page(
         request,
         admin,
         "subscriber.html",
+        status_code=status_code,
         title=detail.email,
         person=detail,
-        attributes_text=_attributes_text(detail.attributes),
+        values=shown,
+        problem=problem,
         can_edit=admin.can(Role.EDITOR),
         can_manage=admin.can(Role.ADMIN),
     )
+
+
+@router.get("/subscribers/{subscriber_id}")
+def subscriber_page(
+    subscriber_id: int, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer
+) -> Response:
+    return _subscriber_page(request, ctx, pages, admin, subscriber_id)
 
 
 def _attributes_text(attributes: dict[str, Any]) -> str:
@@ -99,24 +120,31 @@ def _attributes_text(attributes: dict[str, Any]) -> str:
     )
 
 
-def _attributes(form: FormData) -> dict[str, Any]:
-    lines = field(form, "attributes").splitlines()
-    return dict(parse_attribute(line) for line in lines if line.strip())
+def _attributes(text: str) -> dict[str, Any]:
+    return dict(parse_attribute(line) for line in text.splitlines() if line.strip())
 
 
 @router.post("/subscribers/{subscriber_id}")
-def edit(subscriber_id: int, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form) -> Response:
+def edit(
+    subscriber_id: int, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form
+) -> Response:
     admin.needs(Role.EDITOR, "Editing a subscriber")
-    with ctx.database.session() as session:
-        edited = edit_subscriber(
-            session,
-            subscriber_id,
-            name=field(form, "name"),
-            tags=field(form, "tags").split(","),
-            attributes=_attributes(form),
-            timezone=field(form, "timezone"),
+    values = {key: field(form, key) for key in ("name", "tags", "timezone", "attributes")}
+    try:
+        with ctx.database.session() as session:
+            edited = edit_subscriber(
+                session,
+                subscriber_id,
+                name=values["name"],
+                tags=values["tags"].split(","),
+                attributes=_attributes(values["attributes"]),
+                timezone=values["timezone"],
+            )
+            audit(session, admin.email, "subscriber.edit", f"subscriber {edited.id}", now=ctx.now())
+    except InputError as err:
+        return _subscriber_page(
+            request, ctx, pages, admin, subscriber_id, 422, problem=str(err), values=values
         )
-        audit(session, admin.email, "subscriber.edit", f"subscriber {edited.id}", now=ctx.now())
     return pages.redirect(f"/admin/subscribers/{subscriber_id}", "Saved.")
 
 

@@ -187,3 +187,21 @@ async def test_the_export_is_a_csv_download_an_import_reads_back(
         ("ben@example.com", "confirmed"),
     ]
     assert ADMIN not in answer.text
+
+
+async def test_a_refused_edit_shows_the_form_again_with_what_was_typed(
+    db: Database, lists: None, as_editor: httpx.AsyncClient
+) -> None:
+    answer = await post_form(
+        as_editor,
+        "/admin/lists/weekly",
+        "/admin/lists/weekly",
+        title="The Weekly Letter",
+        timezone="Mars/Olympus",
+    )
+    assert answer.status_code == 422
+    assert 'role="alert"' in answer.text
+    assert "Mars/Olympus" in shown(answer.text)
+    assert 'value="The Weekly Letter"' in answer.text
+    with db.session() as session:
+        assert get_list(session, "weekly").title == "The Weekly"

@@ -176,3 +176,19 @@ async def test_their_data_downloads_as_json(
     data = json.loads(answer.text)
     assert data["email"] == "ana@example.com"
     assert sorted(s["list"] for s in data["subscriptions"]) == ["daily", "weekly"]
+
+
+async def test_a_refused_edit_shows_the_form_again_with_what_was_typed(
+    db: Database, people: dict[str, int], as_editor: httpx.AsyncClient
+) -> None:
+    path = f"/admin/subscribers/{people['ana']}"
+    answer = await post_form(
+        as_editor, path, path, name="Ana O.", tags="donor", attributes="no equals sign"
+    )
+    assert answer.status_code == 422
+    assert 'role="alert"' in answer.text
+    assert "must look like key=value" in shown(answer.text)
+    assert 'value="Ana O."' in answer.text
+    with db.session() as session:
+        ana = session.get(Subscriber, people["ana"])
+        assert ana is not None and ana.name == "Ana Okafor"
