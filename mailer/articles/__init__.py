@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mailer.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from mailer.articles.loader import load_article, load_feed
+    from mailer.articles.loader import load_article, load_feed, load_text
     from mailer.articles.model import (
         Article,
         Block,
@@ -31,6 +31,7 @@ __getattr__ = lazy_names(
     {
         "load_article": "mailer.articles.loader",
         "load_feed": "mailer.articles.loader",
+        "load_text": "mailer.articles.loader",
         "Article": "mailer.articles.model",
         "Block": "mailer.articles.model",
         "Code": "mailer.articles.model",
@@ -57,4 +58,5 @@ __all__ = [
     "Rule",
     "load_article",
     "load_feed",
+    "load_text",
 ]

@@ -18,7 +18,7 @@ from mailer.articles.model import Article
 from mailer.articles.plain_text import parse_text
 from mailer.exceptions import ArticleError
 
-__all__ = ["Fetched", "fetch", "load_article", "load_feed"]
+__all__ = ["Fetched", "fetch", "load_article", "load_feed", "load_text"]
 
 Kind = Literal["markdown", "html", "text", "feed"]
 
@@ -126,6 +126,39 @@ def load_article(
             raise ArticleError(name, f"unknown encoding {charset!r}") from None
         return parse_html_page(page, source=name, url=url)
     text = _text(data, name, encoding or (fetched.charset if fetched else ""))
+    if kind == "markdown":
+        return parse_markdown(text, source=name)
+    return parse_text(text, source=name)
+
+
+def load_text(
+    data: str | bytes,
+    *,
+    name: str,
+    kind: Kind | None = None,
+    encoding: str | None = None,
+) -> Article:
+    """The article in ``data``, text given rather than a file to read: what an API
+    request or an admin's form holds. ``name`` is where it came from (an uploaded
+    file's name, "pasted text"); its suffix tells the kind when ``kind`` does not,
+    else the content does. A feed is refused: one article is wanted.
+
+    Raises :class:`~mailer.exceptions.ArticleError` as :func:`load_article` does."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    _check_content(raw, name)
+    if kind is None:
+        kind = _SUFFIXES.get(Path(name).suffix.lower())
+    if kind is None or (kind == "text" and looks_like_feed(raw)):
+        kind = _sniff(raw, "")
+    if kind == "feed":
+        raise ArticleError(name, "is a feed: give one article (a page, Markdown or text)")
+    if kind == "html":
+        try:
+            page = decode_html(raw, encoding)
+        except LookupError:
+            raise ArticleError(name, f"unknown encoding {encoding!r}") from None
+        return parse_html_page(page, source=name, url="")
+    text = _text(raw, name, encoding or "")
     if kind == "markdown":
         return parse_markdown(text, source=name)
     return parse_text(text, source=name)

@@ -48,6 +48,7 @@ __all__ = [
     "archive_url",
     "campaign_sender",
     "campaign_view",
+    "check_subject",
     "delivery_counts",
     "get_campaign",
     "list_campaigns",
@@ -123,7 +124,7 @@ def plan_campaign(
     if not lists:
         raise InputError("a campaign needs at least one list (--list NAME)")
     if subject is not None:
-        _check_subject(subject)
+        check_subject(subject)
     mailing_lists = [get_list(session, name) for name in dict.fromkeys(lists)]
     if segment:
         parse_segment(segment)
@@ -244,7 +245,7 @@ def render_campaign(
         campaign.links = add_tracking(rendered.html)[1]
 
 
-def _check_subject(subject: str) -> None:
+def check_subject(subject: str) -> None:
     """Refuse a subject no message could carry as typed. Stray ``{{`` and ``}}`` are
     found where the subject's expressions are compiled."""
     if not subject.strip():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import http.server
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ __all__ = [
     "DESKTOP_WIDTH",
     "PHONE_WIDTH",
     "PreviewServer",
+    "dark_mode",
     "find_chromium",
     "preview_context",
     "preview_page",
@@ -39,6 +41,18 @@ def preview_context(settings: Settings) -> dict[str, Any]:
         "preferences_url": f"{settings.base_url}/preferences/preview",
         "confirm_url": f"{settings.base_url}/confirm/preview",
     }
+
+
+_DARK_QUERY = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+_BODY = re.compile(r"<body\b", re.I)
+
+
+def dark_mode(email_html: str) -> str:
+    """The email as a reader in dark mode sees it: its own dark-mode rules (those under
+    ``prefers-color-scheme: dark``, and Outlook.com's ``[data-ogsc]`` ones) in force
+    whatever the browser showing it prefers."""
+    dark = _DARK_QUERY.sub("@media all", email_html)
+    return _BODY.sub("<body data-ogsc", dark, count=1)
 
 
 def preview_page(email_html: str, subject: str, *, height: int = 1600) -> str:

@@ -12,10 +12,12 @@ from mailer.exceptions import NotAllowed
 from mailer.settings import Settings
 from mailer.web.admin import (
     audit_log,
+    compose,
     dashboard,
     imports,
     lists,
     login,
+    preview,
     static,
     subscribers,
     users,
@@ -28,9 +30,21 @@ __all__ = ["PREFIX", "ROUTERS", "install", "router"]
 
 PREFIX = "/admin"
 #: Each section's routes, relative to the prefix. A new section adds its router here.
+#: The composer's /campaigns/new comes before any /campaigns/{id} route.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
-    for module in (login, static, dashboard, users, audit_log, lists, imports, subscribers)
+    for module in (
+        login,
+        static,
+        dashboard,
+        users,
+        audit_log,
+        lists,
+        imports,
+        subscribers,
+        compose,
+        preview,
+    )
 )
 
 router = APIRouter(include_in_schema=False)

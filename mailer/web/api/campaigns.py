@@ -11,13 +11,12 @@ the scheduler (``mailer run``) sends the campaign when its time comes.
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from sqlalchemy.orm import Session
 
+from mailer.articles import load_text
 from mailer.campaigns import actions
 from mailer.campaigns.records import campaign_view
 from mailer.campaigns.records import list_campaigns as all_campaigns
@@ -34,7 +33,6 @@ logger = logging.getLogger("mailer.web")
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-_SUFFIX = {"markdown": ".md", "html": ".html", "text": ".txt"}
 
 
 def _out(session: Session, campaign_id: int) -> CampaignOut:
@@ -52,27 +50,24 @@ def campaigns(ctx: WebDep, status: CampaignStatus | None = None) -> list[Campaig
 @router.post("", status_code=201)
 def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
     """Render an article (given as text) and store it as a draft campaign."""
-    with tempfile.TemporaryDirectory(prefix="mailer-article-") as folder:
-        path = FilePath(folder) / f"article{_SUFFIX[body.format]}"
-        path.write_text(body.content, encoding="utf-8")
-        with ctx.database.session() as session:
-            campaign = actions.create(
-                session,
-                ctx.settings,
-                article=str(path),
-                lists=body.lists,
-                subject=body.subject,
-                segment=body.segment,
-                from_address=body.from_address,
-                from_name=body.from_name,
-                reply_to=body.reply_to,
-                ctas=body.ctas,
-                template=body.template,
-                # The file is gone after this request; say where the article came from.
-                source="api",
-                now=ctx.now(),
-            )
-            return _out(session, campaign.id)
+    article = load_text(body.content, name="api", kind=body.format)
+    with ctx.database.session() as session:
+        campaign = actions.create(
+            session,
+            ctx.settings,
+            article=article,
+            lists=body.lists,
+            subject=body.subject,
+            segment=body.segment,
+            from_address=body.from_address,
+            from_name=body.from_name,
+            reply_to=body.reply_to,
+            ctas=body.ctas,
+            template=body.template,
+            source="api",
+            now=ctx.now(),
+        )
+        return _out(session, campaign.id)
 
 
 @router.get("/{campaign_id}")

@@ -1,0 +1,190 @@
+"""``/admin/campaigns/new``: the composer. The article (Markdown typed in, pasted text,
+an uploaded file or a web address), the subject tried on a reader of the list, the
+lists and segment with their count of recipients, and the calls-to-action; saving makes
+a draft through :func:`mailer.campaigns.actions.create`, as the CLI and the API do.
+
+Every button posts the whole form, so the page works without JavaScript; compose.js
+only adds the count while lists and segment change (``GET .../count``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from mailer.accounts.audit import audit
+from mailer.campaigns import actions
+from mailer.campaigns.records import check_subject
+from mailer.exceptions import InputError, MailerError
+from mailer.rendering.preview import preview_context
+from mailer.rendering.subject import SubjectTry, try_subject
+from mailer.subscribers.audience import Audience, count_recipients, sample_member
+from mailer.subscribers.lists import get_list, list_counts
+from mailer.web.admin.auth import Admin, Editor
+from mailer.web.admin.compose_form import (
+    FORMATS,
+    SOURCES,
+    Draft,
+    read_draft,
+    read_draft_article,
+)
+from mailer.web.admin.forms import Form, field
+from mailer.web.admin.pages import AdminPages, PagesDep
+from mailer.web.context import WebContext, WebDep
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+PATH = "/campaigns/new"
+
+
+def _page(
+    request: Request,
+    ctx: WebContext,
+    pages: AdminPages,
+    admin: Admin,
+    draft: Draft,
+    status_code: int = 200,
+    **shown: Any,
+) -> Response:
+    with ctx.database.session() as session:
+        lists = list_counts(session)
+    context: dict[str, Any] = {"problem": "", "tried": None, "who": "", "audience": None}
+    context.update(shown)
+    return pages.page(
+        request,
+        admin,
+        "compose.html",
+        status_code,
+        title="New campaign",
+        draft=draft,
+        lists=lists,
+        ctas=sorted(ctx.settings.cta),
+        default_cta=ctx.settings.default_cta,
+        sources=SOURCES,
+        formats=FORMATS,
+        **context,
+    )
+
+
+def _list_ids(session: Session, names: Sequence[str]) -> list[int]:
+    return [get_list(session, name).id for name in names]
+
+
+def _try_subject(ctx: WebContext, draft: Draft) -> tuple[SubjectTry, str]:
+    """The subject as a reader of the first list gets it, and who that reader is."""
+    if not draft.subject:
+        return SubjectTry(text="(the article's title)"), "every reader"
+    try:
+        check_subject(draft.subject)
+    except InputError as err:
+        return SubjectTry(problem=str(err)), ""
+    with ctx.database.session() as session:
+        person = sample_member(session, _list_ids(session, draft.lists[:1]))
+        if person is None:
+            sample = preview_context(ctx.settings)["subscriber"]
+            return try_subject(draft.subject, sample), "a reader with no name on record"
+        return try_subject(draft.subject, person), f"{person.email} ({draft.lists[0]})"
+
+
+def _audience(ctx: WebContext, names: Sequence[str], segment: str) -> Audience:
+    with ctx.database.session() as session:
+        return count_recipients(session, _list_ids(session, names), segment)
+
+
+def _source(draft: Draft) -> str:
+    """Where the campaign's article came from, for the campaign's record."""
+    if draft.source == "url":
+        return draft.url
+    if draft.source == "upload":
+        return f"admin: upload of {draft.filename}"
+    return "admin: pasted text" if draft.source == "paste" else "admin: Markdown editor"
+
+
+def _save(ctx: WebContext, pages: AdminPages, admin: Admin, draft: Draft, then: str) -> Response:
+    if not draft.lists:
+        raise InputError("choose at least one list")
+    article = read_draft_article(draft)
+    now = ctx.now()
+    with ctx.database.session() as session:
+        campaign = actions.create(
+            session,
+            ctx.settings,
+            article=article,
+            lists=draft.lists,
+            subject=draft.subject or None,
+            segment=draft.segment or None,
+            ctas=draft.chosen_ctas,
+            source=_source(draft),
+            now=now,
+        )
+        campaign_id = campaign.id
+        audit(
+            session,
+            admin.email,
+            "campaign.create",
+            f"campaign {campaign_id}",
+            now=now,
+            subject=campaign.subject,
+            lists=", ".join(draft.lists),
+            source=campaign.source,
+        )
+    where = f"/admin/campaigns/{campaign_id}" + ("/preview" if then == "preview" else "")
+    return pages.redirect(where, f"Campaign {campaign_id} is saved as a draft.")
+
+
+def _answer(
+    request: Request, ctx: WebContext, pages: AdminPages, admin: Admin, draft: Draft, do: str
+) -> Response:
+    """What a button of the form does; a problem comes back in the form, values kept."""
+    try:
+        if do in ("save", "preview"):
+            return _save(ctx, pages, admin, draft, do)
+        if do == "check":
+            tried, who = _try_subject(ctx, draft)
+            status = 422 if tried.problem else 200
+            return _page(request, ctx, pages, admin, draft.kept(), status, tried=tried, who=who)
+        if do == "count":
+            audience = _audience(ctx, draft.lists, draft.segment)
+            return _page(request, ctx, pages, admin, draft.kept(), audience=audience)
+    except MailerError as err:
+        return _page(request, ctx, pages, admin, draft.kept(), 422, problem=str(err))
+    return _page(request, ctx, pages, admin, draft.kept())
+
+
+@router.get(PATH)
+def compose_page(request: Request, ctx: WebDep, pages: PagesDep, admin: Editor) -> Response:
+    return _page(request, ctx, pages, admin, Draft())
+
+
+@router.post(PATH)
+async def compose(
+    request: Request, ctx: WebDep, pages: PagesDep, admin: Editor, form: Form
+) -> Response:
+    try:
+        draft = await read_draft(form)
+    finally:
+        await form.close()  # an uploaded file's temporary file
+    # Reading a web address and rendering take a while: not on the event loop.
+    return await run_in_threadpool(_answer, request, ctx, pages, admin, draft, field(form, "do"))
+
+
+@router.get(PATH + "/count")
+def count(
+    ctx: WebDep,
+    admin: Editor,
+    lists: Annotated[list[str] | None, Query(alias="list", max_length=50)] = None,
+    segment: Annotated[str, Query(max_length=10_000)] = "",
+) -> Response:
+    """The recipients of these lists and segment, as JSON (the composer's live count)."""
+    try:
+        audience = _audience(ctx, lists or [], segment)
+    except MailerError as err:
+        return JSONResponse({"problem": str(err)}, status_code=422)
+    return JSONResponse(audience.as_dict())
