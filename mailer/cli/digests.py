@@ -6,12 +6,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.cli.campaigns import send_with_progress
-from mailer.scheduling.digests import create_digest, digest_dict, get_digest, run_digest
-from mailer.storage.models import Digest
+from mailer.scheduling.digests import (
+    create_digest,
+    digest_dict,
+    get_digest,
+    list_digests,
+    run_digest,
+    set_paused,
+)
 from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Recurring digests of a feed's new items.")
@@ -63,7 +68,7 @@ def ls(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Every digest, its schedule and its last run."""
     now = utcnow()
     with state(ctx).database.session() as session:
-        rows = [digest_dict(d, now) for d in session.scalars(select(Digest).order_by(Digest.name))]
+        rows = [digest_dict(d, now) for d in list_digests(session)]
     if json_output:
         print_json(rows)
         return
@@ -142,4 +147,4 @@ def rm(
 
 def _set_paused(ctx: typer.Context, name: str, paused: bool) -> None:
     with state(ctx).database.session() as session:
-        get_digest(session, name).paused = paused
+        set_paused(session, name, paused)

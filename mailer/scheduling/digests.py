@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailer.articles import Article, load_feed
 from mailer.campaigns import actions
@@ -35,8 +35,10 @@ __all__ = [
     "digest_dict",
     "get_digest",
     "item_key",
+    "list_digests",
     "next_run",
     "run_digest",
+    "set_paused",
     "trigger",
 ]
 
@@ -105,6 +107,19 @@ def get_digest(session: Session, name: str) -> Digest:
         known = session.scalars(select(Digest.name).order_by(Digest.name)).all()
         raise NotFound("digest", name, "known: " + ", ".join(known) if known else "none yet")
     return found
+
+
+def list_digests(session: Session) -> list[Digest]:
+    """Every digest by name, with its list."""
+    query = select(Digest).options(selectinload(Digest.mailing_list)).order_by(Digest.name)
+    return list(session.scalars(query))
+
+
+def set_paused(session: Session, name: str, paused: bool) -> Digest:
+    """Stop (or start again) running a digest on its schedule; a run by hand still works."""
+    digest = get_digest(session, name)
+    digest.paused = paused
+    return digest
 
 
 def item_key(article: Article) -> str:

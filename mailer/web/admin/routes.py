@@ -12,12 +12,17 @@ from mailer.exceptions import NotAllowed
 from mailer.settings import Settings
 from mailer.web.admin import (
     audit_log,
+    campaigns,
     compose,
     dashboard,
+    digests,
     imports,
     lists,
     login,
     preview,
+    reports,
+    sending,
+    settings_page,
     static,
     subscribers,
     users,
@@ -44,6 +49,11 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         subscribers,
         compose,
         preview,
+        campaigns,
+        sending,
+        reports,
+        digests,
+        settings_page,
     )
 )
 

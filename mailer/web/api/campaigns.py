@@ -3,14 +3,14 @@ statistics.
 
 Each route calls one of :mod:`mailer.campaigns.actions`, as ``mailer campaigns`` does,
 so that the same input gets the same answer. Sending runs after the answer (202), in
-FastAPI's background tasks, through the same sender as ``mailer campaigns send``; its
+FastAPI's background tasks, through the same sender as ``mailer campaigns send``
+(:mod:`mailer.web.sends`, which the admin's "Send now" uses too); its
 progress shows in ``GET /api/campaigns/{id}``. Scheduling only stores ``scheduled_at``:
 the scheduler (``mailer run``) sends the campaign when its time comes.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path
@@ -21,14 +21,12 @@ from mailer.campaigns import actions
 from mailer.campaigns.records import campaign_view
 from mailer.campaigns.records import list_campaigns as all_campaigns
 from mailer.campaigns.stats import campaign_stats
-from mailer.exceptions import MailerError
 from mailer.storage.models import CampaignStatus
 from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
 from mailer.web.context import WebContext, WebDep
+from mailer.web.sends import start_send
 
 __all__ = ["router"]
-
-logger = logging.getLogger("mailer.web")
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -126,21 +124,5 @@ def _start(
     ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
 ) -> CampaignOut:
     with ctx.database.session() as session:
-        # Checked here, so that a campaign that cannot start is a 409 now rather than a
-        # line in the log later.
-        actions.check_startable(session, ctx.settings, campaign_id, resume=action == "resume")
-        out = _out(session, campaign_id)
-    background.add_task(_send, ctx, campaign_id, action == "resume")
-    return out
-
-
-def _send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
-    try:
-        sender = actions.sender_for(
-            ctx.database, ctx.settings, ctx.backend(ctx.settings), clock=ctx.clock
-        )
-        outcome = actions.send(sender, campaign_id, resume=resume)
-    except MailerError as err:
-        logger.error("campaign %d not sent: %s", campaign_id, type(err).__name__)
-        return
-    logger.info("campaign %d is %s", campaign_id, outcome.status.value)
+        start_send(session, ctx, background, campaign_id, resume=action == "resume")
+        return _out(session, campaign_id)
