@@ -10,6 +10,7 @@ what is due, in-process, as ``mailer run`` does; no step waits for real time."""
 from __future__ import annotations
 
 import csv
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
 from mailer.delivery.memory import MemoryBackend
+from mailer.delivery.message import Recipient, RecipientResult
 from mailer.scheduling.daemon import Daemon
 from mailer.settings import Settings, load_settings
 from mailer.storage import Database, Role, open_database
@@ -48,6 +50,9 @@ paint. Read the whole story at https://news.example.org/ferry-is-back and tell u
 you think.
 """
 SUBJECT = "The ferry is back"
+STORY = "https://news.example.org/ferry-is-back"
+#: The recipients the sender takes at a time: the send is seen after its first batch.
+BATCH = 10
 
 
 @dataclass
@@ -71,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     made: list[Settings] = []
 
     def make_app(url: str) -> FastAPI:
-        path = write_config(folder, database_url, base_url=f'"{url}"')
+        path = write_config(folder, database_url, base_url=f'"{url}"', send_batch_size=str(BATCH))
         made.append(load_settings(append_config(path, DONATE)))
         add_account(database, ADMIN, Role.ADMIN, clock())
         backend = lambda s: MemoryBackend(outbox, {})  # noqa: E731
@@ -140,7 +145,8 @@ def import_readers(page: Page, site: Site, csv_file: Path) -> None:
 def compose(page: Page, site: Site) -> int:
     """From pasted text to a draft: the subject checked on a reader, the recipients
     counted; the draft's preview opens. Returns the campaign's id."""
-    page.goto(f"{site.url}/admin/campaigns/new")  # TODO: from the campaigns page
+    page.get_by_role("link", name="Campaigns", exact=True).click()
+    page.get_by_role("link", name="New campaign").click()
     expect(page).to_have_url(f"{site.url}/admin/campaigns/new")
     page.get_by_label("Paste text or HTML", exact=True).check()
     page.fill("#text", ARTICLE)
@@ -179,16 +185,35 @@ def preview_and_test(page: Page, site: Site, campaign_id: int) -> None:
     assert test["Subject"].startswith(f"[TEST] {SUBJECT}")
 
 
-def run_the_scheduler(site: Site) -> threading.Thread:
+class HeldBackend(MemoryBackend):
+    """The memory backend, held before the message after the first ``held_after``
+    until the test lets it go: the live page is seen while the campaign sends."""
+
+    def __init__(self, messages: list[EmailMessage], held_after: int):
+        super().__init__(messages, {})
+        self.held_after = held_after
+        self.delivered = 0
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def deliver(self, recipient: Recipient, message: bytes, message_id: str) -> RecipientResult:
+        if self.delivered == self.held_after:
+            self.reached.set()
+            assert self.release.wait(STEP_MS / 1000), "the test did not let the send go on"
+        self.delivered += 1
+        return super().deliver(recipient, message, message_id)
+
+
+def run_the_scheduler(site: Site, backend: HeldBackend) -> threading.Thread:
     """``mailer run``'s daemon, in a thread: it starts, sends what is due by the site's
-    clock (in its own thread: the executor runs at once) and stops."""
+    clock (at once, in that thread) and stops."""
 
     def run() -> None:
         daemon = Daemon(
             site.settings,
             site.database,
             clock=site.clock,
-            backend_factory=lambda s: MemoryBackend(site.outbox, {}),
+            backend_factory=lambda s: backend,
             executor=InlineExecutor(),
             reconcile_seconds=3600,
         )
@@ -200,10 +225,82 @@ def run_the_scheduler(site: Site) -> threading.Thread:
     return thread
 
 
+def schedule(page: Page, site: Site, campaign_id: int) -> None:
+    """Five minutes from now by the site's clock, in the site's timezone."""
+    page.get_by_role("link", name=f"Campaign {campaign_id}", exact=True).click()
+    expect(page).to_have_url(f"{site.url}/admin/campaigns/{campaign_id}")
+    at = (site.clock() + timedelta(minutes=5)).astimezone(site.settings.zone)
+    page.get_by_label("At this date and time in the timezone below").check()
+    page.fill("#date", at.strftime("%Y-%m-%d"))
+    page.fill("#time", at.strftime("%H:%M"))
+    expect(page.locator("#tz")).to_have_value(site.settings.timezone)
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        f"Campaign {campaign_id} is scheduled for {at:%Y-%m-%d %H:%M}"
+    )
+    expect(page.locator(".facts .status")).to_have_text("scheduled")
+
+
+def watch_it_send(page: Page, site: Site, campaign_id: int) -> None:
+    """The clock reaches the campaign's time; the scheduler sends it, held after its
+    first batch while the live page shows it sending; then let go, to the end."""
+    site.clock.sleep(5 * 60)
+    sent_before = len(site.outbox)
+    backend = HeldBackend(site.outbox, held_after=BATCH)
+    scheduler = run_the_scheduler(site, backend)
+    assert backend.reached.wait(STEP_MS / 1000), "the scheduler did not send the campaign"
+    page.reload()
+    expect(page.locator(".facts .status")).to_have_text("sending")
+    page.get_by_role("link", name="Watch it send").click()
+    expect(page).to_have_url(f"{site.url}/admin/campaigns/{campaign_id}/sending")
+    live = page.locator("[data-live]")
+    expect(live.locator("[data-field=status]")).to_have_text("sending")
+    expect(live.locator("label[for=handled]")).to_have_text(f"Handled {BATCH} of {READERS}")
+    backend.release.set()
+    # The stream's last event says it is done; the page reloads with the outcome.
+    expect(page.locator("span.status")).to_have_text("sent")
+    expect(page.locator("label[for=handled]")).to_have_text(f"Handled {READERS} of {READERS}")
+    expect(page.locator("[data-live]")).to_have_count(0)
+    scheduler.join(STEP_MS / 1000)
+    assert not scheduler.is_alive()
+    sent = site.outbox[sent_before:]
+    assert sorted(m["To"].addresses[0].addr_spec for m in sent) == sorted(
+        f"walker{n}@example.org" for n in range(READERS)
+    )
+
+
+def click_the_story(page: Page, site: Site) -> None:
+    """What a reader does: the story's tracked link in their email, followed (to the
+    redirect only: the story itself is on no network here)."""
+    html = site.outbox[-1].get_body(("html",))
+    assert html is not None
+    tracked = re.findall(rf'href="({re.escape(site.url)}/c/[^"]+)"', html.get_content())
+    for url in tracked:
+        answer = page.request.get(url, max_redirects=0)
+        if answer.headers.get("location", "").startswith(STORY):
+            return
+    raise AssertionError(f"no tracked link leads to {STORY}: {tracked}")
+
+
+def read_the_report(page: Page, site: Site, campaign_id: int) -> None:
+    """The report counts the messages, and the click by its link."""
+    page.get_by_role("link", name="Report").click()
+    expect(page).to_have_url(f"{site.url}/admin/campaigns/{campaign_id}/report")
+    figures = page.locator("dl.figures")
+    expect(figures.locator("div", has_text="Sent")).to_contain_text(str(READERS))
+    expect(figures.locator("div", has_text="Clicked")).to_contain_text("1")
+    links = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Link"))
+    story = links.get_by_role("row").filter(has=page.get_by_role("rowheader", name=STORY))
+    expect(story.get_by_role("cell")).to_have_text(["1", "1"])
+
+
 def test_the_admins_walk(page: Page, site: Site, tmp_path: Path) -> None:
     sign_in(page, site.url, ADMIN)
     create_list(page, site)
     import_readers(page, site, write_readers(tmp_path / "readers.csv"))
     campaign_id = compose(page, site)
     preview_and_test(page, site, campaign_id)
-    assert timedelta  # the campaign steps follow
+    schedule(page, site, campaign_id)
+    watch_it_send(page, site, campaign_id)
+    click_the_story(page, site)
+    read_the_report(page, site, campaign_id)
