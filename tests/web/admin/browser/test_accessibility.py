@@ -3,7 +3,7 @@ desktop's width and a phone's: no serious or critical violation (colour contrast
 landmarks, names of controls, regions a keyboard cannot scroll).
 
 A new page joins the check with one line in ``PAGES``. The site has the three accounts,
-the list 'readers' and campaign 1 sent to it (conftest.py)."""
+the list 'readers', campaign 1 sent to it and campaign 2 a draft (conftest.py)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ PAGES = (
     Checked("import", "/admin/lists/readers/import", Role.ADMIN),
     Checked("subscribers", "/admin/subscribers?q=reader", Role.ADMIN),
     Checked("subscriber", "/admin/subscribers/1", Role.ADMIN),
+    Checked("campaigns", "/admin/campaigns", Role.ADMIN),
+    Checked("draft campaign", "/admin/campaigns/2", Role.ADMIN),
+    Checked("composer", "/admin/campaigns/new", Role.EDITOR),
+    Checked("preview", "/admin/campaigns/2/preview", Role.EDITOR),
+    Checked("sending", "/admin/campaigns/1/sending", Role.ADMIN),
+    Checked("report", "/admin/campaigns/1/report", Role.ADMIN),
+    Checked("digests", "/admin/digests", Role.ADMIN),
+    Checked("settings", "/admin/settings", Role.ADMIN),
 )
 
 
