@@ -4,8 +4,9 @@
 
 Builds a demo project in a temporary folder (two lists, a few thousand made-up
 subscribers, examples/article.md sent to one list with its opens and clicks, the next
-issue scheduled, three accounts), serves it on 127.0.0.1, signs in through the form in
-Debian's chromium (driven by Playwright, as the browser tests do) and saves
+issue halfway sent, the one after scheduled, a digest, three accounts), serves it on
+127.0.0.1, signs in through the form in Debian's chromium (driven by Playwright, as the
+browser tests do) and saves
 ``admin-<page>-<width>.png``. Nothing leaves the machine: mail goes to a list in memory.
 A new page joins with one line in ``PAGES``.
 """
@@ -17,6 +18,7 @@ import csv
 import random
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -35,6 +37,7 @@ from mailer.accounts.users import add_user  # noqa: E402
 from mailer.campaigns import actions  # noqa: E402
 from mailer.campaigns.sender import CampaignSender  # noqa: E402
 from mailer.delivery.memory import MemoryBackend  # noqa: E402
+from mailer.scheduling.digests import create_digest  # noqa: E402
 from mailer.settings import Settings  # noqa: E402
 from mailer.storage import (  # noqa: E402
     Campaign,
@@ -63,9 +66,17 @@ PAGES = (
     ("import", "/admin/lists/events/import"),
     ("subscribers", "/admin/subscribers?list=weekly"),
     ("subscriber", "/admin/subscribers/2"),
+    ("campaigns", "/admin/campaigns"),
+    ("composer", "/admin/campaigns/new"),
+    ("campaign", "/admin/campaigns/3"),
+    ("preview", "/admin/campaigns/3/preview"),
+    ("sending", "/admin/campaigns/2/sending"),
+    ("report", "/admin/campaigns/1/report"),
+    ("digests", "/admin/digests"),
+    ("settings", "/admin/settings"),
 )
 #: A page taller than this is cut there: a long table shows its point in its first rows.
-TALLEST = 1600
+TALLEST = 1200
 WIDTHS = (375, 1280)
 ADMIN = "ana.ribeiro@millbrook-ledger.example"
 PASSWORD = "screenshots only, never real"
@@ -136,7 +147,16 @@ def fill(database: Database, settings: Settings, folder: Path, count: int) -> No
         for number in range(0, count, 37):
             unsubscribe(session, address(number), "weekly", source="preferences")
     send_issue(database, settings)
+    start_next_issue(database, settings)
     with database.session() as session:
+        create_digest(
+            session,
+            settings,
+            "Weekend reading",
+            feed="https://millbrook-ledger.example/feed.xml",
+            list_name="weekly",
+            cron="0 8 * * sat",
+        )
         draft = actions.create(
             session, settings, article=str(ROOT / "examples" / "article.md"), lists=["weekly"]
         )
@@ -177,6 +197,29 @@ def send_issue(database: Database, settings: Settings) -> None:
             select(Delivery.id, Delivery.subscriber_id).where(Delivery.campaign_id == campaign_id)
         ).all()
         session.add_all(reader_events(campaign_id, rows, links))
+
+
+def start_next_issue(database: Database, settings: Settings) -> None:
+    """The next issue to 'weekly', stopped after its first batch as a daemon that
+    shuts down leaves it: still sending, for the live page."""
+    with database.session() as session:
+        campaign_id = actions.create(
+            session,
+            settings,
+            article=str(ROOT / "examples" / "article.md"),
+            lists=["weekly"],
+            subject="Council votes on the harbour plan tonight",
+        ).id
+    stop = threading.Event()
+    sender = actions.sender_for(
+        database,
+        settings,
+        MemoryBackend([], {}),
+        stop=stop,
+        on_progress=lambda progress: stop.set(),
+        release_on_stop=True,
+    )
+    actions.send(sender, campaign_id)
 
 
 def reader_events(campaign_id: int, rows: Sequence[Row[int, int]], links: list[str]) -> list[Event]:
@@ -229,9 +272,20 @@ def shoot(browser: Browser, base_url: str, width: int, out: Path, folder: Path) 
         if name == "sign-in":
             continue
         page.goto(base_url + path)
+        if name == "composer":
+            fill_composer(page)
         save(page, out / f"admin-{name}-{width}.png")
     shoot_import_summary(page, base_url, out / f"admin-import-summary-{width}.png", folder)
     context.close()
+
+
+def fill_composer(page: Page) -> None:
+    """The composer as it is being used: an article typed, a list ticked and counted."""
+    page.fill("#markdown", (ROOT / "examples" / "article.md").read_text(encoding="utf-8"))
+    page.fill("#subject", 'The ferry that would not sink, {{ subscriber.first_name or "friend" }}')
+    page.get_by_label("The Millbrook Weekly").check()
+    page.locator("#count", has_text="recipients").wait_for()
+    page.evaluate("() => { document.getElementById('markdown').scrollTop = 0; scrollTo(0, 0); }")
 
 
 def shoot_import_summary(page: Page, base_url: str, path: Path, folder: Path) -> None:
