@@ -61,6 +61,7 @@ class ImportJob:
     owner: str
     uploaded_at: str = ""  # ISO 8601, by the app's clock
     size: int = 0
+    encoding: str = "utf-8-sig"
     confirmed: bool = False
     resubscribe: bool = False
     state: str = CHECKING
@@ -131,13 +132,15 @@ class ImportJob:
             "owner": self.owner,
             "uploaded_at": self.uploaded_at,
             "size": self.size,
+            "encoding": self.encoding,
             "confirmed": self.confirmed,
             "resubscribe": self.resubscribe,
             # A job busy when the server stopped: imported again, or checked again.
             "state": {RUNNING: UPLOADED, CHECKING: REFUSED}.get(self.state, self.state),
             "dry_run": self.dry_run,
             "summary": self.summary,
-            "error": self.error,
+            "error": self.error
+            or ("the server stopped while it checked the file" if self.state == CHECKING else ""),
         }
         (self.folder / _META).write_text(json.dumps(meta), encoding="utf-8")
 
@@ -199,6 +202,7 @@ class ImportJobs:
                 confirmed=job.confirmed,
                 resubscribe=job.resubscribe,
                 dry_run=True,
+                encoding=job.encoding,
                 progress=read,
                 now=self.clock(),
             )
@@ -217,6 +221,16 @@ class ImportJobs:
                 return False
             job.state, job.error, job.summary = RUNNING, "", {}
         job.save()
+        with self.database.session() as session:
+            audit(
+                session,
+                by,
+                "list.import_start",
+                f"list {job.list_name}",
+                now=self.clock(),
+                file=job.filename,
+                rows=job.total,
+            )
         threading.Thread(
             target=self._run, args=(job, by), name=f"import-{job.id}", daemon=True
         ).start()
@@ -235,6 +249,7 @@ class ImportJobs:
                 job.list_name,
                 confirmed=job.confirmed,
                 resubscribe=job.resubscribe,
+                encoding=job.encoding,
                 on_batch=batch_done,
                 now=self.clock(),
             )

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from mailer.accounts.audit import audit
-from mailer.exceptions import NotFound
+from mailer.exceptions import NotFound, StateError
 from mailer.storage.accounts import Role
 from mailer.subscribers.lists import get_list
 from mailer.web.admin.auth import Admin, Viewer
@@ -29,6 +29,13 @@ router = APIRouter()
 #: How long a progress stream waits for the next batch before it says the same again
 #: (a comment line keeps proxies from closing a quiet stream).
 HEARTBEAT_SECONDS = 15.0
+#: The encodings the form offers (a spreadsheet on Windows saves CSV as cp1252).
+ENCODINGS = {
+    "utf-8-sig": "UTF-8",
+    "cp1252": "Windows (Excel, Western European)",
+    "latin-1": "ISO 8859-1 (Latin-1)",
+    "utf-16": "UTF-16",
+}
 #: How long the upload's answer waits for the dry run before it shows its progress.
 CHECK_WAIT_SECONDS = 10.0
 
@@ -54,6 +61,7 @@ def _upload_page(
         list_name=name,
         double_opt_in=double_opt_in,
         limit=ctx.settings.max_import_bytes,
+        encodings=ENCODINGS,
         can_import=admin.can(Role.ADMIN),
         problem=problem,
     )
@@ -96,6 +104,9 @@ async def _receive(
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _upload_page(request, ctx, pages, admin, name, "Choose a CSV file to import.", 422)
+    encoding = field(form, "encoding", "utf-8-sig")
+    if encoding not in ENCODINGS:
+        return _upload_page(request, ctx, pages, admin, name, "Choose one of the encodings.", 422)
     await run_in_threadpool(_known_list, ctx, name)
     await run_in_threadpool(jobs.sweep)
     folder = new_folder(ctx.settings)
@@ -105,6 +116,7 @@ async def _receive(
         list_name=name,
         filename=upload.filename[-200:],
         owner=admin.email,
+        encoding=encoding,
         confirmed=bool(field(form, "confirmed")),
         resubscribe=bool(field(form, "resubscribe")),
     )
@@ -147,22 +159,12 @@ def job_page(
 
 @router.post("/lists/{name}/import/{job_id}/start")
 def start(
-    name: str, job_id: str, ctx: WebDep, pages: PagesDep, jobs: JobsDep, admin: Viewer, form: Form
+    name: str, job_id: str, pages: PagesDep, jobs: JobsDep, admin: Viewer, form: Form
 ) -> Response:
     admin.needs(Role.ADMIN, "Importing subscribers")
     job = jobs.get(job_id, name)
     if not job.path.is_file():
         raise NotFound("import file", job.filename, "it was imported already; upload it again")
-    with ctx.database.session() as session:
-        audit(
-            session,
-            admin.email,
-            "list.import_start",
-            f"list {name}",
-            now=ctx.now(),
-            file=job.filename,
-            rows=job.total,
-        )
     started = jobs.start(job, admin.email)
     notice = "The import has started." if started else "The import is already under way."
     return pages.redirect(f"/admin/lists/{name}/import/{job.id}", notice)
@@ -206,8 +208,26 @@ def rejected(name: str, job_id: str, jobs: JobsDep, admin: Viewer) -> Response:
 
 @router.post("/lists/{name}/import/{job_id}/discard")
 def discard(
-    name: str, job_id: str, pages: PagesDep, jobs: JobsDep, admin: Viewer, form: Form
+    name: str,
+    job_id: str,
+    ctx: WebDep,
+    pages: PagesDep,
+    jobs: JobsDep,
+    admin: Viewer,
+    form: Form,
 ) -> Response:
     admin.needs(Role.ADMIN, "Discarding an import")
-    jobs.discard(jobs.get(job_id, name))
+    job = jobs.get(job_id, name)
+    if job.busy:
+        raise StateError("the file is being read: discard it when the page says it is done")
+    jobs.discard(job)
+    with ctx.database.session() as session:
+        audit(
+            session,
+            admin.email,
+            "list.import_discard",
+            f"list {name}",
+            now=ctx.now(),
+            file=job.filename,
+        )
     return pages.redirect(f"/admin/lists/{name}", "The uploaded file is deleted.")

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import Settings
 from mailer.storage import AuditEntry, Database
-from mailer.storage.models import Subscription
+from mailer.storage.models import Subscriber, Subscription
 from mailer.subscribers.lists import create_list, delete_list
 from mailer.web.admin import imports
 from mailer.web.app import create_app
@@ -106,6 +106,7 @@ async def test_upload_dry_run_import_progress_and_rejected_rows(
     assert discarded.status_code == 303
     assert not (settings.base_dir / "var" / "imports" / job_id).exists()
     assert (await as_admin.get(job_page)).status_code == 404
+    assert _audited(db)[-1][:2] == (ADMIN, "list.import_discard")
 
 
 async def test_importing_the_same_file_again_changes_nothing(
@@ -262,3 +263,18 @@ async def test_a_large_file_is_checked_in_the_background_with_its_progress(
     assert (events[-1]["state"], events[-1]["done"]) == ("uploaded", True)
     assert all(e["state"] in ("checking", "uploaded") for e in events)
     assert "Rows read 41 New 36" in shown((await as_admin.get(job_page)).text)
+
+
+async def test_a_file_saved_by_a_windows_spreadsheet_is_read_in_its_encoding(
+    db: Database, lists: None, as_admin: httpx.AsyncClient
+) -> None:
+    content = "email,name\nchloe@example.org,Chloé Martin\n".encode("cp1252")
+    job_page = (await _upload(as_admin, content, encoding="cp1252")).headers["location"]
+    page = await as_admin.get(job_page)
+    assert "New 1" in shown(page.text)
+    await as_admin.post(f"{job_page}/start", data={"csrf": csrf(page.text)})
+    await as_admin.get(f"{job_page}/progress")
+    with db.session() as session:
+        assert session.scalars(select(Subscriber.name)).all() == ["Chloé Martin"]
+    unknown = await _upload(as_admin, content, encoding="rot13")
+    assert unknown.status_code == 422
