@@ -2,10 +2,11 @@
 once, however many of the lists they are on), those of its segment only if it has one.
 
 Without a segment the count is one SQL query over the subscriptions' (list, status)
-index. A segment is evaluated in Python, as the sender does when it fills the ledger,
-at about a million members in ten seconds on SQLite: too slow for a form that counts
-as one types. So past ``SAMPLE`` members, the segment is tried on an even sample of
-them (every n-th subscriber id) and the count is an estimate from it, said as such.
+index (60 ms for a list of a million on SQLite). A segment is evaluated in Python, as
+the sender does when it fills the ledger, at about 30 µs a member: half a minute for a
+million, too slow for a form that counts as one types. So past ``SAMPLE`` members the
+segment is tried on an even sample of them (every n-th subscriber id, 0.3 s) and the
+count is an estimate from it, said as such.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus
@@ -21,8 +22,9 @@ from mailer.subscribers.segments import parse_segment
 
 __all__ = ["SAMPLE", "Audience", "count_recipients", "sample_member"]
 
-#: The most members a segment is tried on for a count (about half a second on SQLite).
-SAMPLE = 50_000
+#: The most members a segment is tried on for a count: about 0.4 s on SQLite, and an
+#: estimate within about 1 % of the members (a standard error of at most 0.5 %).
+SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,30 @@ class Audience:
 
 
 def _confirmed(list_ids: Sequence[int]) -> ColumnElement[bool]:
-    """Subscribers confirmed on one of the lists."""
-    return Subscriber.id.in_(
-        select(Subscription.subscriber_id).where(
+    """The subscriber is confirmed on one of the lists: looked up per subscriber in the
+    (subscriber, list) index, so that a sample costs its own size, not the lists'."""
+    return exists().where(
+        Subscription.subscriber_id == Subscriber.id,
+        Subscription.list_id.in_(list(list_ids)),
+        Subscription.status == SubscriptionStatus.CONFIRMED,
+    )
+
+
+def _members(session: Session, list_ids: Sequence[int]) -> int:
+    """The confirmed members of the lists, each once. One list's is a count over the
+    (list, status) index alone; several need the distinct subscribers."""
+    counted = (
+        func.count()
+        if len(set(list_ids)) == 1
+        else func.count(func.distinct(Subscription.subscriber_id))
+    )
+    found = session.scalar(
+        select(counted).where(
             Subscription.list_id.in_(list(list_ids)),
             Subscription.status == SubscriptionStatus.CONFIRMED,
         )
     )
+    return found or 0
 
 
 def count_recipients(
@@ -74,13 +93,7 @@ def count_recipients(
     matches = parse_segment(segment).matches if segment.strip() else None
     if not list_ids:
         return Audience(0, 0, 0)
-    members = session.scalar(
-        select(func.count(func.distinct(Subscription.subscriber_id))).where(
-            Subscription.list_id.in_(list(list_ids)),
-            Subscription.status == SubscriptionStatus.CONFIRMED,
-        )
-    )
-    members = members or 0
+    members = _members(session, list_ids)
     if matches is None or not members:
         return Audience(members, members, members)
     step = -(-members // sample)  # every step-th id: an even sample of at most ``sample``

@@ -126,7 +126,7 @@ def _add_middleware(app: FastAPI, settings: Settings, answers: ErrorAnswers) -> 
             # The admin's upload: the file and its multipart wrapping.
             (r"/admin/lists/[^/]+/import", settings.max_import_bytes + 64 * 1024),
             # The composer takes an uploaded article.
-            (r"/admin/campaigns/new", settings.max_import_bytes),
+            (r"/admin/campaigns/new(/email)?", settings.max_import_bytes + 64 * 1024),
         ],
     )
     app.add_middleware(CatchAll, answers=answers)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import escape
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
@@ -21,7 +22,8 @@ from mailer.accounts.audit import audit
 from mailer.campaigns import actions
 from mailer.campaigns.records import check_subject
 from mailer.exceptions import InputError, MailerError
-from mailer.rendering.preview import preview_context
+from mailer.rendering import render_email
+from mailer.rendering.preview import dark_mode, preview_context
 from mailer.rendering.subject import SubjectTry, try_subject
 from mailer.subscribers.audience import Audience, count_recipients, sample_member
 from mailer.subscribers.lists import get_list, list_counts
@@ -35,6 +37,7 @@ from mailer.web.admin.compose_form import (
 )
 from mailer.web.admin.forms import Form, field
 from mailer.web.admin.pages import AdminPages, PagesDep
+from mailer.web.admin.preview import framed_email
 from mailer.web.context import WebContext, WebDep
 
 __all__ = ["router"]
@@ -173,6 +176,42 @@ async def compose(
         await form.close()  # an uploaded file's temporary file
     # Reading a web address and rendering take a while: not on the event loop.
     return await run_in_threadpool(_answer, request, ctx, pages, admin, draft, field(form, "do"))
+
+
+def _draft_email(ctx: WebContext, draft: Draft) -> str:
+    """The draft rendered as its campaign will be, filled for the sample reader."""
+    article = read_draft_article(draft)
+    with ctx.database.session() as session:
+        lists = [get_list(session, name) for name in draft.lists]
+        titles = " and ".join(m.title for m in lists)
+        default_cta = lists[0].default_cta if lists else None
+    rendered = render_email(
+        article,
+        ctx.settings,
+        subject=draft.subject or None,
+        ctas=draft.chosen_ctas,
+        list_name=titles or None,
+        list_default_cta=default_cta,
+    )
+    _, html, _ = rendered.fill(preview_context(ctx.settings))
+    return html
+
+
+@router.post(PATH + "/email")
+async def draft_email(ctx: WebDep, admin: Editor, form: Form, dark: bool = False) -> Response:
+    """The draft's email for the composer's frame (the form posts into it): not stored,
+    rendered by the same code as the campaign's."""
+    try:
+        draft = await read_draft(form)
+    finally:
+        await form.close()
+    try:
+        html = await run_in_threadpool(_draft_email, ctx, draft)
+    except MailerError as err:
+        html, status = f"<p>{escape(str(err))}</p>", 422
+    else:
+        html, status = dark_mode(html) if dark else html, 200
+    return framed_email(html, status)
 
 
 @router.get(PATH + "/count")

@@ -29,7 +29,7 @@ from mailer.web.admin.forms import Form, field
 from mailer.web.admin.pages import AdminPages, PagesDep
 from mailer.web.context import WebContext, WebDep
 
-__all__ = ["PREVIEW_POLICY", "router"]
+__all__ = ["PREVIEW_POLICY", "framed_email", "router"]
 
 router = APIRouter()
 
@@ -101,24 +101,27 @@ def preview_page(
     return _page(request, ctx, pages, admin, campaign_id)
 
 
-@router.get("/campaigns/{campaign_id}/preview/email")
-def preview_email(
-    campaign_id: CampaignId, ctx: WebDep, admin: Editor, dark: bool = False
-) -> Response:
-    """The email for a frame of the preview page (``?dark=1``: in dark mode)."""
-    _, _, html = _sample(ctx, campaign_id)
-    if dark:
-        html = dark_mode(html)
-    # Links open in a tab of their own, not inside the frame.
+def framed_email(html: str, status_code: int = 200) -> HTMLResponse:
+    """An email for a frame of our pages: its links open in a tab of their own."""
     html = _HEAD.sub(lambda m: m.group(0) + '<base target="_blank">', html, count=1)
     return HTMLResponse(
         html,
+        status_code=status_code,
         headers={
             "content-security-policy": PREVIEW_POLICY,
             "x-frame-options": "SAMEORIGIN",
             "cache-control": "no-store",
         },
     )
+
+
+@router.get("/campaigns/{campaign_id}/preview/email")
+def preview_email(
+    campaign_id: CampaignId, ctx: WebDep, admin: Editor, dark: bool = False
+) -> Response:
+    """The email for a frame of the preview page (``?dark=1``: in dark mode)."""
+    _, _, html = _sample(ctx, campaign_id)
+    return framed_email(dark_mode(html) if dark else html)
 
 
 def _said(address: str, result: RecipientResult) -> str:

@@ -43,6 +43,23 @@ document.addEventListener("DOMContentLoaded", function () {
     window.clearTimeout(timer);
     timer = window.setTimeout(count, 300);
   }
+  // While Markdown is typed, the email below follows it (the "Show the email" button,
+  // pressed for the writer a moment after they stop).
+  var show = document.getElementById("show-email");
+  var typing = null;
+  var markdown = document.getElementById("markdown");
+  if (show && markdown && form.requestSubmit) {
+    markdown.addEventListener("input", function () {
+      window.clearTimeout(typing);
+      typing = window.setTimeout(function () {
+        var chosen = form.querySelector("input[name=source]:checked");
+        if (chosen && chosen.value === "markdown" && markdown.value.trim()) {
+          form.requestSubmit(show);
+        }
+      }, 800);
+    });
+  }
+
   if (url) {
     form.querySelectorAll("input[name=list]").forEach(function (box) {
       box.addEventListener("change", count);

@@ -231,3 +231,26 @@ async def test_a_viewer_may_not_compose(as_viewer: httpx.AsyncClient, readers: N
         answer = await as_viewer.get(path)
         assert answer.status_code == 403
         assert "needs an editor's role" in shown(answer.text)
+
+
+async def test_the_drafts_email_is_rendered_into_the_frame_without_saving(
+    as_editor: httpx.AsyncClient, readers: None, db: Database
+) -> None:
+    page = await as_editor.get(NEW)
+    assert 'formaction="/admin/campaigns/new/email" formtarget="draft-email"' in page.text
+    assert '<iframe name="draft-email"' in page.text
+    fields = {"csrf": csrf(page.text), "list": "readers", "source": "markdown"}
+    files = {"file": ("", b"")}
+    data = {**fields, "markdown": MARKDOWN, "subject": "Hi {{ subscriber.first_name }}"}
+    answer = await as_editor.post(f"{NEW}/email", data=data, files=files)
+    assert answer.status_code == 200
+    assert "The river is back" in answer.text and "The Morning Post" in answer.text
+    assert "frame-ancestors 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "%%" not in answer.text
+    dark = await as_editor.post(f"{NEW}/email", params={"dark": "1"}, data=data, files=files)
+    assert "<body data-ogsc" in dark.text
+    empty = await as_editor.post(f"{NEW}/email", data={**fields, "markdown": ""}, files=files)
+    assert empty.status_code == 422 and "is empty" in empty.text
+    with db.session() as session:
+        assert session.scalars(select(Campaign)).all() == []
