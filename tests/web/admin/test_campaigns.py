@@ -11,13 +11,14 @@ from sqlalchemy import select
 from mailer.accounts.audit import recent_entries
 from mailer.campaigns import actions
 from mailer.settings import Settings
-from mailer.storage import Campaign, Database
-from mailer.storage.models import CampaignStatus
+from mailer.storage import Campaign, Database, Delivery
+from mailer.storage.models import CampaignStatus, DeliveryStatus
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
 from tests.support.admin import ADMIN, post_form, shown
 from tests.support.clock import Clock
 from tests.support.examples import ARTICLE
+from tests.support.web import Sent
 
 pytestmark = pytest.mark.anyio
 
@@ -232,3 +233,20 @@ async def test_a_move_the_state_does_not_allow_is_a_conflict(
 
 async def test_an_unknown_campaign_is_not_found(as_viewer: httpx.AsyncClient) -> None:
     assert (await as_viewer.get("/admin/campaigns/999")).status_code == 404
+
+
+async def test_unknown_messages_are_explained_and_queued_again(
+    as_admin: httpx.AsyncClient, db: Database, sent: Sent
+) -> None:
+    with db.session() as session:
+        session.get_one(Delivery, sent.readers[0][2]).status = DeliveryStatus.UNKNOWN
+    page = f"/admin/campaigns/{sent.campaign_id}"
+    text = shown((await as_admin.get(page)).text)
+    assert "1 were in flight when a sender stopped" in text
+    assert "Resend unknown" in text
+    answer = await post_form(as_admin, page, f"{page}/resend-unknown")
+    assert answer.status_code == 303
+    assert status_of(db, sent.campaign_id) is CampaignStatus.PAUSED
+    after = shown((await as_admin.get(page)).text)
+    assert "1 messages queued again; Resume sends them." in after
+    assert actions_logged(db)[0] == "campaign.resend_unknown"
