@@ -1,7 +1,7 @@
 """The admin's whole way in chromium, as a person walks it: sign in, create a list,
 import a CSV file through the upload form (its dry run first, then the import with its
 progress), compose a campaign from pasted text, preview it, send a test, schedule it,
-watch it send, read its report.
+watch it send, read its report and the audit log.
 
 The walk has a site of its own, on a clock the test moves: the campaign is scheduled
 five minutes ahead by that clock, the clock moves on, and the scheduler's daemon sends
@@ -294,6 +294,21 @@ def read_the_report(page: Page, site: Site, campaign_id: int) -> None:
     expect(story.get_by_role("cell")).to_have_text(["1", "1"])
 
 
+def read_the_audit_log(page: Page) -> None:
+    """Each change of the walk, by the admin who made it."""
+    page.get_by_role("link", name="Audit log", exact=True).click()
+    actions = page.get_by_role("region", name="Audit log entries").locator("code")
+    done = (
+        "list.create",
+        "list.import_start",
+        "campaign.create",
+        "campaign.test",
+        "campaign.schedule",
+    )
+    for action in done:
+        expect(actions.filter(has_text=action)).to_have_count(1)
+
+
 def test_the_admins_walk(page: Page, site: Site, tmp_path: Path) -> None:
     sign_in(page, site.url, ADMIN)
     create_list(page, site)
@@ -304,3 +319,4 @@ def test_the_admins_walk(page: Page, site: Site, tmp_path: Path) -> None:
     watch_it_send(page, site, campaign_id)
     click_the_story(page, site)
     read_the_report(page, site, campaign_id)
+    read_the_audit_log(page)
