@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from mailer.campaigns import actions
 from mailer.delivery.memory import MemoryBackend
@@ -38,6 +38,8 @@ def browser() -> Iterator[Browser]:
     is open, and the async tests of other modules could not start theirs beside it."""
     if CHROMIUM is None:
         pytest.skip(NO_CHROMIUM)
+    # What ``expect`` waits for, as long as any other step may (its own default is 5 s).
+    expect.set_options(timeout=STEP_MS)
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium

@@ -94,7 +94,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
     yield page
     context.close()
 
@@ -295,7 +294,7 @@ def read_the_report(page: Page, site: Site, campaign_id: int) -> None:
 
 
 def read_the_audit_log(page: Page) -> None:
-    """Each change of the walk, by the admin who made it."""
+    """Each change the walk made, once."""
     page.get_by_role("link", name="Audit log", exact=True).click()
     actions = page.get_by_role("region", name="Audit log entries").locator("code")
     done = (
