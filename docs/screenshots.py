@@ -4,8 +4,9 @@
 
 Builds a demo project in a temporary folder (two lists, a few thousand made-up
 subscribers, examples/article.md sent to one list with its opens and clicks, the next
-issue scheduled, three accounts), serves it on 127.0.0.1, signs in through the form in
-Debian's chromium (driven by Playwright, as the browser tests do) and saves
+issue halfway sent, the one after scheduled, a digest, three accounts), serves it on
+127.0.0.1, signs in through the form in Debian's chromium (driven by Playwright, as the
+browser tests do) and saves
 ``admin-<page>-<width>.png``. Nothing leaves the machine: mail goes to a list in memory.
 A new page joins with one line in ``PAGES``.
 """
@@ -17,6 +18,7 @@ import csv
 import random
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastapi import FastAPI  # noqa: E402
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FloatRect, Page, sync_playwright  # noqa: E402
 from sqlalchemy import Row, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -35,6 +37,7 @@ from mailer.accounts.users import add_user  # noqa: E402
 from mailer.campaigns import actions  # noqa: E402
 from mailer.campaigns.sender import CampaignSender  # noqa: E402
 from mailer.delivery.memory import MemoryBackend  # noqa: E402
+from mailer.scheduling.digests import create_digest  # noqa: E402
 from mailer.settings import Settings  # noqa: E402
 from mailer.storage import (  # noqa: E402
     Campaign,
@@ -58,7 +61,22 @@ PAGES = (
     ("accounts", "/admin/users"),
     ("your-account", "/admin/account"),
     ("audit-log", "/admin/audit"),
+    ("lists", "/admin/lists"),
+    ("list", "/admin/lists/weekly"),
+    ("import", "/admin/lists/events/import"),
+    ("subscribers", "/admin/subscribers?list=weekly"),
+    ("subscriber", "/admin/subscribers/2"),
+    ("campaigns", "/admin/campaigns"),
+    ("composer", "/admin/campaigns/new"),
+    ("campaign", "/admin/campaigns/3"),
+    ("preview", "/admin/campaigns/3/preview"),
+    ("sending", "/admin/campaigns/2/sending"),
+    ("report", "/admin/campaigns/1/report"),
+    ("digests", "/admin/digests"),
+    ("settings", "/admin/settings"),
 )
+#: A page taller than this is cut there: a long table shows its point in its first rows.
+TALLEST = 1200
 WIDTHS = (375, 1280)
 ADMIN = "ana.ribeiro@millbrook-ledger.example"
 PASSWORD = "screenshots only, never real"
@@ -96,7 +114,7 @@ def main() -> None:
         with served(make_app) as base_url, sync_playwright() as playwright:
             browser = launch(playwright)
             for width in WIDTHS:
-                shoot(browser, base_url, width, args.out)
+                shoot(browser, base_url, width, args.out, folder)
             browser.close()
     finally:
         database.close()
@@ -129,7 +147,16 @@ def fill(database: Database, settings: Settings, folder: Path, count: int) -> No
         for number in range(0, count, 37):
             unsubscribe(session, address(number), "weekly", source="preferences")
     send_issue(database, settings)
+    start_next_issue(database, settings)
     with database.session() as session:
+        create_digest(
+            session,
+            settings,
+            "Weekend reading",
+            feed="https://millbrook-ledger.example/feed.xml",
+            list_name="weekly",
+            cron="0 8 * * sat",
+        )
         draft = actions.create(
             session, settings, article=str(ROOT / "examples" / "article.md"), lists=["weekly"]
         )
@@ -148,7 +175,7 @@ def write_people(path: Path, count: int, seed: int = 1) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["email", "first_name", "last_name", "tags"])
         for number in range(count):
-            tags = rng.choice(["", "donor", "local", "donor;local"])
+            tags = rng.choice(["", "donor", "local", "donor,local"])
             writer.writerow([address(number), rng.choice(FIRST), rng.choice(LAST), tags])
     return path
 
@@ -170,6 +197,29 @@ def send_issue(database: Database, settings: Settings) -> None:
             select(Delivery.id, Delivery.subscriber_id).where(Delivery.campaign_id == campaign_id)
         ).all()
         session.add_all(reader_events(campaign_id, rows, links))
+
+
+def start_next_issue(database: Database, settings: Settings) -> None:
+    """The next issue to 'weekly', stopped after its first batch as a daemon that
+    shuts down leaves it: still sending, for the live page."""
+    with database.session() as session:
+        campaign_id = actions.create(
+            session,
+            settings,
+            article=str(ROOT / "examples" / "article.md"),
+            lists=["weekly"],
+            subject="Council votes on the harbour plan tonight",
+        ).id
+    stop = threading.Event()
+    sender = actions.sender_for(
+        database,
+        settings,
+        MemoryBackend([], {}),
+        stop=stop,
+        on_progress=lambda progress: stop.set(),
+        release_on_stop=True,
+    )
+    actions.send(sender, campaign_id)
 
 
 def reader_events(campaign_id: int, rows: Sequence[Row[int, int]], links: list[str]) -> list[Event]:
@@ -212,19 +262,57 @@ def add_accounts(session: Session) -> None:
         audit(session, "cli", "user.add", f"user {email}", now=now, role=role.value)
 
 
-def shoot(browser: Browser, base_url: str, width: int, out: Path) -> None:
+def shoot(browser: Browser, base_url: str, width: int, out: Path, folder: Path) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(f"{base_url}/admin/login")
-    page.screenshot(path=out / f"admin-sign-in-{width}.png", full_page=True)
+    save(page, out / f"admin-sign-in-{width}.png")
     sign_in(page, base_url, ADMIN, PASSWORD)
     for name, path in PAGES:
         if name == "sign-in":
             continue
         page.goto(base_url + path)
-        page.screenshot(path=out / f"admin-{name}-{width}.png", full_page=True)
-        print(out / f"admin-{name}-{width}.png")
+        if name == "composer":
+            fill_composer(page)
+        save(page, out / f"admin-{name}-{width}.png")
+    shoot_import_summary(page, base_url, out / f"admin-import-summary-{width}.png", folder)
     context.close()
+
+
+def fill_composer(page: Page) -> None:
+    """The composer as it is being used: an article typed, a list ticked and counted."""
+    page.fill("#markdown", (ROOT / "examples" / "article.md").read_text(encoding="utf-8"))
+    page.fill("#subject", 'The ferry that would not sink, {{ subscriber.first_name or "friend" }}')
+    page.get_by_label("The Millbrook Weekly").check()
+    page.locator("#count", has_text="recipients").wait_for()
+    page.evaluate("() => { document.getElementById('markdown').scrollTop = 0; scrollTo(0, 0); }")
+
+
+def shoot_import_summary(page: Page, base_url: str, path: Path, folder: Path) -> None:
+    """The dry run's summary, which only an upload leads to (the file is not imported)."""
+    upload = folder / "new-readers.csv"
+    with upload.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name", "last_name"])
+        # Mostly new readers, and a few the list has already.
+        for number in range(400):
+            email = address(number) if number % 20 == 0 else f"new{number}@millbrook-mail.example"
+            writer.writerow([email, FIRST[number % len(FIRST)], LAST[number % len(LAST)]])
+        writer.writerow(["mei.nakamura@@millbrook-mail", "Mei", "Nakamura"])
+    page.goto(f"{base_url}/admin/lists/events/import")
+    page.set_input_files("#import-file", upload)
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("heading", name="Dry run: what the import would do").wait_for()
+    save(page, path)
+
+
+def save(page: Page, path: Path) -> None:
+    """The whole page, down to ``TALLEST`` pixels."""
+    height = min(page.evaluate("() => document.documentElement.scrollHeight"), TALLEST)
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": height}
+    page.screenshot(path=path, full_page=True, clip=clip)
+    print(path)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The admin served for a real browser: one Chromium and one app for each module (a
-SQLite project with the three accounts of tests/support/admin.py, the list 'readers' and
-campaign 1 sent to it), and a fresh page for each test, signed in as the role asked.
+SQLite project with the three accounts of tests/support/admin.py, the list 'readers',
+campaign 1 sent to it and campaign 2 a draft for it), and a fresh page for each test,
+signed in as the role asked.
 
 Each role signs in through the form once a module; its tests start from the cookies
 that sign-in left (Playwright's storage state), so a test costs a page, not a sign-in."""
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from mailer.campaigns import actions
 from mailer.delivery.memory import MemoryBackend
 from mailer.settings import load_settings
 from mailer.storage import Role, open_database
@@ -23,7 +25,7 @@ from tests.support.admin import ADMIN, EDITOR, VIEWER, add_account
 from tests.support.browser import CHROMIUM, NO_CHROMIUM, STEP_MS, launch, served, sign_in
 from tests.support.clock import Clock
 from tests.support.config import append_config, write_config
-from tests.support.examples import DONATE
+from tests.support.examples import ARTICLE, DONATE
 from tests.support.web import send_to_readers
 
 EMAILS = {Role.ADMIN: ADMIN, Role.EDITOR: EDITOR, Role.VIEWER: VIEWER}
@@ -36,6 +38,8 @@ def browser() -> Iterator[Browser]:
     is open, and the async tests of other modules could not start theirs beside it."""
     if CHROMIUM is None:
         pytest.skip(NO_CHROMIUM)
+    # What ``expect`` waits for, as long as any other step may (its own default is 5 s).
+    expect.set_options(timeout=STEP_MS)
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium
@@ -59,6 +63,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for role, email in EMAILS.items():
             add_account(database, email, role, clock())
         send_to_readers(database, settings, clock)
+        with database.session() as session:
+            actions.create(
+                session, settings, article=str(ARTICLE), lists=["readers"], now=clock.now
+            )
         return create_app(settings, database, backend=lambda s: MemoryBackend(outbox, {}))
 
     try:

@@ -3,11 +3,12 @@ desktop's width and a phone's: no serious or critical violation (colour contrast
 landmarks, names of controls, regions a keyboard cannot scroll).
 
 A new page joins the check with one line in ``PAGES``. The site has the three accounts,
-the list 'readers' and campaign 1 sent to it (conftest.py)."""
+the list 'readers', campaign 1 sent to it and campaign 2 a draft (conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -39,7 +40,29 @@ PAGES = (
     Checked("your account", "/admin/account", Role.EDITOR),
     Checked("audit log", "/admin/audit", Role.ADMIN),
     Checked("refused", "/admin/users", Role.VIEWER),
+    Checked("lists", "/admin/lists", Role.ADMIN),
+    Checked("list", "/admin/lists/readers", Role.ADMIN),
+    Checked("import", "/admin/lists/readers/import", Role.ADMIN),
+    Checked("subscribers", "/admin/subscribers?q=reader", Role.ADMIN),
+    Checked("subscriber", "/admin/subscribers/1", Role.ADMIN),
+    Checked("campaigns", "/admin/campaigns", Role.ADMIN),
+    Checked("draft campaign", "/admin/campaigns/2", Role.ADMIN),
+    Checked("composer", "/admin/campaigns/new", Role.EDITOR),
+    Checked("preview", "/admin/campaigns/2/preview", Role.EDITOR),
+    Checked("sending", "/admin/campaigns/1/sending", Role.ADMIN),
+    Checked("report", "/admin/campaigns/1/report", Role.ADMIN),
+    Checked("digests", "/admin/digests", Role.ADMIN),
+    Checked("settings", "/admin/settings", Role.ADMIN),
 )
+
+
+def assert_no_serious_violations(page: Page, name: str) -> None:
+    for width in WIDTHS:
+        # A phone's width finds what a desktop's hides: a wide table's frame then scrolls.
+        page.set_viewport_size({"width": width, "height": 800})
+        violations = axe_violations(page)
+        failing = [v for v in violations if v["impact"] in FAILING]
+        assert not failing, f"{name} ({page.url}) at {width} px:\n{describe(failing)}"
 
 
 @pytest.mark.parametrize("checked", PAGES, ids=[p.name for p in PAGES])
@@ -50,9 +73,17 @@ def test_no_serious_violations(
     answer = page.goto(base_url + checked.path)
     assert answer is not None
     assert page.url.startswith(base_url + checked.path), "redirected: not signed in?"
-    for width in WIDTHS:
-        # A phone's width finds what a desktop's hides: a wide table's frame then scrolls.
-        page.set_viewport_size({"width": width, "height": 800})
-        violations = axe_violations(page)
-        failing = [v for v in violations if v["impact"] in FAILING]
-        assert not failing, f"{checked.name} ({checked.path}) at {width} px:\n{describe(failing)}"
+    assert_no_serious_violations(page, checked.name)
+
+
+def test_the_import_summary(base_url: str, open_page: Callable[..., Page], tmp_path: Path) -> None:
+    """The dry run's page, which only an upload leads to: its figures and the table of
+    rejected rows."""
+    upload = tmp_path / "people.csv"
+    upload.write_text("email,name\nnew@example.org,New Reader\nnot-an-address,Nobody\n")
+    page = open_page(Role.ADMIN, axe=True)
+    page.goto(f"{base_url}/admin/lists/readers/import")
+    page.set_input_files("#import-file", upload)
+    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("heading", name="Dry run: what the import would do").wait_for()
+    assert_no_serious_violations(page, "import summary")
