@@ -37,7 +37,8 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         assert PG_URL is not None
-        reset_postgres(PG_URL)
+        # Tests of migrations themselves (marked empty_database) get an empty schema.
+        reset_postgres(PG_URL, empty=request.node.get_closest_marker("empty_database") is not None)
         return PG_URL
     return f"sqlite:///{tmp_path / 'var' / 'mailer.db'}"
 

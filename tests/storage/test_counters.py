@@ -20,6 +20,9 @@ from mailer.storage import Campaign, Database, Event, EventKind, record_events
 from mailer.storage.counters import EventCount, EventFirst, slot_of
 from mailer.storage.database import create_database_engine
 
+# Migrations run here from an empty schema.
+pytestmark = pytest.mark.empty_database
+
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 _numbers = count()
 

@@ -9,6 +9,9 @@ from mailer.storage import Database, MailingList, open_database
 from mailer.storage.database import create_database_engine, current_revision, head_revision
 from tests.support.cli import Cli
 
+# Migrations run here from an empty schema.
+pytestmark = pytest.mark.empty_database
+
 
 def test_opening_applies_every_migration(db: Database) -> None:
     assert current_revision(db.engine) == head_revision()

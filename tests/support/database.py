@@ -33,10 +33,41 @@ PG_URL = worker_database(os.environ.get("MAILER_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
-def reset_postgres(url: str) -> None:
-    """An empty public schema: what a test finds on PostgreSQL."""
+def reset_postgres(url: str, *, empty: bool = True) -> None:
+    """An empty public schema: what a test finds on PostgreSQL. Unless ``empty``, a schema
+    already at the newest migration is kept with its tables emptied instead: a tenth of
+    the time of migrating afresh, which every test would otherwise pay."""
+    if not empty and _truncated(url):
+        return
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def _truncated(url: str) -> bool:
+    """Empties every table if the schema is at the newest migration; False if it is not."""
+    from mailer.storage.database import head_revision
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = (
+                connection.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+                .scalars()
+                .all()
+            )
+            if "alembic_version" not in tables:
+                return False
+            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if version != head_revision():
+                return False
+            names = ", ".join(f'"{t}"' for t in tables if t != "alembic_version")
+            if names:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return True
+    finally:
+        engine.dispose()
