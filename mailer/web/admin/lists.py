@@ -71,27 +71,32 @@ def lists_page(request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer) ->
     return _lists_page(request, ctx, pages, admin)
 
 
-@router.post("/lists")
-def create(request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form) -> Response:
-    admin.needs(Role.ADMIN, "Creating a list")
-    name = field(form, "name")
-    values: dict[str, Any] = {
-        "name": name,
+def _typed(form: FormData) -> dict[str, Any]:
+    """A list form's fields as typed: what the list is made or edited with, and what a
+    refused form shows again."""
+    return {
         "title": field(form, "title"),
         "description": field(form, "description"),
         "double_opt_in": bool(field(form, "double_opt_in")),
         "timezone": field(form, "timezone"),
         "cta": [n for n in form.getlist("cta") if isinstance(n, str)],
     }
+
+
+@router.post("/lists")
+def create(request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form) -> Response:
+    admin.needs(Role.ADMIN, "Creating a list")
+    name = field(form, "name")
+    values = {"name": name, **_typed(form)}
     try:
         with ctx.database.session() as session:
             created = create_list(
                 session,
                 name,
-                title=field(form, "title") or None,
-                description=field(form, "description"),
-                double_opt_in=bool(values["double_opt_in"]),
-                timezone=field(form, "timezone") or None,
+                title=values["title"] or None,
+                description=values["description"],
+                double_opt_in=values["double_opt_in"],
+                timezone=values["timezone"] or None,
                 default_cta=_chosen_cta(ctx, form),
             )
             audit(session, admin.email, "list.create", f"list {created.name}", now=ctx.now())
@@ -138,13 +143,7 @@ def edit(
     name: str, request: Request, ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form
 ) -> Response:
     admin.needs(Role.EDITOR, "Editing a list")
-    values: dict[str, Any] = {
-        "title": field(form, "title"),
-        "description": field(form, "description"),
-        "double_opt_in": bool(field(form, "double_opt_in")),
-        "timezone": field(form, "timezone"),
-        "cta": [n for n in form.getlist("cta") if isinstance(n, str)],
-    }
+    values = _typed(form)
     try:
         with ctx.database.session() as session:
             edited = edit_list(

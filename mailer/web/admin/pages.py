@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -123,7 +124,9 @@ class AdminPages:
 
     def _notice(self, request: Request) -> str:
         value, _, mac = request.cookies.get(NOTICE_COOKIE, "").partition(".")
-        if not value or mac != self._signer.mac("form-bound", "notice", value):
+        if not value or not hmac.compare_digest(
+            mac, self._signer.mac("form-bound", "notice", value)
+        ):
             return ""
         try:
             return base64.urlsafe_b64decode(value).decode()
