@@ -19,7 +19,7 @@ from mailer.settings import Settings, load_settings
 from mailer.storage import Database, open_database
 from tests.support.cli import Cli
 from tests.support.config import write_config
-from tests.support.database import BACKENDS, PG_URL, reset_postgres
+from tests.support.database import BACKENDS, PG_URL, migrated_sqlite, reset_postgres, sqlite_at_head
 from tests.support.keys import DkimKey, Tls, make_dkim_key, make_tls
 from tests.support.sendgrid import FakeSendGrid
 
@@ -33,14 +33,23 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "_hasher", lambda: hasher)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once for the session, copied for each test."""
+    return migrated_sqlite(tmp_path_factory.mktemp("template"))
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     if request.param == "postgresql":
         assert PG_URL is not None
         # Tests of migrations themselves (marked empty_database) get an empty schema.
         reset_postgres(PG_URL, empty=request.node.get_closest_marker("empty_database") is not None)
         return PG_URL
-    return f"sqlite:///{tmp_path / 'var' / 'mailer.db'}"
+    path = tmp_path / "var" / "mailer.db"
+    if request.node.get_closest_marker("empty_database") is not None:
+        return f"sqlite:///{path}"
+    return sqlite_at_head(sqlite_template, path)
 
 
 @pytest.fixture

@@ -13,16 +13,17 @@ from fastapi import FastAPI
 from mailer.storage import Database, Role
 from tests.support.admin import ADMIN, EDITOR, VIEWER, add_account, sign_in
 from tests.support.clock import Clock
+from tests.support.database import sqlite_at_head
 from tests.support.web import BASE
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
     """SQLite only. The admin's pages call the functions that the CLI and the API call,
     whose own tests (tests/subscribers, tests/campaigns, tests/web, tests/accounts) run
     on PostgreSQL too; run again on it through every page, they doubled the suite's time
     and found nothing those did not."""
-    return f"sqlite:///{tmp_path / 'var' / 'mailer.db'}"
+    return sqlite_at_head(sqlite_template, tmp_path / "var" / "mailer.db")
 
 
 @pytest.fixture
