@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,33 +55,60 @@ class Run:
             text=True,
         )
         self.log: list[str] = []
+        # A thread reads the log: a selector on the pipe would not see the lines that
+        # one read took into the file's buffer beside the one asked for.
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
 
     def wait_for(self, text: str, timeout: float = 60) -> str:
-        assert self.process.stderr is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stderr, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=deadline - time.monotonic()):
-                break
-            line = self.process.stderr.readline()
-            if not line:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
                 break
             self.log.append(line)
             if text in line:
                 return line
         raise AssertionError(f"never logged {text!r}:\n{''.join(self.log)}")
 
+    def kill(self) -> None:
+        """What a failed test leaves running is stopped, its pipe closed."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=60)
+        self.reader.join(timeout=60)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
-        _, rest = self.process.communicate(timeout=60)
-        self.log.append(rest)
+        self.process.wait(timeout=60)
+        self.reader.join(timeout=60)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+        while not self.lines.empty():
+            self.log.append(self.lines.get())
         assert self.process.returncode == 0, "".join(self.log)
         return "".join(self.log)
 
 
+@pytest.fixture
+def runs() -> Iterator[list[Run]]:
+    started: list[Run] = []
+    yield started
+    for run in started:
+        run.kill()
+
+
 def test_scheduled_stopped_restarted_sent_once(
-    db: Database, settings: Settings, weekly: list[str], config_path: Path
+    db: Database, settings: Settings, weekly: list[str], config_path: Path, runs: list[Run]
 ) -> None:
     now = utcnow()
     due = now + timedelta(hours=1)
@@ -87,17 +116,17 @@ def test_scheduled_stopped_restarted_sent_once(
         campaign_id = actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
         schedule(session, campaign_id, due, now=now)
 
-    first = Run(config_path)
+    runs.append(first := Run(config_path))
     first.wait_for("ready: 1 timers")
     first.stop()
 
     later = (due + timedelta(minutes=2)).isoformat()
-    second = Run(config_path, fake_now=later)
+    runs.append(second := Run(config_path, fake_now=later))
     second.wait_for(f"campaign {campaign_id} is due since 2 min: sending it now")
     second.wait_for(f"campaign {campaign_id} is sent")
     second.stop()
 
-    third = Run(config_path, fake_now=(due + timedelta(hours=2)).isoformat())
+    runs.append(third := Run(config_path, fake_now=(due + timedelta(hours=2)).isoformat()))
     third.wait_for("ready: 0 timers")
     log = third.stop()
     assert "sending" not in log
