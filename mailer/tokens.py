@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from mailer.exceptions import InputError
 
-__all__ = ["BadToken", "Signer", "TokenData", "sign", "verify"]
+__all__ = ["BadToken", "Signer", "TokenData", "same_secret", "sign", "verify"]
 
 _PURPOSES = frozenset({"unsubscribe", "preferences", "confirm", "open", "click"})
 #: Purposes of bare MACs, which have no payload of their own (the forms' tokens of
@@ -106,6 +106,17 @@ class Signer:
         mac = self._mac.copy()
         mac.update("|".join((purpose, *parts)).encode("utf-8"))
         return _b64(mac.digest())
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """``given == expected`` in constant time, for any text a request may hold.
+
+    ``hmac.compare_digest`` raises TypeError on a str that is not ASCII: what a client
+    sends is compared as UTF-8 bytes, so that a forged value is refused, not a crash.
+    """
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def sign(secret: str, data: TokenData) -> str:

@@ -17,12 +17,11 @@ purposes of their own that no link has, so that no form value can ever pass for 
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from mailer.tokens import Signer
+from mailer.tokens import Signer, same_secret
 
 __all__ = ["bound_token", "check_bound", "check_timed", "same_origin", "timed_token"]
 
@@ -33,7 +32,7 @@ def bound_token(secret: str, scope: str, value: str) -> str:
 
 
 def check_bound(secret: str, scope: str, value: str, given: str) -> bool:
-    return hmac.compare_digest(bound_token(secret, scope, value), given)
+    return same_secret(given, bound_token(secret, scope, value))
 
 
 def timed_token(secret: str, scope: str, now: float) -> str:
@@ -46,7 +45,7 @@ def check_timed(secret: str, scope: str, given: str, now: float, max_age: float)
     issued, _, mac = given.partition(".")
     if not (issued.isascii() and issued.isdigit()) or len(issued) > 12:
         return False
-    if not hmac.compare_digest(Signer(secret).mac("form-timed", scope, issued), mac):
+    if not same_secret(mac, Signer(secret).mac("form-timed", scope, issued)):
         return False
     # A little room into the future for clocks of several machines behind one name.
     return -60 <= now - int(issued) <= max_age

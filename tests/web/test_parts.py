@@ -53,6 +53,12 @@ def test_form_tokens_are_bound_to_their_scope_value_and_time() -> None:
         assert not check_timed(SECRET, "subscribe|1", bad, 1_000_100, 3600)
 
 
+def test_a_form_token_that_is_not_ascii_is_refused_not_a_crash() -> None:
+    # hmac.compare_digest raises TypeError on a str that is not ASCII.
+    assert not check_bound(SECRET, "unsubscribe", "abc", "jeton-modifié")
+    assert not check_timed(SECRET, "subscribe|1", "1000000.signé", 1_000_100, 3600)
+
+
 @pytest.mark.parametrize(
     ("headers", "allowed"),
     [

@@ -3,13 +3,13 @@ and comes from one of our own pages; anything else is refused before it is read.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
+from mailer.tokens import same_secret
 from mailer.web.admin.auth import Admin, signed_in
 from mailer.web.context import WebDep
 from mailer.web.csrf import same_origin
@@ -29,7 +29,7 @@ async def checked_form(
     form = await request.form()
     try:
         given = form.get("csrf")
-        if not isinstance(given, str) or not hmac.compare_digest(given, admin.csrf):
+        if not isinstance(given, str) or not same_secret(given, admin.csrf):
             raise CsrfRefused
         yield form
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -17,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from mailer.rendering.templates import builtin_templates
 from mailer.settings import Settings
-from mailer.tokens import Signer
+from mailer.tokens import Signer, same_secret
 from mailer.web.admin.auth import Admin
 from mailer.web.admin.nav import NAV
 
@@ -124,9 +123,7 @@ class AdminPages:
 
     def _notice(self, request: Request) -> str:
         value, _, mac = request.cookies.get(NOTICE_COOKIE, "").partition(".")
-        if not value or not hmac.compare_digest(
-            mac, self._signer.mac("form-bound", "notice", value)
-        ):
+        if not value or not same_secret(mac, self._signer.mac("form-bound", "notice", value)):
             return ""
         try:
             return base64.urlsafe_b64decode(value).decode()

@@ -3,12 +3,12 @@ compared in constant time. Without an ``api_token`` the API refuses every reques
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mailer.tokens import same_secret
 from mailer.web.context import WebDep
 
 __all__ = ["require_token"]
@@ -28,9 +28,7 @@ def require_token(
     if expected is None:
         raise HTTPException(403, "the API is off: set api_token in mailer.toml")
     given = credentials.credentials if credentials is not None else ""
-    if not hmac.compare_digest(
-        given.encode("utf-8", "replace"), expected.get_secret_value().encode("utf-8")
-    ):
+    if not same_secret(given, expected.get_secret_value()):
         raise HTTPException(
             401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )

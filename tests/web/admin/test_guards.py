@@ -55,7 +55,7 @@ async def test_every_admin_post_without_its_token_is_refused(
     app: FastAPI, as_admin: httpx.AsyncClient
 ) -> None:
     for path in admin_routes(app, "POST"):
-        for data in ({}, {"csrf": "forged"}):
+        for data in ({}, {"csrf": "forged"}, {"csrf": "forgé"}):
             answer = await as_admin.post(path, data=data)
             assert answer.status_code == 403, path
             assert "This form cannot be sent" in shown(answer.text), path
