@@ -26,6 +26,7 @@ from mailer.campaigns import ledger
 from mailer.campaigns import schedule as timing
 from mailer.campaigns.records import (
     MOVES,
+    Record,
     get_campaign,
     move,
     plan_campaign,
@@ -48,6 +49,7 @@ from mailer.storage.types import utcnow
 
 __all__ = [
     "Cancelled",
+    "Record",
     "Resent",
     "Scheduled",
     "cancel",
@@ -172,14 +174,23 @@ class Cancelled:
 
 
 def cancel(
-    database: Database, campaign_id: int, *, reason: str, now: datetime | None = None
+    database: Database,
+    campaign_id: int,
+    *,
+    reason: str,
+    now: datetime | None = None,
+    record: Record | None = None,
 ) -> Cancelled:
     """Cancel a campaign for good: its pending messages are skipped. A live sender
-    writes what became of its batch; a dead one's rows in flight become unknown."""
+    writes what became of its batch; a dead one's rows in flight become unknown.
+    ``record`` is written with the move, which is the cancel: the ledger's rows follow
+    in a transaction of their own, apart from a live sender's."""
     now = now or utcnow()
     with database.session() as session:
         campaign = move(session, campaign_id, "cancel", reason=reason, now=now)
         gone = sender_gone(campaign, now)
+        if record is not None:
+            record(session)
     with database.engine.begin() as conn:
         skipped = ledger.skip_pending(conn, campaign_id, "campaign cancelled")
         unknown = ledger.recover(conn, campaign_id) if gone else 0
@@ -268,10 +279,19 @@ def sender_for(
     )
 
 
-def send(sender: CampaignSender, campaign_id: int, *, resume: bool = False) -> SendOutcome:
+def send(
+    sender: CampaignSender,
+    campaign_id: int,
+    *,
+    resume: bool = False,
+    record: Record | None = None,
+) -> SendOutcome:
     """Send a draft or scheduled campaign now, or (``resume``) go on with a paused or
-    failed one, or one whose sender died; returns how it ended."""
-    return sender.resume(campaign_id) if resume else sender.send(campaign_id)
+    failed one, or one whose sender died; returns how it ended. ``record`` is written
+    with the move that starts it."""
+    if resume:
+        return sender.resume(campaign_id, record=record)
+    return sender.send(campaign_id, record=record)
 
 
 def send_test(

@@ -16,7 +16,7 @@ What a person or a program does with a campaign goes through :mod:`.actions`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,7 @@ __all__ = [
     "MOVES",
     "CampaignPlan",
     "CampaignView",
+    "Record",
     "archive_url",
     "campaign_sender",
     "campaign_view",
@@ -61,6 +62,10 @@ __all__ = [
 ]
 
 S = CampaignStatus
+
+#: What a caller keeps of an action (its audit entry), written in the transaction that
+#: makes the change: stored with it or not at all, and never for an action refused.
+Record = Callable[[Session], object]
 
 #: Each action: the states it may start from, and the state it leads to.
 MOVES: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {

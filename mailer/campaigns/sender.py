@@ -41,6 +41,7 @@ from mailer.campaigns.dispatch import (
 from mailer.campaigns.localtime import wall_clock
 from mailer.campaigns.pacing import RateLimiter
 from mailer.campaigns.records import (
+    Record,
     delivery_counts,
     get_campaign,
     list_ids,
@@ -235,8 +236,9 @@ class CampaignSender:
         self.worker = worker_name()
         self._beat_at: datetime | None = None
 
-    def send(self, campaign_id: int) -> SendOutcome:
-        """Start a draft or scheduled campaign: fix its audience, then send."""
+    def send(self, campaign_id: int, *, record: Record | None = None) -> SendOutcome:
+        """Start a draft or scheduled campaign: fix its audience, then send. ``record``
+        writes what the caller keeps of the start (an audit entry) in its transaction."""
         now = self.clock()
 
         def start() -> tuple[list[int], Segment | None, ledger.LocalTime | None]:
@@ -244,6 +246,8 @@ class CampaignSender:
                 campaign = move(
                     session, campaign_id, "send", now=now, worker=self.worker, heartbeat_at=now
                 )
+                if record is not None:
+                    record(session)
                 segment = parse_segment(campaign.segment) if campaign.segment else None
                 local_time = None
                 if campaign.local_time:
@@ -262,7 +266,7 @@ class CampaignSender:
 
         return self._run(campaign_id, fix_audience)
 
-    def resume(self, campaign_id: int) -> SendOutcome:
+    def resume(self, campaign_id: int, *, record: Record | None = None) -> SendOutcome:
         """Go on with a paused or failed campaign, or one whose sender died. Rows the
         dead sender had in flight become unknown; they are not sent again here."""
         now = self.clock()
@@ -273,6 +277,8 @@ class CampaignSender:
                 if campaign.status is CampaignStatus.SENDING:
                     self._check_abandoned(campaign, now)
                 move(session, campaign_id, "resume", now=now, worker=self.worker, heartbeat_at=now)
+                if record is not None:
+                    record(session)
 
         self.retry(start)
 

@@ -27,19 +27,23 @@ def start_send(
     campaign_id: int,
     *,
     resume: bool,
+    record: actions.Record | None = None,
 ) -> None:
     """Check that the campaign can start (StateError, or the readiness errors, if not),
-    then send (or ``resume``) it after the answer."""
+    then send (or ``resume``) it after the answer; ``record`` is written with the move
+    that starts it, not with the check."""
     actions.check_startable(session, ctx.settings, campaign_id, resume=resume)
-    background.add_task(run_send, ctx, campaign_id, resume)
+    background.add_task(run_send, ctx, campaign_id, resume, record)
 
 
-def run_send(ctx: WebContext, campaign_id: int, resume: bool) -> None:
+def run_send(
+    ctx: WebContext, campaign_id: int, resume: bool, record: actions.Record | None = None
+) -> None:
     try:
         sender = actions.sender_for(
             ctx.database, ctx.settings, ctx.backend(ctx.settings), clock=ctx.clock
         )
-        outcome = actions.send(sender, campaign_id, resume=resume)
+        outcome = actions.send(sender, campaign_id, resume=resume, record=record)
     except MailerError as err:
         logger.error("campaign %d not sent: %s", campaign_id, type(err).__name__)
         return

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from mailer.accounts.audit import audit, recent_entries
 from mailer.campaigns import actions
 from mailer.campaigns.records import get_campaign, plan_campaign
 from mailer.delivery.memory import MemoryBackend
@@ -191,6 +193,35 @@ def test_cancelling_when_the_sender_died_marks_its_rows_in_flight_unknown(
         )
     cancelled = actions.cancel(db, campaign_id, reason="cancelled by hand", now=clock())
     assert (cancelled.skipped, cancelled.unknown) == (0, 3)
+
+
+def test_a_record_is_written_in_the_transaction_of_the_move_and_never_for_a_refused_one(
+    db: Database, settings: Settings, readers: None, clock: Clock
+) -> None:
+    sent_id, kept_id = draft(db, settings), draft(db, settings)
+
+    def record(action: str) -> actions.Record:
+        return lambda session: audit(session, "ed@example.org", action, now=clock())
+
+    def crash(session: Session) -> None:
+        raise RuntimeError("the process died before its commit")
+
+    sender = actions.sender_for(db, settings, MemoryBackend([], {}), clock=clock)
+    with pytest.raises(RuntimeError):
+        actions.send(sender, sent_id, record=crash)
+    with pytest.raises(RuntimeError):
+        actions.cancel(db, kept_id, reason="cancelled by hand", record=crash)
+    with db.session() as session:
+        assert get_campaign(session, sent_id).status is CampaignStatus.DRAFT
+        assert get_campaign(session, kept_id).status is CampaignStatus.DRAFT
+    actions.send(sender, sent_id, record=record("send"))
+    with pytest.raises(StateError):
+        actions.send(sender, sent_id, resume=True, record=record("resume"))
+    with pytest.raises(StateError):
+        actions.cancel(db, sent_id, reason="too late", record=record("cancel"))
+    actions.cancel(db, kept_id, reason="cancelled by hand", record=record("cancel kept"))
+    with db.session() as session:
+        assert [e.action for e in recent_entries(session)] == ["cancel kept", "send"]
 
 
 # --- the command line and the API side by side ----------------------------------

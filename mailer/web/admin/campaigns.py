@@ -197,18 +197,12 @@ def unschedule(
 def cancel(ctx: WebDep, pages: PagesDep, admin: Viewer, form: Form, campaign_id: int) -> Response:
     admin.needs(Role.ADMIN, "Cancelling a campaign")
     now = ctx.now()
-    # Cancelling spans transactions (the move, then the ledger): the audit follows it.
-    done = actions.cancel(ctx.database, campaign_id, reason=f"cancelled by {admin.email}", now=now)
-    with ctx.database.session() as session:
-        audit(
-            session,
-            admin.email,
-            "campaign.cancel",
-            f"campaign {campaign_id}",
-            now=now,
-            skipped=done.skipped,
-            unknown=done.unknown,
-        )
+    reason = f"cancelled by {admin.email}"
+
+    def record(session: Session) -> None:
+        audit(session, admin.email, "campaign.cancel", f"campaign {campaign_id}", now=now)
+
+    done = actions.cancel(ctx.database, campaign_id, reason=reason, now=now, record=record)
     notice = (
         f"Campaign {campaign_id} cancelled; {done.skipped:,} pending messages will not be sent."
     )

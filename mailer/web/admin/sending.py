@@ -128,11 +128,13 @@ async def progress(
 def _start(
     ctx: WebContext, background: BackgroundTasks, email: str, campaign_id: int, resume: bool
 ) -> None:
-    now = ctx.now()
+    action = "campaign.resume" if resume else "campaign.send"
+
+    def record(session: Session) -> None:
+        audit(session, email, action, f"campaign {campaign_id}", now=ctx.now())
+
     with ctx.database.session() as session:
-        start_send(session, ctx, background, campaign_id, resume=resume)
-        action = "campaign.resume" if resume else "campaign.send"
-        audit(session, email, action, f"campaign {campaign_id}", now=now)
+        start_send(session, ctx, background, campaign_id, resume=resume, record=record)
 
 
 @router.post("/campaigns/{campaign_id:int}/send")
