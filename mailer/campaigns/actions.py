@@ -1,5 +1,5 @@
-"""The campaign's life as actions: create, schedule, reschedule, unschedule, send, test,
-pause, resume, cancel, resend the unknown, and miss (the scheduler's).
+"""The campaign's life as actions: create, edit, schedule, reschedule, unschedule, send,
+test, pause, resume, cancel, resend the unknown, and miss (the scheduler's).
 
 The command line, the API and the daemon are adapters over this module: they read their
 input, call one action and show its answer, so that the same input gets the same answer
@@ -14,11 +14,12 @@ Database. This is also the one place that builds a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mailer.articles import Article
@@ -26,6 +27,7 @@ from mailer.campaigns import ledger
 from mailer.campaigns import schedule as timing
 from mailer.campaigns.records import (
     MOVES,
+    CampaignPlan,
     Record,
     get_campaign,
     move,
@@ -33,6 +35,7 @@ from mailer.campaigns.records import (
     render_campaign,
     require_campaign_ready,
     store_campaign,
+    stored_articles,
 )
 from mailer.campaigns.sender import CampaignSender, Progress, SendOutcome, sender_gone
 from mailer.campaigns.testsend import send_test as _send_test
@@ -55,8 +58,10 @@ __all__ = [
     "cancel",
     "check_startable",
     "create",
+    "edit",
     "miss",
     "pause",
+    "require_draft",
     "resend_unknown",
     "schedule",
     "send",
@@ -81,6 +86,7 @@ def create(
     template: str | None = None,
     tracking: bool | None = None,
     source: str | None = None,
+    article_input: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Campaign:
     """A new draft: ``article`` (a file or URL, an Article, or several for a digest)
@@ -88,7 +94,8 @@ def create(
     changes nothing that is sent. The links to the web app (masthead, view in browser,
     unsubscribe, tracking) are stored without its address: each send fills in the
     ``base_url`` in force then. ``source`` says where the article came from when the
-    path it was read from means nothing afterwards."""
+    path it was read from means nothing afterwards; ``article_input`` is the article as
+    the caller was given it (the composer's form), kept for :func:`edit` to show again."""
     plan = plan_campaign(
         session,
         settings,
@@ -102,8 +109,120 @@ def create(
     )
     if source is not None:
         plan = replace(plan, source=source)
+    plan = replace(plan, stored=_kept(plan, article_input, subject, template))
     campaign = store_campaign(session, plan, ctas=ctas, now=now)
     render_campaign(campaign, settings, plan, ctas=ctas, template=template, tracking=tracking)
+    return campaign
+
+
+def _kept(
+    plan: CampaignPlan,
+    article_input: Mapping[str, Any] | None,
+    subject: str | None,
+    template: str | None,
+) -> dict[str, Any]:
+    """What is stored of the article, with what an edit needs of what was asked: the
+    article's input, and the subject and template as given (None: the article's title,
+    the usual template), since the rendered campaign no longer tells them apart."""
+    stored = {**plan.stored, "given": {"subject": subject, "template": template}}
+    if article_input is not None:
+        stored["input"] = dict(article_input)
+    return stored
+
+
+#: Why a campaign that is not a draft cannot be edited, and what to do instead.
+_NOT_EDITABLE = {
+    CampaignStatus.SCHEDULED: "unschedule it first, then edit it",
+    CampaignStatus.MISSED: "schedule it again as it is, or cancel it and compose a new one",
+    CampaignStatus.SENDING: "some readers have it already: compose a new campaign instead",
+    CampaignStatus.PAUSED: "some readers have it already: compose a new campaign instead",
+    CampaignStatus.FAILED: "some readers may have it already: compose a new campaign instead",
+    CampaignStatus.SENT: "it is sent: compose a new campaign instead",
+    CampaignStatus.CANCELLED: "it is cancelled: compose a new campaign instead",
+}
+
+
+def require_draft(campaign: Campaign) -> None:
+    """StateError, with what to do instead, for a campaign that is no longer a draft."""
+    if campaign.status is not CampaignStatus.DRAFT:
+        raise StateError(
+            f"campaign {campaign.id} is {campaign.status.value}: only a draft can be edited "
+            f"({_NOT_EDITABLE[campaign.status]})"
+        )
+
+
+def _hold_draft(session: Session, campaign: Campaign) -> None:
+    """One guarded update holds the draft (a row lock on PostgreSQL) until the edit
+    commits: a schedule or a send made meanwhile waits, or finds it changed."""
+    held = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.DRAFT)
+        .values(status=CampaignStatus.DRAFT)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(held, "rowcount", 0) != 1:
+        session.refresh(campaign)
+        require_draft(campaign)
+
+
+def edit(
+    session: Session,
+    settings: Settings,
+    campaign_id: int,
+    *,
+    article: str | Article | Sequence[Article] | None = None,
+    article_input: Mapping[str, Any] | None = None,
+    source: str | None = None,
+    subject: str | None = None,
+    lists: Sequence[str] | None = None,
+    segment: str | None = None,
+    ctas: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> Campaign:
+    """Change a draft and render it again, through the same checks as :func:`create`.
+    What is None stays as it is: the article (its stored copy is rendered again), the
+    subject (``""``: the article's title), the lists, the segment (``""``: everyone)
+    and the calls-to-action (``[]``: the article's, the list's or the site's). Only a
+    draft: StateError says what to do with a campaign that is scheduled or sent."""
+    campaign = get_campaign(session, campaign_id)
+    require_draft(campaign)  # before a web address is read for nothing
+    stored = campaign.article
+    given = stored.get("given", {"subject": campaign.subject, "template": None})
+    if subject is not None:
+        given = {**given, "subject": subject or None}
+    if article is None:
+        article = stored_articles(campaign)
+        source = campaign.source if source is None else source
+        article_input = stored.get("input") if article_input is None else article_input
+    plan = plan_campaign(
+        session,
+        settings,
+        article=article,
+        lists=[m.name for m in campaign.lists] if lists is None else lists,
+        subject=given["subject"],
+        segment=campaign.segment if segment is None else segment,
+        from_address=campaign.from_address,
+        from_name=campaign.from_name,
+        reply_to=campaign.reply_to,
+    )
+    if source is not None:
+        plan = replace(plan, source=source)
+    chosen = list(campaign.ctas) if ctas is None else list(ctas)
+    _hold_draft(session, campaign)
+    campaign.lists = plan.lists
+    campaign.segment = plan.segment
+    campaign.ctas = chosen
+    campaign.source = plan.source
+    campaign.article = _kept(plan, article_input, given["subject"], given["template"])
+    render_campaign(
+        campaign,
+        settings,
+        plan,
+        ctas=chosen or None,
+        template=given["template"],
+        tracking=campaign.tracking,
+    )
+    session.flush()
     return campaign
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "render_campaign",
     "require_campaign_ready",
     "store_campaign",
+    "stored_articles",
 ]
 
 S = CampaignStatus
@@ -216,6 +217,14 @@ def store_campaign(
     session.add(campaign)
     session.flush()  # the id goes into the view-in-browser link
     return campaign
+
+
+def stored_articles(campaign: Campaign) -> Article | list[Article]:
+    """The article (a digest's items) as the campaign stored it when it was composed."""
+    stored = campaign.article
+    if "items" in stored:
+        return [Article.from_dict(item) for item in stored["items"]]
+    return Article.from_dict(stored)
 
 
 def render_campaign(

@@ -1,4 +1,4 @@
-"""``mailer campaigns``: create, inspect, test, send, pause, resume and cancel."""
+"""``mailer campaigns``: create, edit, inspect, test, send, pause, resume and cancel."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from mailer.campaigns import actions
-from mailer.campaigns.records import campaign_view, list_campaigns
+from mailer.campaigns.records import campaign_view, get_campaign, list_campaigns
 from mailer.campaigns.sender import Progress as SendProgress
 from mailer.campaigns.sender import SendOutcome
 from mailer.campaigns.stats import campaign_stats
@@ -32,7 +32,7 @@ from mailer.cli._state import (
 )
 from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery.message import Outcome
-from mailer.exceptions import DatabaseUnavailable
+from mailer.exceptions import DatabaseUnavailable, InputError
 from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 
@@ -88,12 +88,77 @@ def create(
             ctas=cta,
             template=template,
             tracking=tracking,
+            article_input=_input(article),
         )
         view = campaign_view(session, campaign.id)
     if json_output:
         print_json(view.as_dict())
     else:
         typer.echo(view.campaign.id)
+
+
+def _input(article: str) -> dict[str, str]:
+    """The article as given, for the admin's edit page (which fills in a web address)."""
+    if article.startswith(("https://", "http://")):
+        return {"source": "url", "url": article}
+    return {"source": "file", "path": article}
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    campaign_id: IdArgument,
+    article: Annotated[
+        str | None,
+        typer.Option(help="Another article: a .md, .html or .txt file, a feed, or a URL."),
+    ] = None,
+    list_names: Annotated[
+        list[str] | None,
+        typer.Option("--list", "-l", help="Its lists instead (repeatable).", show_default=False),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(help="Another subject ('' for the article's title).", show_default=False),
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Another segment ('' for everyone).", show_default=False)
+    ] = None,
+    cta: Annotated[
+        list[str] | None,
+        typer.Option(help="Its calls-to-action instead (repeatable; 'none').", show_default=False),
+    ] = None,
+    encoding: EncodingOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Change a draft and render it again; what is not given stays (the article too,
+    rendered again from the copy stored when it was created)."""
+    if all(v is None for v in (article, list_names, subject, segment, cta)):
+        raise InputError(
+            "campaigns edit: nothing to change; give --article, --list, --subject, "
+            "--segment or --cta"
+        )
+    cli = state(ctx)
+    with cli.database.session() as session:
+        # A draft only, before a web address is read for nothing.
+        actions.require_draft(get_campaign(session, campaign_id))
+    loaded = read_article(article, encoding=encoding) if article is not None else None
+    with cli.database.session() as session:
+        actions.edit(
+            session,
+            cli.settings,
+            campaign_id,
+            article=loaded,
+            article_input=_input(article) if article is not None else None,
+            subject=subject,
+            lists=list_names,
+            segment=segment,
+            ctas=cta,
+        )
+        view = campaign_view(session, campaign_id)
+    if json_output:
+        print_json(view.as_dict())
+    else:
+        console.print(f"campaign {campaign_id} is changed: {escape(view.campaign.subject)}")
 
 
 @app.command("ls")

@@ -224,6 +224,62 @@ def test_a_record_is_written_in_the_transaction_of_the_move_and_never_for_a_refu
         assert [e.action for e in recent_entries(session)] == ["cancel kept", "send"]
 
 
+def test_edit_renders_a_draft_again_and_keeps_what_it_is_not_given(
+    db: Database, settings: Settings, readers: None, tmp_path: Path
+) -> None:
+    campaign_id = draft(db, settings)
+    other = tmp_path / "other.md"
+    other.write_text("# The bridge opens\n\nCars cross the river from Monday.\n")
+    with db.session() as session:
+        create_list(session, "daily")
+        edited = actions.edit(session, settings, campaign_id, subject="Ferry news", ctas=["none"])
+        assert (edited.subject, edited.ctas, edited.source) == (
+            "Ferry news",
+            ["none"],
+            str(ARTICLE),
+        )
+        assert (
+            edited.rendered["subject"] == "Ferry news" and "donate" not in edited.rendered["html"]
+        )
+        assert "The ferry that would not sink" in edited.rendered["html"]  # the stored copy
+        edited = actions.edit(
+            session, settings, campaign_id, article=str(other), lists=["daily"], segment="tag:x"
+        )
+        assert (edited.subject, edited.source) == ("Ferry news", str(other))
+        assert ([m.name for m in edited.lists], edited.segment) == (["daily"], "tag:x")
+        assert "Cars cross the river" in edited.rendered["html"]
+        # "": the article's title again.
+        assert (
+            actions.edit(session, settings, campaign_id, subject="").subject == "The bridge opens"
+        )
+        for given, problem in [
+            ({"lists": []}, "needs at least one list"),
+            ({"segment": "tag:"}, "segment"),
+            ({"subject": "a\nb"}, "line break"),
+        ]:
+            with pytest.raises(InputError, match=problem):
+                actions.edit(session, settings, campaign_id, **given)  # type: ignore[arg-type]
+    with db.session() as session:
+        kept = get_campaign(session, campaign_id)
+        assert (kept.subject, [m.name for m in kept.lists]) == ("The bridge opens", ["daily"])
+
+
+def test_only_a_draft_is_edited_and_the_refusal_says_what_to_do(
+    db: Database, settings: Settings, readers: None, clock: Clock
+) -> None:
+    campaign_id = draft(db, settings)
+    with db.session() as session:
+        actions.schedule(session, settings, campaign_id, "2026-12-01T09:00", now=clock())
+    with db.session() as session, pytest.raises(StateError, match="unschedule it first"):
+        actions.edit(session, settings, campaign_id, subject="Too late")
+    with db.session() as session:
+        actions.cancel(db, campaign_id, reason="by hand")
+    with db.session() as session, pytest.raises(StateError, match="compose a new campaign"):
+        actions.edit(session, settings, campaign_id, subject="Too late")
+    with db.session() as session:
+        assert get_campaign(session, campaign_id).subject == "The ferry that would not sink"
+
+
 # --- the command line and the API side by side ----------------------------------
 
 
@@ -354,3 +410,18 @@ async def test_only_the_api_asks_for_an_offset_or_a_zone(
     assert state_of(db, campaign_id)[1] == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     refused = await by_api(api, campaign_id, "2026-12-01T09:00", None, False)
     assert refused is not None and "has no UTC offset" in refused
+
+
+def test_the_cli_edits_a_draft_and_refuses_one_that_is_scheduled(
+    cli: Cli, db: Database, settings: Settings, readers: None, clock: Clock
+) -> None:
+    campaign_id = draft(db, settings)
+    said = cli("campaigns", "edit", str(campaign_id), "--subject", "Ferry news", "--cta", "none")
+    assert f"campaign {campaign_id} is changed: Ferry news" in said.stdout
+    with db.session() as session:
+        assert get_campaign(session, campaign_id).ctas == ["none"]
+    assert "nothing to change" in cli("campaigns", "edit", str(campaign_id), ok=False).stderr
+    with db.session() as session:
+        actions.schedule(session, settings, campaign_id, "2026-12-01T09:00", now=clock())
+    refused = cli("campaigns", "edit", str(campaign_id), "--subject", "x", ok=False)
+    assert refused.exit_code != 0 and "unschedule it first" in refused.stderr

@@ -2,6 +2,8 @@
 an uploaded file or a web address), the subject tried on a reader of the list, the
 lists and segment with their count of recipients, and the calls-to-action; saving makes
 a draft through :func:`mailer.campaigns.actions.create`, as the CLI and the API do.
+``/admin/campaigns/{id}/edit`` is the same form filled from a draft; saving goes
+through :func:`mailer.campaigns.actions.edit`, as ``mailer campaigns edit`` does.
 
 Every button posts the whole form, so the page works without JavaScript; compose.js
 only adds the count while lists and segment change (``GET .../count``).
@@ -16,11 +18,13 @@ from fastapi import APIRouter, Query, Request
 from markupsafe import escape
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from mailer.accounts.audit import audit
+from mailer.articles import Article
 from mailer.campaigns import actions
-from mailer.campaigns.records import check_subject
+from mailer.campaigns.records import check_subject, get_campaign, stored_articles
 from mailer.exceptions import InputError, MailerError
 from mailer.rendering import render_email
 from mailer.rendering.preview import dark_mode, preview_context
@@ -29,9 +33,12 @@ from mailer.subscribers.audience import Audience, count_recipients, sample_membe
 from mailer.subscribers.lists import get_list, list_counts
 from mailer.web.admin.auth import Admin, Editor
 from mailer.web.admin.compose_form import (
+    EDIT_SOURCES,
     FORMATS,
     SOURCES,
     Draft,
+    draft_of,
+    input_of,
     read_draft,
     read_draft_article,
 )
@@ -45,6 +52,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 PATH = "/campaigns/new"
+EDIT_PATH = "/campaigns/{campaign_id:int}/edit"
 
 
 def _page(
@@ -54,10 +62,17 @@ def _page(
     admin: Admin,
     draft: Draft,
     status_code: int = 200,
+    *,
+    campaign_id: int | None = None,
     **shown: Any,
 ) -> Response:
+    saved_from = ""
     with ctx.database.session() as session:
         lists = list_counts(session)
+        if campaign_id is not None:
+            campaign = get_campaign(session, campaign_id)
+            actions.require_draft(campaign)
+            saved_from = campaign.source
     context: dict[str, Any] = {"problem": "", "tried": None, "who": "", "audience": None}
     context.update(shown)
     return pages.page(
@@ -65,12 +80,15 @@ def _page(
         admin,
         "compose.html",
         status_code,
-        title="New campaign",
+        title="New campaign" if campaign_id is None else f"Edit campaign {campaign_id}",
+        action="/admin" + (PATH if campaign_id is None else f"/campaigns/{campaign_id}/edit"),
+        campaign_id=campaign_id,
+        saved_from=saved_from,
         draft=draft,
         lists=lists,
         ctas=sorted(ctx.settings.cta),
         default_cta=ctx.settings.default_cta,
-        sources=SOURCES,
+        sources=SOURCES if campaign_id is None else EDIT_SOURCES,
         formats=FORMATS,
         **context,
     )
@@ -110,10 +128,10 @@ def _source(draft: Draft) -> str:
     return "admin: pasted text" if draft.source == "paste" else "admin: Markdown editor"
 
 
-def _save(ctx: WebContext, pages: AdminPages, admin: Admin, draft: Draft, then: str) -> Response:
-    if not draft.lists:
-        raise InputError("choose at least one list")
+def _create(ctx: WebContext, admin: Admin, draft: Draft) -> int:
     article = read_draft_article(draft)
+    if article is None:
+        raise InputError("choose where the article comes from")
     now = ctx.now()
     with ctx.database.session() as session:
         campaign = actions.create(
@@ -125,40 +143,104 @@ def _save(ctx: WebContext, pages: AdminPages, admin: Admin, draft: Draft, then: 
             segment=draft.segment or None,
             ctas=draft.chosen_ctas,
             source=_source(draft),
+            article_input=input_of(draft),
             now=now,
         )
-        campaign_id = campaign.id
         audit(
             session,
             admin.email,
             "campaign.create",
+            f"campaign {campaign.id}",
+            now=now,
+            subject=campaign.subject,
+            lists=", ".join(draft.lists),
+            source=campaign.source,
+        )
+        return campaign.id
+
+
+def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None:
+    with ctx.database.session() as session:
+        # A draft only, before a web address is read for nothing.
+        actions.require_draft(get_campaign(session, campaign_id))
+    article = read_draft_article(draft)
+    now = ctx.now()
+    with ctx.database.session() as session:
+        campaign = actions.edit(
+            session,
+            ctx.settings,
+            campaign_id,
+            article=article,
+            article_input=None if article is None else input_of(draft),
+            source=None if article is None else _source(draft),
+            subject=draft.subject,
+            lists=draft.lists,
+            segment=draft.segment,
+            ctas=draft.ctas,
+            now=now,
+        )
+        audit(
+            session,
+            admin.email,
+            "campaign.edit",
             f"campaign {campaign_id}",
             now=now,
             subject=campaign.subject,
             lists=", ".join(draft.lists),
             source=campaign.source,
         )
+
+
+def _save(
+    ctx: WebContext,
+    pages: AdminPages,
+    admin: Admin,
+    draft: Draft,
+    then: str,
+    campaign_id: int | None,
+) -> Response:
+    if not draft.lists:
+        raise InputError("choose at least one list")
+    if campaign_id is None:
+        campaign_id, saved = _create(ctx, admin, draft), "is saved as a draft"
+    else:
+        _edit(ctx, admin, draft, campaign_id)
+        saved = "is changed and rendered again"
     where = f"/admin/campaigns/{campaign_id}" + ("/preview" if then == "preview" else "")
-    return pages.redirect(where, f"Campaign {campaign_id} is saved as a draft.")
+    return pages.redirect(where, f"Campaign {campaign_id} {saved}.")
 
 
 def _answer(
-    request: Request, ctx: WebContext, pages: AdminPages, admin: Admin, draft: Draft, do: str
+    request: Request,
+    ctx: WebContext,
+    pages: AdminPages,
+    admin: Admin,
+    draft: Draft,
+    do: str,
+    campaign_id: int | None = None,
 ) -> Response:
     """What a button of the form does; a problem comes back in the form, values kept."""
+    kept = draft.kept()
     try:
         if do in ("save", "preview"):
-            return _save(ctx, pages, admin, draft, do)
+            return _save(ctx, pages, admin, draft, do, campaign_id)
         if do == "check":
             tried, who = _try_subject(ctx, draft)
             status = 422 if tried.problem else 200
-            return _page(request, ctx, pages, admin, draft.kept(), status, tried=tried, who=who)
+            return _page(
+                request, ctx, pages, admin, kept, status,
+                campaign_id=campaign_id, tried=tried, who=who,
+            )  # fmt: skip
         if do == "count":
             audience = _audience(ctx, draft.lists, draft.segment)
-            return _page(request, ctx, pages, admin, draft.kept(), audience=audience)
+            return _page(
+                request, ctx, pages, admin, kept, campaign_id=campaign_id, audience=audience
+            )
     except MailerError as err:
-        return _page(request, ctx, pages, admin, draft.kept(), 422, problem=str(err))
-    return _page(request, ctx, pages, admin, draft.kept())
+        return _page(
+            request, ctx, pages, admin, kept, 422, campaign_id=campaign_id, problem=str(err)
+        )
+    return _page(request, ctx, pages, admin, kept, campaign_id=campaign_id)
 
 
 @router.get(PATH)
@@ -178,10 +260,37 @@ async def compose(
     return await run_in_threadpool(_answer, request, ctx, pages, admin, draft, field(form, "do"))
 
 
-def _draft_email(ctx: WebContext, draft: Draft) -> str:
-    """The draft rendered as its campaign will be, filled for the sample reader."""
-    article = read_draft_article(draft)
+@router.get(EDIT_PATH)
+def edit_page(
+    request: Request, ctx: WebDep, pages: PagesDep, admin: Editor, campaign_id: int
+) -> Response:
+    """The composer's form filled from a draft (a 409 page for any other campaign)."""
     with ctx.database.session() as session:
+        draft = draft_of(get_campaign(session, campaign_id))
+    return _page(request, ctx, pages, admin, draft, campaign_id=campaign_id)
+
+
+@router.post(EDIT_PATH)
+async def edit(
+    request: Request, ctx: WebDep, pages: PagesDep, admin: Editor, form: Form, campaign_id: int
+) -> Response:
+    try:
+        draft = await read_draft(form)
+    finally:
+        await form.close()
+    return await run_in_threadpool(
+        _answer, request, ctx, pages, admin, draft, field(form, "do"), campaign_id
+    )
+
+
+def _draft_email(ctx: WebContext, draft: Draft, campaign_id: int | None = None) -> str:
+    """The draft rendered as its campaign will be, filled for the sample reader."""
+    article: Article | list[Article] | None = read_draft_article(draft)
+    with ctx.database.session() as session:
+        if article is None:
+            if campaign_id is None:
+                raise InputError("choose where the article comes from")
+            article = stored_articles(get_campaign(session, campaign_id))
         lists = [get_list(session, name) for name in draft.lists]
         titles = " and ".join(m.title for m in lists)
         default_cta = lists[0].default_cta if lists else None
@@ -201,12 +310,24 @@ def _draft_email(ctx: WebContext, draft: Draft) -> str:
 async def draft_email(ctx: WebDep, admin: Editor, form: Form, dark: bool = False) -> Response:
     """The draft's email for the composer's frame (the form posts into it): not stored,
     rendered by the same code as the campaign's."""
+    return await _framed(ctx, form, dark, None)
+
+
+@router.post(EDIT_PATH + "/email")
+async def edited_email(
+    ctx: WebDep, admin: Editor, form: Form, campaign_id: int, dark: bool = False
+) -> Response:
+    """The edit's email for its frame: the saved article, or the one the form gives."""
+    return await _framed(ctx, form, dark, campaign_id)
+
+
+async def _framed(ctx: WebContext, form: FormData, dark: bool, campaign_id: int | None) -> Response:
     try:
         draft = await read_draft(form)
     finally:
         await form.close()
     try:
-        html = await run_in_threadpool(_draft_email, ctx, draft)
+        html = await run_in_threadpool(_draft_email, ctx, draft, campaign_id)
     except MailerError as err:
         html, status = f"<p>{escape(str(err))}</p>", 422
     else:

@@ -1,21 +1,33 @@
 """The composer's form as values: where the article comes from, the subject, lists,
 segment and calls-to-action; and the article read from it through mailer.articles, as
-the CLI and the API read theirs."""
+the CLI and the API read theirs. The same form edits a draft: filled from the campaign,
+with one more way in, the article as it is saved."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from starlette.datastructures import FormData, UploadFile
 
 from mailer.articles import Article, load_article, load_text
 from mailer.exceptions import ArticleError, InputError
+from mailer.storage.models import Campaign
 
-__all__ = ["FORMATS", "SOURCES", "Draft", "read_draft", "read_draft_article"]
+__all__ = [
+    "EDIT_SOURCES",
+    "FORMATS",
+    "SOURCES",
+    "Draft",
+    "draft_of",
+    "input_of",
+    "read_draft",
+    "read_draft_article",
+]
 
-Source = Literal["paste", "markdown", "upload", "url"]
+Source = Literal["paste", "markdown", "upload", "url", "keep"]
 Format = Literal["markdown", "html", "text"]
 #: The article's ways in, as the form offers them.
 SOURCES: tuple[tuple[Source, str], ...] = (
@@ -24,6 +36,8 @@ SOURCES: tuple[tuple[Source, str], ...] = (
     ("upload", "Upload a file"),
     ("url", "From a web address"),
 )
+#: An edit's ways in: the saved article too, rendered again as it is.
+EDIT_SOURCES: tuple[tuple[Source, str], ...] = (("keep", "Keep the saved article"), *SOURCES)
 #: What pasted text is ("" : told from the text itself).
 FORMATS: tuple[tuple[str, str], ...] = (
     ("", "Tell from the text"),
@@ -70,6 +84,34 @@ class Draft:
         return replace(self, source="paste", text=text, format=kind.get(suffix, ""), upload=b"")
 
 
+def draft_of(campaign: Campaign) -> Draft:
+    """A draft's form as it was composed: its article's input (the Markdown, the pasted
+    text, the web address) where the admin composed it, else the saved article."""
+    stored: Mapping[str, Any] = campaign.article
+    given = stored.get("input") or {}
+    source = given.get("source")
+    subject = stored.get("given", {"subject": campaign.subject})["subject"] or ""
+    return Draft(
+        source=source if source in dict(SOURCES) and source != "upload" else "keep",
+        markdown=str(given.get("markdown", "")),
+        text=str(given.get("text", "")),
+        format=str(given.get("format", "")),
+        url=str(given.get("url", "")),
+        subject=subject,
+        lists=[m.name for m in campaign.lists],
+        segment=campaign.segment,
+        ctas=list(campaign.ctas),
+    )
+
+
+def input_of(draft: Draft) -> dict[str, str]:
+    """What a campaign keeps of its article's input, for an edit to show again; an
+    uploaded file is kept as the pasted text it is shown as."""
+    kept = draft.kept()
+    fields = {"markdown": ("markdown",), "paste": ("text", "format"), "url": ("url",)}
+    return {"source": kept.source, **{k: getattr(kept, k) for k in fields.get(kept.source, ())}}
+
+
 def _texts(form: FormData, name: str) -> list[str]:
     return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
 
@@ -88,7 +130,7 @@ async def read_draft(form: FormData) -> Draft:
         data, filename = await upload.read(), PurePath(upload.filename).name
     fmt = _text(form, "format").strip()
     return Draft(
-        source=source if source in dict(SOURCES) else "markdown",
+        source=source if source in dict(EDIT_SOURCES) else "markdown",
         markdown=_text(form, "markdown"),
         text=_text(form, "text"),
         format=fmt if fmt in dict(FORMATS) else "",
@@ -102,8 +144,11 @@ async def read_draft(form: FormData) -> Draft:
     )
 
 
-def read_draft_article(draft: Draft) -> Article:
-    """The article the draft's source gives; ArticleError or InputError says why not."""
+def read_draft_article(draft: Draft) -> Article | None:
+    """The article the draft's source gives (None: the saved one, kept); ArticleError or
+    InputError says why not."""
+    if draft.source == "keep":
+        return None
     if draft.source == "url":
         if not draft.url.startswith(("https://", "http://")):
             # load_article reads files too: the server's own files are not articles.
