@@ -12,6 +12,7 @@ from typing import Literal
 import httpx
 
 from mailer.articles.feeds import looks_like_feed, parse_feed
+from mailer.articles.guard import PublicOnlyTransport
 from mailer.articles.html_page import decode_html, parse_html_page
 from mailer.articles.markdown import parse_markdown
 from mailer.articles.model import Article
@@ -87,6 +88,7 @@ def load_article(
     item: int | None = None,
     encoding: str | None = None,
     on_fetch: OnFetch | None = None,
+    public_only: bool = False,
 ) -> Article:
     """The article in a file, at an ``http(s)://`` URL, or on standard input (``-``).
 
@@ -97,13 +99,15 @@ def load_article(
 
     Text is UTF-8 (a byte-order mark is followed) unless ``encoding`` says otherwise; a
     page's charset comes from the server's Content-Type, else from the page's own meta
-    tag. ``on_fetch`` is told what a URL gave before it is read.
+    tag. ``on_fetch`` is told what a URL gave before it is read. ``public_only``: a URL
+    (and every redirect) must resolve to public addresses, for a fetch made for someone
+    who is not on this machine (:mod:`mailer.articles.guard`).
 
     Raises :class:`~mailer.exceptions.ArticleError` naming the source when it cannot be
     read or fetched, is empty or binary, cannot be parsed, or has no title or no text.
     """
     name = str(source)
-    data, kind, fetched = _read(source, on_fetch)
+    data, kind, fetched = _read(source, on_fetch, public_only)
     url = fetched.final_url if fetched else ""
     if kind == "feed":
         articles = parse_feed(data, source=name)
@@ -168,7 +172,7 @@ def load_feed(source: str | Path, *, limit: int | None = None) -> list[Article]:
     """The items of an RSS or Atom feed (a file or an ``http(s)://`` URL), as the feed
     lists them, at most ``limit``: the articles of a digest."""
     name = str(source)
-    data, kind, _ = _read(source, None)
+    data, kind, _ = _read(source, None, False)
     if kind != "feed":
         raise ArticleError(name, "is not an RSS or Atom feed")
     articles = parse_feed(data, source=name)
@@ -177,10 +181,12 @@ def load_feed(source: str | Path, *, limit: int | None = None) -> list[Article]:
     return articles[:limit] if limit is not None else articles
 
 
-def _read(source: str | Path, on_fetch: OnFetch | None) -> tuple[bytes, Kind, Fetched | None]:
+def _read(
+    source: str | Path, on_fetch: OnFetch | None, public_only: bool
+) -> tuple[bytes, Kind, Fetched | None]:
     """The bytes, their kind, and what the URL gave (None for a file)."""
     if isinstance(source, str) and source.startswith(("http://", "https://")):
-        data, fetched = fetch(source)
+        data, fetched = fetch(source, public_only=public_only)
         if on_fetch is not None:
             on_fetch(fetched)
         media = fetched.content_type.split(";")[0].strip().lower()
@@ -218,12 +224,17 @@ def _check_content(data: bytes, name: str) -> None:
 
 
 def fetch(
-    url: str, *, timeout: float | None = None, max_bytes: int | None = None
+    url: str,
+    *,
+    timeout: float | None = None,
+    max_bytes: int | None = None,
+    public_only: bool = False,
 ) -> tuple[bytes, Fetched]:
     """The body at ``url`` (redirects followed) and what the server said about it;
-    ``timeout`` and ``max_bytes`` default to :data:`FETCH_TIMEOUT` and :data:`MAX_BYTES`.
+    ``timeout`` and ``max_bytes`` default to :data:`FETCH_TIMEOUT` and :data:`MAX_BYTES`;
+    ``public_only`` refuses every address the public internet has not.
     Raises :class:`ArticleError` in one line: the status, a timeout, too many redirects,
-    a body over ``max_bytes``, or why the server could not be reached."""
+    a body over ``max_bytes``, an address refused, or why the server could not be reached."""
     timeout = FETCH_TIMEOUT if timeout is None else timeout
     max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     try:
@@ -233,6 +244,7 @@ def fetch(
                 follow_redirects=True,
                 max_redirects=MAX_REDIRECTS,
                 headers={"User-Agent": "mailer (newsletter renderer)"},
+                transport=PublicOnlyTransport() if public_only else None,
             ) as client,
             client.stream("GET", url) as response,
         ):

@@ -354,6 +354,13 @@ class Settings(BaseSettings):
         description="Failed admin sign-ins allowed per 15 minutes for one account; one IP "
         "address may fail three times as often.",
     )
+    fetch_private_addresses: bool = Field(
+        default=False,
+        description="Whether the admin may fetch an article from a loopback, private, "
+        "link-local or reserved address (a site on the publisher's own network). Off, an "
+        "editor cannot make the server fetch what only it can reach, such as the database "
+        "or a cloud's metadata; `mailer` on the command line fetches any address.",
+    )
     soft_bounce_limit: int = Field(
         default=3,
         ge=1,

@@ -89,6 +89,7 @@ SECTIONS = (
             "admin_idle_minutes",
             "admin_session_hours",
             "admin_login_limit",
+            "fetch_private_addresses",
             "soft_bounce_limit",
             "max_request_bytes",
             "max_webhook_bytes",

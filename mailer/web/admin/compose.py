@@ -94,6 +94,10 @@ def _page(
     )
 
 
+def _public_only(ctx: WebContext) -> bool:
+    return not ctx.settings.fetch_private_addresses
+
+
 def _list_ids(session: Session, names: Sequence[str]) -> list[int]:
     return [get_list(session, name).id for name in names]
 
@@ -129,7 +133,7 @@ def _source(draft: Draft) -> str:
 
 
 def _create(ctx: WebContext, admin: Admin, draft: Draft) -> int:
-    article = read_draft_article(draft)
+    article = read_draft_article(draft, public_only=_public_only(ctx))
     if article is None:
         raise InputError("choose where the article comes from")
     now = ctx.now()
@@ -163,7 +167,7 @@ def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None
     with ctx.database.session() as session:
         # A draft only, before a web address is read for nothing.
         actions.require_draft(get_campaign(session, campaign_id))
-    article = read_draft_article(draft)
+    article = read_draft_article(draft, public_only=_public_only(ctx))
     now = ctx.now()
     with ctx.database.session() as session:
         campaign = actions.edit(
@@ -285,7 +289,9 @@ async def edit(
 
 def _draft_email(ctx: WebContext, draft: Draft, campaign_id: int | None = None) -> str:
     """The draft rendered as its campaign will be, filled for the sample reader."""
-    article: Article | list[Article] | None = read_draft_article(draft)
+    article: Article | list[Article] | None = read_draft_article(
+        draft, public_only=_public_only(ctx)
+    )
     with ctx.database.session() as session:
         if article is None:
             if campaign_id is None:

@@ -144,16 +144,18 @@ async def read_draft(form: FormData) -> Draft:
     )
 
 
-def read_draft_article(draft: Draft) -> Article | None:
+def read_draft_article(draft: Draft, *, public_only: bool = True) -> Article | None:
     """The article the draft's source gives (None: the saved one, kept); ArticleError or
-    InputError says why not."""
+    InputError says why not. A web address must be public unless ``public_only`` is
+    false (the setting ``fetch_private_addresses``): the server fetches it, not the
+    editor's browser."""
     if draft.source == "keep":
         return None
     if draft.source == "url":
         if not draft.url.startswith(("https://", "http://")):
             # load_article reads files too: the server's own files are not articles.
             raise InputError("the web address must start with https:// or http://")
-        return load_article(draft.url)
+        return load_article(draft.url, public_only=public_only)
     if draft.source == "upload":
         if not draft.upload:
             raise InputError("choose a file to upload (an HTML page, Markdown or text)")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.accounts.audit import recent_entries
+from mailer.settings import Settings
 from mailer.storage import Campaign, CampaignStatus, Database
 from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
@@ -138,9 +139,16 @@ class _Story(BaseHTTPRequestHandler):
 
 
 async def test_an_article_from_a_web_address(
-    as_editor: httpx.AsyncClient, readers: None, db: Database
+    as_editor: httpx.AsyncClient, readers: None, db: Database, settings: Settings
 ) -> None:
     with serving(_Story) as base:
+        # The server fetches it, not the editor's browser: not from its own network...
+        refused = await compose(as_editor, "save", source="url", url=f"{base}/story")
+        assert refused.status_code == 422
+        assert "127.0.0.1 is a loopback address" in shown(refused.text)
+        assert "fetch_private_addresses = true" in shown(refused.text)
+        # ...unless the publisher's site is on that network.
+        settings.fetch_private_addresses = True
         answer = await compose(as_editor, "save", source="url", url=f"{base}/story")
         assert answer.status_code == 303, shown(answer.text)
         assert saved(db).article["title"] == "Bridge opens"
