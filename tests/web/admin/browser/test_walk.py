@@ -1,6 +1,6 @@
 """The admin's whole way in chromium, as a person walks it: sign in, create a list,
 import a CSV file through the upload form (its dry run first, then the import with its
-progress), compose a campaign from pasted text, preview it, send a test, schedule it,
+progress), compose a campaign from pasted text, edit it, preview it, send a test, schedule it,
 watch it send, read its report and the audit log.
 
 The walk has a site of its own, on a clock the test moves: the campaign is scheduled
@@ -164,6 +164,19 @@ def compose(page: Page, site: Site) -> int:
     return campaign_id
 
 
+def edit_the_draft(page: Page, site: Site, campaign_id: int) -> None:
+    """The draft comes back in the composer's form as it was composed; saving it
+    renders it again."""
+    page.goto(f"{site.url}/admin/campaigns/{campaign_id}")
+    page.get_by_role("link", name="Edit the draft").click()
+    expect(page).to_have_url(f"{site.url}/admin/campaigns/{campaign_id}/edit")
+    expect(page.locator("#text")).to_have_value(ARTICLE)
+    expect(page.get_by_label("The Walkers' Weekly")).to_be_checked()
+    page.get_by_role("button", name="Save changes and preview").click()
+    expect(page.get_by_role("status").first).to_contain_text("is changed and rendered again")
+    expect(page).to_have_url(f"{site.url}/admin/campaigns/{campaign_id}/preview")
+
+
 def preview_and_test(page: Page, site: Site, campaign_id: int) -> None:
     """Every frame of the preview shows the article; a test goes to the admin."""
     frames = page.locator("iframe")
@@ -301,6 +314,7 @@ def read_the_audit_log(page: Page) -> None:
         "list.create",
         "list.import_start",
         "campaign.create",
+        "campaign.edit",
         "campaign.test",
         "campaign.schedule",
     )
@@ -313,6 +327,7 @@ def test_the_admins_walk(page: Page, site: Site, tmp_path: Path) -> None:
     create_list(page, site)
     import_readers(page, site, write_readers(tmp_path / "readers.csv"))
     campaign_id = compose(page, site)
+    edit_the_draft(page, site, campaign_id)
     preview_and_test(page, site, campaign_id)
     schedule(page, site, campaign_id)
     watch_it_send(page, site, campaign_id)
