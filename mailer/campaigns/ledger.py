@@ -145,7 +145,8 @@ def _insert_members(
     """Every one of ``members`` gets a pending row, in one INSERT ... SELECT: nothing of
     theirs comes into Python."""
     result = conn.execute(
-        insert(Delivery).from_select(
+        insert(Delivery)
+        .from_select(
             [
                 "campaign_id",
                 "subscriber_id",
@@ -169,6 +170,8 @@ def _insert_members(
                 literal(now, UTCDateTime()),
             ).where(members),
         )
+        # SQLAlchemy keeps an INSERT's rowcount only when asked (it is -1 on PostgreSQL).
+        .execution_options(preserve_rowcount=True)
     )
     return max(getattr(result, "rowcount", 0), 0)
 
@@ -247,6 +250,7 @@ def claim(conn: Connection, campaign_id: int, limit: int, now: datetime) -> list
         conn,
         Delivery.id.in_(due.scalar_subquery()),
         D.PENDING,
+        recheck=False,
         status=D.SENDING,
         claimed_at=now,
         attempts=Delivery.attempts + 1,
@@ -610,12 +614,21 @@ def move_ids(conn: Connection, ids: Sequence[int], current: DeliveryStatus, **va
 
 
 def _move(
-    conn: Connection, rows: ColumnElement[bool], current: DeliveryStatus, **values: Any
+    conn: Connection,
+    rows: ColumnElement[bool],
+    current: DeliveryStatus,
+    *,
+    recheck: bool = True,
+    **values: Any,
 ) -> list[int]:
-    """Move the rows ``rows`` selects that are ``current``; their ids."""
+    """Move the rows ``rows`` selects that are ``current``; their ids. ``recheck=False``
+    when ``rows`` selects only ``current`` rows itself: :func:`claim`'s, because with a
+    second test of the status PostgreSQL plans its ``LIMIT ... SKIP LOCKED`` subquery
+    into a join that it runs again for every row, and claims more than the limit."""
+    where = [rows, Delivery.status == current] if recheck else [rows]
     moved = conn.execute(
         update(Delivery)
-        .where(rows, Delivery.status == current)
+        .where(*where)
         .values(**values)
         .returning(Delivery.id, Delivery.campaign_id)
         .execution_options(synchronize_session=False)
