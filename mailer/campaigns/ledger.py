@@ -11,6 +11,7 @@ whatever crashes in between.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from sqlalchemy.orm import aliased
 from mailer.addresses import address_hash
 from mailer.campaigns.localtime import instant
 from mailer.delivery.message import Outcome, RecipientResult
+from mailer.storage import tallies
 from mailer.storage.bulk import in_values
 from mailer.storage.models import (
     Campaign,
@@ -62,8 +64,10 @@ __all__ = [
     "claim",
     "load",
     "materialize",
+    "move_ids",
     "plan_record",
     "record",
+    "recount",
     "recover",
     "release",
     "resend_unknown",
@@ -118,6 +122,7 @@ def materialize(
         chosen = _chosen(rows, list_id, segment, local_time)
         while batch := list(islice(chosen, 2000)):
             added += _insert_pending(conn, campaign_id, list_id, batch, now)
+    tallies.add(conn, {(campaign_id, D.PENDING): added})
     return added
 
 
@@ -140,7 +145,8 @@ def _insert_members(
     """Every one of ``members`` gets a pending row, in one INSERT ... SELECT: nothing of
     theirs comes into Python."""
     result = conn.execute(
-        insert(Delivery).from_select(
+        insert(Delivery)
+        .from_select(
             [
                 "campaign_id",
                 "subscriber_id",
@@ -164,6 +170,8 @@ def _insert_members(
                 literal(now, UTCDateTime()),
             ).where(members),
         )
+        # SQLAlchemy keeps an INSERT's rowcount only when asked (it is -1 on PostgreSQL).
+        .execution_options(preserve_rowcount=True)
     )
     return max(getattr(result, "rowcount", 0), 0)
 
@@ -238,13 +246,17 @@ def claim(conn: Connection, campaign_id: int, limit: int, now: datetime) -> list
     if conn.dialect.name == "postgresql":
         # Several senders (or machines) may claim from one campaign at once.
         due = due.with_for_update(skip_locked=True)
-    claimed = conn.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(status=D.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    claimed = _move(
+        conn,
+        Delivery.id.in_(due.scalar_subquery()),
+        D.PENDING,
+        recheck=False,
+        status=D.SENDING,
+        claimed_at=now,
+        attempts=Delivery.attempts + 1,
+    )
+    # Once a batch: a campaign's tallies stay a few rows however long it sends.
+    tallies.fold(conn, campaign_id)
     return sorted(claimed)
 
 
@@ -261,15 +273,7 @@ def load(conn: Connection, delivery_ids: Sequence[int]) -> tuple[list[Claimed], 
     rows = conn.execute(_loading(conn, delivery_ids)).all()
     hashes = [address_hash(row[5]) for row in rows]
     claimed, skipped = _sort_loaded(rows, hashes, _suppressed(conn, hashes))
-    if skipped:
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("b_id"), Delivery.status == D.SENDING)
-            .values(status=D.SKIPPED, error=bindparam("b_error"))
-            .execution_options(synchronize_session=False),
-            skipped,
-        )
-    return claimed, len(skipped)
+    return claimed, _move_each(conn, skipped, {}, from_=(D.SENDING,), status=D.SKIPPED)
 
 
 def _loading(conn: Connection, delivery_ids: Sequence[int]) -> Select[Any]:
@@ -463,54 +467,91 @@ def record(
     results: Iterable[tuple[Claimed, RecipientResult]],
     now: datetime,
 ) -> dict[Outcome, int]:
-    """Write what the backend said of each claimed row (see :func:`plan_record`); the
+    """Write what the backend said of each claimed row (see :func:`plan_record`) and
+    count what was written: only rows still ``sending`` are, or ``unknown`` (their
+    sender was taken for dead but was only slow, and its answer is the truth). The
     caller commits."""
     plan = plan_record(results, now)
-    _write_sent(conn, plan.sent, now)
-    _write_rows(conn, plan.retried, status=D.PENDING, next_attempt_at=bindparam("b_next"))
-    _write_rows(conn, plan.failed, status=D.FAILED, bounced=bindparam("b_bounce"))
-    _write_rows(conn, plan.skipped, status=D.SKIPPED)
-    _write_rows(conn, plan.unknown, status=D.UNKNOWN)
+    sent = _write_sent(conn, plan.sent, now)
+    retried = _move_each(conn, plan.retried, {"next_attempt_at": "b_next"}, status=D.PENDING)
+    failed = _move_each(conn, plan.failed, {"bounced": "b_bounce"}, status=D.FAILED)
+    skipped = _move_each(conn, plan.skipped, {}, status=D.SKIPPED)
+    unknown = _move_each(conn, plan.unknown, {}, status=D.UNKNOWN)
     if plan.bounced:
         _suppress_bounces(conn, plan.bounced, now)
-    return plan.outcomes()
+    outcomes = {Outcome.SENT: sent, Outcome.RETRY: retried, Outcome.FAILED: failed}
+    if plan.skipped:
+        outcomes[Outcome.SKIPPED] = skipped
+    if plan.unknown:
+        outcomes[Outcome.UNKNOWN] = unknown
+    return outcomes
 
 
-def _write_sent(conn: Connection, by_message: dict[str, list[int]], now: datetime) -> None:
+#: The statuses a claimed row may be in when its outcome is written.
+_OPEN = (D.SENDING, D.UNKNOWN)
+
+
+def _write_sent(conn: Connection, by_message: dict[str, list[int]], now: datetime) -> int:
+    sent: dict[str, Any] = {"status": D.SENT, "sent_at": now, "error": ""}
     if len(by_message) <= 10:
         # A provider that takes a batch in one request gives it one message id: one
         # UPDATE for the batch costs a tenth of an UPDATE per row.
-        for message_id, ids in by_message.items():
-            conn.execute(
-                update(Delivery)
-                .where(in_values(conn, Delivery.id, ids))
-                .values(status=D.SENT, sent_at=now, provider_message_id=message_id, error="")
-                .execution_options(synchronize_session=False)
-            )
-        return
-    conn.execute(
-        update(Delivery)
-        .where(Delivery.id == bindparam("b_id"))
-        .values(status=D.SENT, sent_at=now, provider_message_id=bindparam("b_pid"), error="")
-        .execution_options(synchronize_session=False),
-        [
-            {"b_id": delivery_id, "b_pid": message_id}
+        return sum(
+            len(_move_open(conn, ids, provider_message_id=message_id, **sent))
             for message_id, ids in by_message.items()
-            for delivery_id in ids
-        ],
-    )
+        )
+    rows = [
+        {"b_id": delivery_id, "b_pid": message_id}
+        for message_id, ids in by_message.items()
+        for delivery_id in ids
+    ]
+    return _move_each(conn, rows, {"provider_message_id": "b_pid"}, **sent)
 
 
-def _write_rows(conn: Connection, rows: list[dict[str, Any]], **values: Any) -> None:
-    """One executemany UPDATE of ``rows`` (by ``b_id``), with their ``b_error``."""
-    if rows:
+def _move_open(
+    conn: Connection, ids: Sequence[int], from_: Sequence[DeliveryStatus] = _OPEN, **values: Any
+) -> list[int]:
+    """:func:`move_ids` from the first status of ``from_``, then from the next for the
+    rows that were not in it, and so on; the ids of the rows moved."""
+    moved: list[int] = []
+    left = list(ids)
+    for current in from_:
+        if not left:
+            break
+        done = _move(conn, in_values(conn, Delivery.id, left), current, **values)
+        moved += done
+        gone = set(done)
+        left = [i for i in left if i not in gone]
+    return moved
+
+
+def _move_each(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    own: dict[str, str],
+    from_: Sequence[DeliveryStatus] = _OPEN,
+    **values: Any,
+) -> int:
+    """Move ``rows`` (bind parameters by ``b_id``, with their ``b_error`` if any) with
+    ``values`` (:func:`_move_open`), then give those that moved their own values: the
+    columns of ``own`` from the rows' parameters it names, in one executemany UPDATE.
+    Returns how many moved."""
+    if not rows:
+        return 0
+    moved = set(_move_open(conn, [r["b_id"] for r in rows], from_, **values))
+    details: dict[str, Any] = {column: bindparam(name) for column, name in own.items()}
+    if "b_error" in rows[0]:
+        details["error"] = bindparam("b_error")
+    written = [r for r in rows if r["b_id"] in moved]
+    if written and details:
         conn.execute(
             update(Delivery)
             .where(Delivery.id == bindparam("b_id"))
-            .values(error=bindparam("b_error"), **values)
+            .values(**details)
             .execution_options(synchronize_session=False),
-            rows,
+            written,
         )
+    return len(moved)
 
 
 def _suppress_bounces(conn: Connection, subscriber_ids: list[int], now: datetime) -> None:
@@ -536,16 +577,13 @@ def release(conn: Connection, claimed: Sequence[Claimed]) -> None:
     """Put claimed rows back as pending: nothing of theirs was handed over (the whole
     batch failed before the backend took any). Only rows still ``sending``: written
     again after a commit whose answer a lost connection swallowed, it changes nothing."""
-    if claimed:
-        conn.execute(
-            update(Delivery)
-            .where(
-                in_values(conn, Delivery.id, [c.delivery_id for c in claimed]),
-                Delivery.status == D.SENDING,
-            )
-            .values(status=D.PENDING, attempts=Delivery.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
+    move_ids(
+        conn,
+        [c.delivery_id for c in claimed],
+        D.SENDING,
+        status=D.PENDING,
+        attempts=Delivery.attempts - 1,
+    )
 
 
 def recover(conn: Connection, campaign_id: int) -> int:
@@ -565,14 +603,58 @@ def skip_pending(conn: Connection, campaign_id: int, reason: str) -> int:
     return _move_rows(conn, campaign_id, D.PENDING, status=D.SKIPPED, error=reason)
 
 
+def move_ids(conn: Connection, ids: Sequence[int], current: DeliveryStatus, **values: Any) -> int:
+    """Give the rows ``ids`` that are still ``current`` the ``values`` (a ``status``
+    among them), and the tallies what moved; returns how many rows did. Every change of
+    a ledger row's status goes through here or :func:`_move_rows`, so that none
+    forgets the tallies."""
+    if not ids:
+        return 0
+    return len(_move(conn, in_values(conn, Delivery.id, list(ids)), current, **values))
+
+
+def _move(
+    conn: Connection,
+    rows: ColumnElement[bool],
+    current: DeliveryStatus,
+    *,
+    recheck: bool = True,
+    **values: Any,
+) -> list[int]:
+    """Move the rows ``rows`` selects that are ``current``; their ids. ``recheck=False``
+    when ``rows`` selects only ``current`` rows itself: :func:`claim`'s, because with a
+    second test of the status PostgreSQL plans its ``LIMIT ... SKIP LOCKED`` subquery
+    into a join that it runs again for every row, and claims more than the limit."""
+    where = [rows, Delivery.status == current] if recheck else [rows]
+    moved = conn.execute(
+        update(Delivery)
+        .where(*where)
+        .values(**values)
+        .returning(Delivery.id, Delivery.campaign_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    tallies.moved(conn, Counter(c for _, c in moved), current, values.get("status", current))
+    return [i for i, _ in moved]
+
+
 def _move_rows(conn: Connection, campaign_id: int, current: DeliveryStatus, **values: Any) -> int:
+    """Move all the campaign's ``current`` rows: by rowcount, not RETURNING, as they
+    may be a million."""
     result = conn.execute(
         update(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status == current)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return max(getattr(result, "rowcount", 0), 0)
+    count = max(getattr(result, "rowcount", 0), 0)
+    tallies.moved(conn, {campaign_id: count}, current, values.get("status", current))
+    return count
+
+
+def recount(conn: Connection, campaign_id: int) -> None:
+    """Tally the campaign's ledger rows afresh: for a ledger changed behind this
+    module's back (a test, a repair by hand)."""
+    tallies.recount(conn, [campaign_id])
 
 
 def outstanding(conn: Connection, campaign_id: int) -> tuple[int, int, datetime | None]:

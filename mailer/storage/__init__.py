@@ -21,6 +21,7 @@ from mailer.storage.models import (
     Suppression,
     SuppressionReason,
 )
+from mailer.storage.tallies import DeliveryTally
 
 __all__ = [
     "AdminUser",
@@ -31,6 +32,7 @@ __all__ = [
     "Database",
     "Delivery",
     "DeliveryStatus",
+    "DeliveryTally",
     "Event",
     "EventCount",
     "EventFirst",

@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.exceptions import AlreadyExists, InputError, NotFound, StateError, quoted
-from mailer.storage.models import MailingList, Subscription, SubscriptionStatus, campaign_lists
+from mailer.storage import tallies
+from mailer.storage.models import (
+    Delivery,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+    campaign_lists,
+)
 from mailer.timezones import zone
 
 __all__ = [
@@ -206,5 +213,7 @@ def delete_list(session: Session, name: str) -> int:
             "deliveries and statistics point to it)"
         )
     (counts,) = list_counts(session, [mailing_list])
+    # Rows of campaigns that no longer name the list go with it, by cascade.
+    tallies.take(session.connection(), Delivery.list_id == mailing_list.id)
     session.delete(mailing_list)
     return counts.total

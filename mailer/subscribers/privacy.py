@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mailer.storage.models import SuppressionReason
+from mailer.storage import tallies
+from mailer.storage.models import Delivery, SuppressionReason
 from mailer.storage.types import utcnow
 from mailer.subscribers.subscriptions import find_subscriber, subscriber_dict
 from mailer.subscribers.suppression import suppress, suppression_of
@@ -41,4 +42,6 @@ def forget(
         source=source,
         now=now or utcnow(),
     )
+    # The cascade deletes their ledger rows behind the tallies' back.
+    tallies.take(session.connection(), Delivery.subscriber_id == subscriber.id)
     session.delete(subscriber)

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailer.addresses import Address, clean_name, normalize_address
 from mailer.exceptions import InputError, NotFound, StateError, quoted
+from mailer.storage import tallies
 from mailer.storage.models import (
+    Delivery,
     MailingList,
     Subscriber,
     Subscription,
@@ -271,7 +273,10 @@ def unsubscribe(
 def remove_subscriber(session: Session, email: str) -> None:
     """Delete the subscriber and every subscription. Unlike ``forget`` this keeps no
     trace, so a later import may add the address again."""
-    session.delete(find_subscriber(session, email))
+    subscriber = find_subscriber(session, email)
+    # The cascade deletes their ledger rows behind the tallies' back.
+    tallies.take(session.connection(), Delivery.subscriber_id == subscriber.id)
+    session.delete(subscriber)
 
 
 def subscriber_dict(subscriber: Subscriber) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mailer.campaigns import ledger
 from mailer.settings import Settings
 from mailer.storage import Delivery, DeliveryStatus, open_database
 from mailer.storage.models import Campaign, CampaignStatus
@@ -151,6 +152,8 @@ def test_resend_unknown_queues_only_what_is_unknown_and_reopens_nothing_else(
         rows = session.query(Delivery).order_by(Delivery.id).limit(2).all()
         for row in rows:
             row.status = DeliveryStatus.UNKNOWN
+        session.flush()
+        ledger.recount(session.connection(), rows[0].campaign_id)
     out = project("campaigns", "resend-unknown", "1").stdout
     assert "2 messages queued again; mailer campaigns resume 1 sends them" in out
     shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
@@ -197,6 +200,8 @@ def test_cancelling_a_campaign_whose_sender_died_shows_its_in_flight_rows_as_unk
         campaign.heartbeat_at = datetime(2020, 1, 1, tzinfo=UTC)
         for row in session.query(Delivery).order_by(Delivery.id).limit(2):
             row.status = DeliveryStatus.SENDING
+        session.flush()
+        ledger.recount(session.connection(), campaign.id)
     out = project("campaigns", "cancel", "1", "--yes").stdout
     assert "2 were in flight when its sender stopped: they show as unknown" in out
     shown = json.loads(project("campaigns", "show", "1", "--json").stdout)

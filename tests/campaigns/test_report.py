@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from mailer.campaigns.ledger import recount
 from mailer.campaigns.report import recent_campaigns, timeline, upcoming
 from mailer.campaigns.stats import campaign_stats
 from mailer.storage import Database, record_events
@@ -61,6 +62,7 @@ def ledger(session: Session, campaign_id: int, readers: int) -> list[int]:
         session.add(row)
         session.flush()
         ids.append(row.id)
+    recount(session.connection(), campaign_id)
     return ids
 
 

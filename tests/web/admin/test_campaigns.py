@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.accounts.audit import recent_entries
-from mailer.campaigns import actions
+from mailer.campaigns import actions, ledger
 from mailer.settings import Settings
 from mailer.storage import Campaign, Database, Delivery
 from mailer.storage.models import CampaignStatus, DeliveryStatus
@@ -240,6 +240,8 @@ async def test_unknown_messages_are_explained_and_queued_again(
 ) -> None:
     with db.session() as session:
         session.get_one(Delivery, sent.readers[0][2]).status = DeliveryStatus.UNKNOWN
+        session.flush()
+        ledger.recount(session.connection(), sent.campaign_id)
     page = f"/admin/campaigns/{sent.campaign_id}"
     text = shown((await as_admin.get(page)).text)
     assert "1 were in flight when a sender stopped" in text

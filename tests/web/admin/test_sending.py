@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.accounts.audit import recent_entries
+from mailer.campaigns import ledger
 from mailer.campaigns.records import move
 from mailer.settings import Settings
 from mailer.storage import Campaign, Database, Delivery, Subscriber
@@ -40,6 +41,8 @@ def under_way(db: Database, clock: Clock, campaign_id: int, sent: int) -> None:
                     campaign_id=campaign_id, subscriber_id=reader.id, list_id=list_id, status=status
                 )
             )
+        session.flush()
+        ledger.recount(session.connection(), campaign_id)
 
 
 @pytest.fixture
