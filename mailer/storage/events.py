@@ -52,6 +52,10 @@ class Event(Base):
             "delivery_id",
             sqlite_where=text("kind = 'clicked'"),
             postgresql_where=text("kind = 'clicked'"),
+            # The id too (a unique count counts a message without a ledger row by it):
+            # SQLite's indexes hold it anyway; PostgreSQL's scan of a million
+            # messages' clicks then reads no table rows (0008).
+            postgresql_include=["id"],
         ),
     )
 

@@ -241,10 +241,15 @@ def _fetch(
     """The matching ids after ``start`` up to ``end`` (each exclusive and inclusive in
     the walk's direction, None for open), at most ``wanted``."""
     stmt = plan.select.order_by(plan.key if forward else plan.key.desc())
-    if start is not None:
-        stmt = stmt.where(plan.key > start if forward else plan.key < start)
-    if end is not None:
-        stmt = stmt.where(plan.key <= end if forward else plan.key >= end)
+    # A list's walk is by its subscriptions' subscriber ids; the subscribers' own ids get
+    # the bounds too, as PostgreSQL carries no range across the join and would otherwise
+    # read every subscriber for each step (a million: 630 ms a step).
+    bounded = [plan.key] if plan.key is Subscriber.id else [plan.key, Subscriber.id]
+    for key in bounded:
+        if start is not None:
+            stmt = stmt.where(key > start if forward else key < start)
+        if end is not None:
+            stmt = stmt.where(key <= end if forward else key >= end)
     if not plan.suppressed:
         return list(session.scalars(stmt.limit(wanted)))
     rows = [(row_id, address_hash(key)) for row_id, key in session.execute(stmt)]
