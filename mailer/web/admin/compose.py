@@ -168,7 +168,6 @@ def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None
         # A draft only, before a web address is read for nothing.
         actions.require_draft(get_campaign(session, campaign_id))
     article = read_draft_article(draft, public_only=_public_only(ctx))
-    now = ctx.now()
     with ctx.database.session() as session:
         campaign = actions.edit(
             session,
@@ -181,14 +180,13 @@ def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None
             lists=draft.lists,
             segment=draft.segment,
             ctas=draft.ctas,
-            now=now,
         )
         audit(
             session,
             admin.email,
             "campaign.edit",
             f"campaign {campaign_id}",
-            now=now,
+            now=ctx.now(),
             subject=campaign.subject,
             lists=", ".join(draft.lists),
             source=campaign.source,
