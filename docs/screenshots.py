@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from mailer.accounts.audit import audit  # noqa: E402
 from mailer.accounts.users import add_user  # noqa: E402
+from mailer.articles import load_text  # noqa: E402
 from mailer.campaigns import actions  # noqa: E402
 from mailer.campaigns.sender import CampaignSender  # noqa: E402
 from mailer.delivery.memory import MemoryBackend  # noqa: E402
@@ -69,6 +70,7 @@ PAGES = (
     ("campaigns", "/admin/campaigns"),
     ("composer", "/admin/campaigns/new"),
     ("campaign", "/admin/campaigns/3"),
+    ("edit-draft", "/admin/campaigns/4/edit"),
     ("preview", "/admin/campaigns/3/preview"),
     ("sending", "/admin/campaigns/2/sending"),
     ("report", "/admin/campaigns/1/report"),
@@ -162,6 +164,16 @@ def fill(database: Database, settings: Settings, folder: Path, count: int) -> No
         )
         at = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT09:00")
         actions.schedule(session, settings, draft.id, at, now=datetime.now(UTC), tz="UTC")
+        # The issue after that, a draft written in the admin's Markdown editor.
+        markdown = (ROOT / "examples" / "article.md").read_text(encoding="utf-8")
+        actions.create(
+            session,
+            settings,
+            article=load_text(markdown, name="the Markdown editor", kind="markdown"),
+            lists=["weekly"],
+            source="admin: Markdown editor",
+            article_input={"source": "markdown", "markdown": markdown},
+        )
         add_accounts(session)
 
 

@@ -177,7 +177,6 @@ def edit(
     lists: Sequence[str] | None = None,
     segment: str | None = None,
     ctas: Sequence[str] | None = None,
-    now: datetime | None = None,
 ) -> Campaign:
     """Change a draft and render it again, through the same checks as :func:`create`.
     What is None stays as it is: the article (its stored copy is rendered again), the

@@ -130,8 +130,10 @@ def edit(
     encoding: EncodingOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Change a draft and render it again; what is not given stays (the article too,
-    rendered again from the copy stored when it was created)."""
+    """Change a draft and render it again; what is not given stays as it is.
+
+    Without --article, the copy of the article stored when it was created is rendered
+    again. Only a draft: a scheduled campaign is unscheduled first."""
     if all(v is None for v in (article, list_names, subject, segment, cta)):
         raise InputError(
             "campaigns edit: nothing to change; give --article, --list, --subject, "

@@ -25,7 +25,7 @@ class Role(enum.StrEnum):
     """What an account may do, each role all that the one before it may."""
 
     VIEWER = "viewer"  # reads everything
-    EDITOR = "editor"  # also composes, previews and sends tests
+    EDITOR = "editor"  # also composes, edits drafts, previews and sends tests
     ADMIN = "admin"  # also imports, schedules, sends, deletes and manages accounts
 
     @property

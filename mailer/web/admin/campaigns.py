@@ -123,6 +123,7 @@ def campaign_page(
             hints=_hints(view),
             allowed=allowed(view.campaign.status),
             can_send=admin.can(Role.ADMIN),
+            can_preview=admin.can(Role.EDITOR),
             can_edit=admin.can(Role.EDITOR) and view.campaign.status is CampaignStatus.DRAFT,
             timezone=ctx.settings.timezone,
             form={"date": "", "time": "", "tz": ctx.settings.timezone, "mode": "at", **form},

@@ -66,13 +66,13 @@ def _page(
     campaign_id: int | None = None,
     **shown: Any,
 ) -> Response:
-    saved_from = ""
+    saved_from, title = "", "New campaign"
     with ctx.database.session() as session:
         lists = list_counts(session)
         if campaign_id is not None:
             campaign = get_campaign(session, campaign_id)
             actions.require_draft(campaign)
-            saved_from = campaign.source
+            saved_from, title = campaign.source, f"Edit: {campaign.subject}"
     context: dict[str, Any] = {"problem": "", "tried": None, "who": "", "audience": None}
     context.update(shown)
     return pages.page(
@@ -80,7 +80,7 @@ def _page(
         admin,
         "compose.html",
         status_code,
-        title="New campaign" if campaign_id is None else f"Edit campaign {campaign_id}",
+        title=title,
         action="/admin" + (PATH if campaign_id is None else f"/campaigns/{campaign_id}/edit"),
         campaign_id=campaign_id,
         saved_from=saved_from,
@@ -168,7 +168,6 @@ def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None
         # A draft only, before a web address is read for nothing.
         actions.require_draft(get_campaign(session, campaign_id))
     article = read_draft_article(draft, public_only=_public_only(ctx))
-    now = ctx.now()
     with ctx.database.session() as session:
         campaign = actions.edit(
             session,
@@ -181,14 +180,13 @@ def _edit(ctx: WebContext, admin: Admin, draft: Draft, campaign_id: int) -> None
             lists=draft.lists,
             segment=draft.segment,
             ctas=draft.ctas,
-            now=now,
         )
         audit(
             session,
             admin.email,
             "campaign.edit",
             f"campaign {campaign_id}",
-            now=now,
+            now=ctx.now(),
             subject=campaign.subject,
             lists=", ".join(draft.lists),
             source=campaign.source,

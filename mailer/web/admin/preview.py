@@ -80,7 +80,7 @@ def _page(
         admin,
         "preview.html",
         status_code,
-        title=f"Preview of campaign {campaign_id}",
+        title=f"Preview: {subject}",
         campaign_id=campaign_id,
         status=status,
         lists=lists,

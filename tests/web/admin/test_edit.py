@@ -64,9 +64,11 @@ async def test_the_edit_page_is_the_composers_form_filled_as_the_draft_was_compo
 ) -> None:
     campaign_page = await as_editor.get(f"/admin/campaigns/{campaign_id}")
     assert f'href="/admin/campaigns/{campaign_id}/edit"' in campaign_page.text
+    assert f'href="/admin/campaigns/{campaign_id}/preview"' in campaign_page.text
+    assert "None yet: who gets it is fixed when it starts sending" in shown(campaign_page.text)
     page = await as_editor.get(f"/admin/campaigns/{campaign_id}/edit")
     assert page.status_code == 200
-    assert f"Edit campaign {campaign_id}" in page.text
+    assert "<h1>Edit: River news</h1>" in page.text
     assert f'action="/admin/campaigns/{campaign_id}/edit"' in page.text
     assert MARKDOWN.strip() in page.text and 'value="markdown" checked' in page.text
     assert 'value="River news"' in page.text
