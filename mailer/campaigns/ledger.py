@@ -62,6 +62,7 @@ __all__ = [
     "claim",
     "load",
     "materialize",
+    "move_ids",
     "plan_record",
     "record",
     "recover",
@@ -563,6 +564,20 @@ def resend_unknown(conn: Connection, campaign_id: int) -> int:
 def skip_pending(conn: Connection, campaign_id: int, reason: str) -> int:
     """Mark every pending row skipped (the campaign was cancelled)."""
     return _move_rows(conn, campaign_id, D.PENDING, status=D.SKIPPED, error=reason)
+
+
+def move_ids(conn: Connection, ids: Sequence[int], current: DeliveryStatus, **values: Any) -> int:
+    """Rows ``ids`` that are still ``current`` get ``values``; returns how many did (a
+    row another process moved meanwhile is left as it is)."""
+    if not ids:
+        return 0
+    result = conn.execute(
+        update(Delivery)
+        .where(in_values(conn, Delivery.id, list(ids)), Delivery.status == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return max(getattr(result, "rowcount", 0), 0)
 
 
 def _move_rows(conn: Connection, campaign_id: int, current: DeliveryStatus, **values: Any) -> int:

@@ -35,9 +35,11 @@ __all__ = [
     "Digest",
     "DigestItem",
     "MailingList",
+    "SendWorker",
     "Subscriber",
     "Subscription",
     "SubscriptionStatus",
+    "Throttle",
     "Suppression",
     "SuppressionReason",
 ]
@@ -305,3 +307,33 @@ class DigestItem(Base):
         ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
     )
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendWorker(Base):
+    """A ``mailer worker`` process, as it last said: what it sends and how fast. Its row
+    goes when it stops; one whose ``seen_at`` is old died without a word."""
+
+    __tablename__ = "send_workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    concurrency: Mapped[int]
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    # The campaign of the batch in hand (None: waiting for one).
+    campaign_id: Mapped[int | None] = mapped_column(default=None)
+    messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Messages a second over its last minute.
+    rate: Mapped[float] = mapped_column(default=0.0)
+
+
+class Throttle(Base):
+    """A provider said "too many" (SendGrid's 429): until ``until``, no worker of any
+    machine hands that backend a batch, and the sender claims none for it."""
+
+    __tablename__ = "send_throttles"
+
+    backend: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
