@@ -263,7 +263,7 @@ class Settings(BaseSettings):
         default=30.0,
         ge=1,
         le=3600,
-        description="With `dispatch = \"procrastinate\"`: a worker silent for this long is "
+        description='With `dispatch = "procrastinate"`: a worker silent for this long is '
         "taken for dead, and the recipients of the batch it had in hand become `unknown` "
         "(only `resend-unknown` sends them again). Workers show a sign of life every third "
         "of it.",

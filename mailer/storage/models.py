@@ -39,9 +39,9 @@ __all__ = [
     "Subscriber",
     "Subscription",
     "SubscriptionStatus",
-    "Throttle",
     "Suppression",
     "SuppressionReason",
+    "Throttle",
 ]
 
 
