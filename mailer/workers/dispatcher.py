@@ -26,7 +26,7 @@ from mailer.storage.bulk import in_values
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
-from mailer.workers.queue import QUEUE, TASK, make_app
+from mailer.workers.queue import QUEUE, TASK, make_app, shared
 
 if TYPE_CHECKING:
     import procrastinate
@@ -77,6 +77,7 @@ class QueueDispatcher(Dispatcher):
         self.poll = poll
         self.monotonic = monotonic
         self.app: procrastinate.App = make_app(settings)
+        self._shared = shared(settings)
         self._jobs: dict[tuple[int, ...], int] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +85,7 @@ class QueueDispatcher(Dispatcher):
         # procrastinate writes the job on the connection given, inside our transaction.
         raw = conn.connection.driver_connection
         deferred = self.app.configure_task(TASK, queue=QUEUE, connection=raw).defer(
-            campaign_id=job.campaign_id, delivery_ids=list(job.delivery_ids)
+            campaign_id=job.campaign_id, delivery_ids=list(job.delivery_ids), settings=self._shared
         )
         with self._lock:
             self._jobs[job.delivery_ids] = deferred

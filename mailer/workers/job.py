@@ -14,7 +14,9 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from mailer.campaigns import ledger
@@ -27,6 +29,7 @@ from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
+from mailer.workers.queue import with_shared
 from mailer.workers.roster import Roster
 from mailer.workers.throttle import held_off, hold_off
 
@@ -63,21 +66,30 @@ class BatchRunner:
         self._backends: list[Backend] = []
         self._lock = threading.Lock()
 
-    def worker(self) -> BatchWorker:
-        worker: BatchWorker | None = getattr(self._local, "worker", None)
+    def worker(self, carried: dict[str, Any]) -> BatchWorker:
+        """This thread's worker for the settings a job carried (one per set: a
+        campaign's jobs all carry the same)."""
+        key = orjson.dumps(carried, option=orjson.OPT_SORT_KEYS)
+        workers: dict[bytes, BatchWorker] = self._local.__dict__.setdefault("workers", {})
+        worker = workers.get(key)
         if worker is None:
-            backend = self.backend_factory(self.settings)
+            settings = with_shared(self.settings, carried)
+            backend = self.backend_factory(settings)
             backend.on_throttled = self._throttled(backend.name)
-            backend.open()
+            try:
+                backend.open()
+            except BackendError:
+                backend.close()
+                raise
             with self._lock:
                 self._backends.append(backend)
             worker = BatchWorker(
-                self.database, self.settings, backend, clock=self.clock, retry=self.retry
+                self.database, settings, backend, clock=self.clock, retry=self.retry
             )
-            self._local.worker = worker
+            workers[key] = worker
         return worker
 
-    def run(self, job: BatchJob) -> None:
+    def run(self, job: BatchJob, carried: dict[str, Any]) -> None:
         """Send ``job``'s rows still in flight. A refusal for now (rows put back for a
         retry) ends the job well; one for good fails it, and the sender then stops the
         campaign."""
@@ -85,7 +97,17 @@ class BatchRunner:
         if status is not CampaignStatus.SENDING:
             self.retry(lambda: self._give_back(job, status))
             return
-        worker = self.worker()
+        try:
+            worker = self.worker(carried)
+        except BackendError as err:
+            if not err.retryable:
+                raise
+            # The server is out of reach from here for now: the rows wait their first
+            # retry's delay, as when a batch is refused for now.
+            log.warning("campaign %s: %s; the batch waits for a retry", job.campaign_id, err)
+            error = str(err)
+            self.retry(lambda: self._later(job, error))
+            return
         self._wait_out(worker.backend.name)
         self.roster.taking(job.campaign_id)
         sent = 0
@@ -120,6 +142,18 @@ class BatchRunner:
                     status=D.PENDING,
                     attempts=Delivery.attempts - 1,
                 )
+
+    def _later(self, job: BatchJob, error: str) -> None:
+        with self.database.engine.begin() as conn:
+            ledger.move_ids(
+                conn,
+                job.delivery_ids,
+                D.SENDING,
+                status=D.PENDING,
+                attempts=Delivery.attempts - 1,
+                next_attempt_at=self.clock() + ledger.RETRY_DELAYS[0],
+                error=error,
+            )
 
     def _wait_out(self, backend: str) -> None:
         """Wait while a provider holds every worker off (a 429 anywhere)."""

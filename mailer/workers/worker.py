@@ -18,6 +18,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -73,8 +74,8 @@ class Worker:
         runner = self.runner
 
         @self.app.task(name=TASK, queue=QUEUE)
-        def send_batch(campaign_id: int, delivery_ids: list[int]) -> None:
-            runner.run(BatchJob(campaign_id, tuple(delivery_ids)))
+        def send_batch(campaign_id: int, delivery_ids: list[int], settings: dict[str, Any]) -> None:
+            runner.run(BatchJob(campaign_id, tuple(delivery_ids)), settings)
 
     def _pause(self, seconds: float) -> None:
         self.stop_event.wait(seconds)

@@ -32,9 +32,7 @@ def db(pg_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def config_path(tmp_path: Path, pg_url: str) -> Path:
-    path = write_config(
-        tmp_path, pg_url, dispatch='"procrastinate"', worker_stalled_seconds="2"
-    )
+    path = write_config(tmp_path, pg_url, dispatch='"procrastinate"', worker_stalled_seconds="2")
     return append_config(path, DONATE)
 
 

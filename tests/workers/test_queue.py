@@ -6,9 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from mailer.campaigns import actions
