@@ -78,6 +78,11 @@ class Dispatcher(ABC):
         dispatcher that queues jobs in the database queues it here, so that the queue
         and the ledger never disagree."""
 
+    def recovering(self, conn: Connection, campaign_id: int) -> None:  # noqa: B027
+        """Called when a send resumes, in the transaction that turns the rows a dead
+        sender left ``sending`` into ``unknown``, before it does: a dispatcher whose
+        jobs outlive their sender gives back the rows of jobs no one has taken."""
+
     @abstractmethod
     def dispatch(self, job: BatchJob) -> BatchReport:
         """Send ``job``; raises BackendError if no message of it could be handed over."""

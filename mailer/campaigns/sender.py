@@ -278,6 +278,7 @@ class CampaignSender:
 
         def recover() -> None:
             with self.database.engine.begin() as conn:
+                self.dispatcher.recovering(conn, campaign_id)
                 ledger.recover(conn, campaign_id)
 
         return self._run(campaign_id, recover)

@@ -47,6 +47,14 @@ SELECT job.status::text AS status, job.worker_id,
  WHERE job.id = :id
 """
 )
+_WAITING = text(
+    """
+SELECT id, ARRAY(SELECT jsonb_array_elements_text(args->'delivery_ids')::bigint)
+  FROM procrastinate_jobs
+ WHERE queue_name = :queue AND status = 'todo' AND (args->>'campaign_id')::bigint = :campaign
+   FOR UPDATE SKIP LOCKED
+"""
+)
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
 _CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
 
@@ -89,6 +97,15 @@ class QueueDispatcher(Dispatcher):
         )
         with self._lock:
             self._jobs[job.delivery_ids] = deferred
+
+    def recovering(self, conn: Connection, campaign_id: int) -> None:
+        # The jobs a dead sender deferred that no worker took: nothing of theirs went
+        # out, so their rows wait again instead of becoming unknown. (Taken ones run on;
+        # their rows become unknown, and what the worker sends of them it records.)
+        waiting = conn.execute(_WAITING, {"queue": QUEUE, "campaign": campaign_id}).all()
+        for job_id, delivery_ids in waiting:
+            job = BatchJob(campaign_id, tuple(delivery_ids))
+            self._call_off(conn, job, job_id, CampaignStatus.SENDING)
 
     def dispatch(self, job: BatchJob) -> BatchReport:
         with self._lock:
