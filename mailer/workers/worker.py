@@ -39,7 +39,7 @@ __all__ = ["Worker"]
 log = logging.getLogger("mailer")
 
 #: Seconds between starts of procrastinate's worker while the database is lost.
-RESTART_AFTER = 2.0
+RESTART_AFTER = 1.0
 #: How often, in seconds, the event loop looks whether a stop was asked for.
 STOP_CHECK_EVERY = 0.2
 
@@ -64,6 +64,7 @@ class Worker:
         retry = DatabaseRetry(
             math.inf,
             sleep=self._pause,
+            stop=self.stop_event,
             on_lost=lambda why: log.warning("the database is out of reach (%s); waiting", why),
             on_back=lambda: log.info("the database answers again"),
         )

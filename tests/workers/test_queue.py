@@ -43,7 +43,7 @@ def running(worker: Worker) -> Iterator[Worker]:
         assert not thread.is_alive()
 
 
-def _campaign(db: Database, settings: Settings) -> int:
+def campaign(db: Database, settings: Settings) -> int:
     with db.session() as session:
         return actions.create(session, settings, article=str(ARTICLE), lists=["weekly"]).id
 
@@ -51,7 +51,7 @@ def _campaign(db: Database, settings: Settings) -> int:
 def test_two_workers_send_every_message_once(db: Database, settings: Settings) -> None:
     emails = weekly_list(db, 30)
     settings.send_batch_size = 4
-    campaign_id = _campaign(db, settings)
+    campaign_id = campaign(db, settings)
     seen = []
     sender = actions.sender_for(db, settings, on_progress=seen.append)
     with running(Worker(settings, db)), running(Worker(settings, db, concurrency=2)):
@@ -72,7 +72,7 @@ def test_a_pause_reaches_the_workers_and_leaves_nothing_in_flight(
 ) -> None:
     emails = weekly_list(db, 30)
     settings.send_batch_size = 2
-    campaign_id = _campaign(db, settings)
+    campaign_id = campaign(db, settings)
 
     def pause_once(progress: Progress) -> None:
         if progress.done == 2:
