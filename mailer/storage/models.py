@@ -5,6 +5,7 @@ holds hashed addresses that must never be mailed, whatever list they are on."""
 from __future__ import annotations
 
 import enum
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -42,6 +44,7 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "Throttle",
+    "ours",
 ]
 
 
@@ -325,7 +328,7 @@ class SendWorker(Base):
     campaign_id: Mapped[int | None] = mapped_column(default=None)
     messages: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Messages a second over its last minute.
-    rate: Mapped[float] = mapped_column(default=0.0)
+    rate: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Throttle(Base):
@@ -337,3 +340,10 @@ class Throttle(Base):
     backend: Mapped[str] = mapped_column(String(64), primary_key=True)
     until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+def ours(name: str | None, type_: str, parent_names: MutableMapping[Any, str | None]) -> bool:
+    """Whether a database object is one of these models' (Alembic's ``include_name``):
+    procrastinate's queue shares the database, and its schema is procrastinate's own."""
+    table = parent_names.get("table_name") or (name if type_ == "table" else None)
+    return not (table or name or "").startswith("procrastinate_")

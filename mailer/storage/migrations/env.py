@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 import mailer.storage.accounts
 import mailer.storage.counters
 import mailer.storage.events  # noqa: F401
-from mailer.storage.models import Base
+from mailer.storage.models import Base, ours
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
@@ -20,6 +20,7 @@ context.configure(
     target_metadata=Base.metadata,
     # SQLite changes a table by copying it; batch mode does that for us.
     render_as_batch=True,
+    include_name=ours,
 )
 with context.begin_transaction():
     context.run_migrations()
