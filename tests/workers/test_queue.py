@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from mailer.campaigns import actions
-from mailer.campaigns.records import campaign_view
+from mailer.campaigns import actions, ledger
+from mailer.campaigns.dispatch import BatchJob
+from mailer.campaigns.records import campaign_view, list_ids, move
 from mailer.campaigns.sender import Progress
 from mailer.delivery.backends import get_backend
 from mailer.settings import Settings
@@ -130,3 +131,22 @@ def test_workers_ls_shows_each_worker_what_it_sends_and_its_rate(
     table = cli("workers", "ls").stdout
     assert "campaign 7" in table
     assert "300 s ago" in table
+
+
+def test_a_job_run_again_skips_what_was_sent(db: Database, settings: Settings) -> None:
+    emails = weekly_list(db, 6)
+    campaign_id = campaign(db, settings)
+    now = utcnow()
+    with db.session() as session:
+        lists = list_ids(move(session, campaign_id, "send", now=now))
+    with db.engine.begin() as conn:
+        ledger.materialize(conn, campaign_id, lists, now)
+        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
+    runner = BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
+                         stop=threading.Event())  # fmt: skip
+    runner.run(job, shared(settings))
+    runner.run(job, shared(settings))  # procrastinate retrying it, say
+    runner.close()
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == len(emails)
+    with db.session() as session:
+        assert campaign_view(session, campaign_id).counts == {"sent": len(emails)}
