@@ -33,7 +33,8 @@ test: lint
 	$(PY) -m pytest -n auto
 
 # Benchmarks print their figures (the README lists them). The SMTP ones need Postfix's
-# smtp-sink: apt-get install postfix (choose "No configuration").
+# smtp-sink: apt-get install postfix (choose "No configuration"). bench/workers.py needs
+# MAILER_BENCH_DATABASE_URL, a PostgreSQL database it may empty.
 bench: $(VENV)/.installed
 	$(PY) bench/import_subscribers.py
 	$(PY) bench/render.py
@@ -42,6 +43,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/campaign_send.py smtp
 	$(PY) bench/campaign_send.py sendgrid
 	$(PY) bench/campaign_send.py sendgrid --processes 2
+	$(PY) bench/workers.py
 	$(PY) bench/faults.py
 	$(PY) bench/extraction.py
 

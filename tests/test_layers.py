@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mailer.subscribers",),
     ("mailer.rendering",),
     ("mailer.delivery",),
-    ("mailer.campaigns", "mailer.events"),
+    ("mailer.campaigns", "mailer.events", "mailer.workers"),
     ("mailer.scheduling",),
     ("mailer.web",),
     ("mailer.checks",),

@@ -384,12 +384,20 @@ def sender_for(
 ) -> CampaignSender:
     """The sender every way in uses: the settings decide its batches, pace and backend
     (``backend`` replaces the configured one); the rest is how the caller watches it."""
+    dispatcher = None
+    stop = stop or threading.Event()
+    if settings.dispatch == "procrastinate":
+        from mailer.workers.dispatcher import QueueDispatcher
+
+        # The batches go to mailer worker processes, wherever they run.
+        dispatcher = QueueDispatcher(database, settings, retry=retry, stop=stop)
     return CampaignSender(
         database,
         settings,
         backend if backend is not None else get_backend(settings),
         clock=clock,
         stop=stop,
+        dispatcher=dispatcher,
         on_progress=on_progress,
         on_wait=on_wait,
         release_on_stop=release_on_stop,

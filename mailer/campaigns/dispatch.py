@@ -2,9 +2,9 @@
 
 The sender claims rows of the ledger and hands each batch, as a :class:`BatchJob` of
 plain data, to a :class:`Dispatcher`. :class:`InlineDispatcher` sends it at once, in this
-process, through a :class:`BatchWorker`. A dispatcher that puts jobs on a task queue in
-PostgreSQL, for workers on several machines to run ``BatchWorker.run``, fits here
-without changing the sender or the workers.
+process, through a :class:`BatchWorker`; :class:`ProcessDispatcher` in worker processes;
+``mailer.workers.dispatcher.QueueDispatcher`` puts it on a job queue in PostgreSQL, in
+the claim's transaction, for ``mailer worker`` processes on several machines.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from mailer.campaigns import ledger
@@ -68,6 +69,20 @@ class BatchReport:
 
 
 class Dispatcher(ABC):
+    #: How many batches the sender keeps in flight at least (a queue for workers on
+    #: several machines wants more than one process's few).
+    in_flight: int = 0
+
+    def claimed(self, conn: Connection, job: BatchJob) -> None:  # noqa: B027 - most do nothing
+        """Called in the transaction that claims ``job``'s rows, before it commits: a
+        dispatcher that queues jobs in the database queues it here, so that the queue
+        and the ledger never disagree."""
+
+    def recovering(self, conn: Connection, campaign_id: int) -> None:  # noqa: B027
+        """Called when a send resumes, in the transaction that turns the rows a dead
+        sender left ``sending`` into ``unknown``, before it does: a dispatcher whose
+        jobs outlive their sender gives back the rows of jobs no one has taken."""
+
     @abstractmethod
     def dispatch(self, job: BatchJob) -> BatchReport:
         """Send ``job``; raises BackendError if no message of it could be handed over."""

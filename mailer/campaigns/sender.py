@@ -284,6 +284,7 @@ class CampaignSender:
 
         def recover() -> None:
             with self.database.engine.begin() as conn:
+                self.dispatcher.recovering(conn, campaign_id)
                 ledger.recover(conn, campaign_id)
 
         return self._run(campaign_id, recover)
@@ -329,7 +330,12 @@ class CampaignSender:
         total, done = self.retry(lambda: self._totals(campaign_id))
         tally = _Tally(total, done, deque(maxlen=self.error_window))
         self._counts = tally.counts
-        parallel = max(1, self.backend.parallel_batches, 2 * self.settings.send_processes)
+        parallel = max(
+            1,
+            self.backend.parallel_batches,
+            2 * self.settings.send_processes,
+            self.dispatcher.in_flight,
+        )
         refused = self._refusal(campaign_id, tally)
         if refused is not None:
             return refused
@@ -428,7 +434,10 @@ class CampaignSender:
             status = self._heartbeat(conn, campaign_id, now)
             if status is not CampaignStatus.SENDING:
                 return status, []
-            return status, ledger.claim(conn, campaign_id, size, now)
+            claimed = ledger.claim(conn, campaign_id, size, now)
+            if claimed:
+                self.dispatcher.claimed(conn, BatchJob(campaign_id, tuple(claimed)))
+            return status, claimed
 
     def _dispatch(self, job: BatchJob) -> BatchReport:
         try:

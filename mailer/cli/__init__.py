@@ -16,6 +16,7 @@ from mailer.cli import render as render_cli
 from mailer.cli import subscribers as subscribers_cli
 from mailer.cli import users as users_cli
 from mailer.cli import web as web_cli
+from mailer.cli import workers as workers_cli
 from mailer.cli._state import CliState, err_console
 from mailer.exceptions import MailerError
 
@@ -75,6 +76,7 @@ app.add_typer(digests.app, name="digests")
 app.add_typer(users_cli.app, name="users")
 web_cli.register(app)
 check_cli.register(app)
+workers_cli.register(app)
 
 
 def main() -> None:

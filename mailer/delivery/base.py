@@ -43,6 +43,15 @@ class Backend(ABC):
     #: Recipients a batch holds unless ``send_batch_size`` says otherwise: what the
     #: backend hands over best in one go.
     batch_size: ClassVar[int] = 500
+    #: Told (seconds to hold off, why) when the provider says "too many" (SendGrid's
+    #: 429), so that whoever sends beside this backend (workers on other machines) slows
+    #: down too; the backend waits and tries again by itself either way.
+    on_throttled: Callable[[float, str], None] | None = None
+
+    def throttled(self, seconds: float, reason: str) -> None:
+        """Say that the provider asked to slow down for ``seconds``."""
+        if self.on_throttled is not None:
+            self.on_throttled(seconds, reason)
 
     @classmethod
     @abstractmethod

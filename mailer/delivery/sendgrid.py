@@ -199,7 +199,11 @@ class SendGridBackend(Backend):
         body = _text(err.body)
         message = f"API response {status}: {describe_errors(body)}"
         if status == 429:
-            return _RateLimited(f"{self.name} {message}", _reset_time(err.headers))
+            reset = _reset_time(err.headers)
+            # Without a reset time, the first backoff step: a second.
+            wait = reset - self.clock() if reset is not None else 1.0
+            self.throttled(min(max(wait, 0.0), self.max_wait), f"{self.name} {message}")
+            return _RateLimited(f"{self.name} {message}", reset)
         if status >= 500:
             return _Transient(f"{self.name} {message}")
         return BackendError(self.name, message, status=status, body=body)

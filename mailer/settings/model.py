@@ -252,6 +252,22 @@ class Settings(BaseSettings):
         "threads). Building messages is CPU work: for large SendGrid campaigns, the number "
         "of cores.",
     )
+    dispatch: Literal["local", "procrastinate"] = Field(
+        default="local",
+        description="Who sends the batches a send claims: `local`, the sending process "
+        "itself (and its `send_processes`); `procrastinate`, `mailer worker` processes on "
+        "any number of machines, through a job queue in the PostgreSQL database (see "
+        "Deployment: several machines).",
+    )
+    worker_stalled_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description='With `dispatch = "procrastinate"`: a worker silent for this long is '
+        "taken for dead, and the recipients of the batch it had in hand become `unknown` "
+        "(only `resend-unknown` sends them again). Workers show a sign of life every third "
+        "of it.",
+    )
     error_threshold: float = Field(
         default=0.5,
         gt=0,
@@ -502,6 +518,15 @@ class Settings(BaseSettings):
 
             # Read now, so that a missing or broken key fails at start and not mid-send.
             load_private_key(self.dkim_private_key.get_secret_value(), self.base_dir)
+        return self
+
+    @model_validator(mode="after")
+    def _dispatch_needs_postgresql(self) -> Settings:
+        if self.dispatch == "procrastinate" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                'dispatch = "procrastinate" needs a PostgreSQL database_url (its job queue '
+                "lives there); on SQLite a send is local"
+            )
         return self
 
     @field_validator("cta")

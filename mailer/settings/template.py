@@ -71,6 +71,8 @@ SECTIONS = (
             "rate_per_hour",
             "send_batch_size",
             "send_processes",
+            "dispatch",
+            "worker_stalled_seconds",
             "error_threshold",
             "late_send_limit",
             "database_retry_seconds",

@@ -5,6 +5,7 @@ holds hashed addresses that must never be mailed, whatever list they are on."""
 from __future__ import annotations
 
 import enum
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -35,11 +37,14 @@ __all__ = [
     "Digest",
     "DigestItem",
     "MailingList",
+    "SendWorker",
     "Subscriber",
     "Subscription",
     "SubscriptionStatus",
     "Suppression",
     "SuppressionReason",
+    "Throttle",
+    "ours",
 ]
 
 
@@ -305,3 +310,40 @@ class DigestItem(Base):
         ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
     )
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendWorker(Base):
+    """A ``mailer worker`` process, as it last said: what it sends and how fast. Its row
+    goes when it stops; one whose ``seen_at`` is old died without a word."""
+
+    __tablename__ = "send_workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    concurrency: Mapped[int]
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    # The campaign of the batch in hand (None: waiting for one).
+    campaign_id: Mapped[int | None] = mapped_column(default=None)
+    messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Messages a second over its last minute.
+    rate: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Throttle(Base):
+    """A provider said "too many" (SendGrid's 429): until ``until``, no worker of any
+    machine hands that backend a batch, and the sender claims none for it."""
+
+    __tablename__ = "send_throttles"
+
+    backend: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+def ours(name: str | None, type_: str, parent_names: MutableMapping[Any, str | None]) -> bool:
+    """Whether a database object is one of these models' (Alembic's ``include_name``):
+    procrastinate's queue shares the database, and its schema is procrastinate's own."""
+    table = parent_names.get("table_name") or (name if type_ == "table" else None)
+    return not (table or name or "").startswith("procrastinate_")

@@ -195,10 +195,14 @@ def test_429_waits_until_the_reset_time_and_tries_again(
         Answer(429, b'{"errors":[{"message":"too many requests"}]}', {"X-RateLimit-Reset": reset}),
         Answer(202, headers={"X-Message-Id": "later"}),
     ]
+    told: list[tuple[float, str]] = []
+    backend.on_throttled = lambda seconds, why: told.append((seconds, why))
     results = backend.send_batch(make_batch(2))
     assert time.sleeps == [42.0]
     assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
     assert len(sendgrid_server.requests) == 2
+    # Whoever sends beside this backend (workers on other machines) hears of it.
+    assert told == [(42.0, "SendGrid API response 429: too many requests")]
 
 
 def test_5xx_is_tried_again_with_backoff(

@@ -10,7 +10,7 @@ import mailer.storage.accounts
 import mailer.storage.counters
 import mailer.storage.events
 import mailer.storage.tallies  # noqa: F401
-from mailer.storage.models import Base
+from mailer.storage.models import Base, ours
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
@@ -21,6 +21,7 @@ context.configure(
     target_metadata=Base.metadata,
     # SQLite changes a table by copying it; batch mode does that for us.
     render_as_batch=True,
+    include_name=ours,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,201 @@
+"""The sender's side of sending through workers: each batch claimed is deferred as a
+procrastinate job in the claim's own transaction, and what came of it is read back from
+the ledger, whoever sent it.
+
+A job whose worker fell silent (procrastinate's heartbeat of the worker is older than
+``worker_stalled_seconds``, or the worker was pruned) may or may not have handed its
+messages over: its rows still ``sending`` become ``unknown``, as after a crash of one
+process, and the job is marked failed so that no one runs it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, select, text
+
+from mailer.campaigns import ledger
+from mailer.campaigns.dispatch import BatchJob, BatchReport, Dispatcher
+from mailer.delivery.message import Outcome
+from mailer.exceptions import BackendError
+from mailer.settings import Settings
+from mailer.storage.bulk import in_values
+from mailer.storage.database import Database
+from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.retry import DatabaseRetry
+from mailer.workers.queue import QUEUE, TASK, make_app, shared
+
+if TYPE_CHECKING:
+    import procrastinate
+
+__all__ = ["STALLED_ERROR", "QueueDispatcher"]
+
+D = DeliveryStatus
+STALLED_ERROR = "in flight when its worker fell silent"
+
+#: The job, and whether the worker running it has been silent too long.
+_JOB = text(
+    """
+SELECT job.status::text AS status, job.worker_id,
+       worker.id IS NULL
+         OR worker.last_heartbeat < NOW() - make_interval(secs => :silent) AS silent
+  FROM procrastinate_jobs job
+  LEFT JOIN procrastinate_workers worker ON worker.id = job.worker_id
+ WHERE job.id = :id
+"""
+)
+_WAITING = text(
+    """
+SELECT id, ARRAY(SELECT jsonb_array_elements_text(args->'delivery_ids')::bigint)
+  FROM procrastinate_jobs
+ WHERE queue_name = :queue AND status = 'todo' AND (args->>'campaign_id')::bigint = :campaign
+   FOR UPDATE SKIP LOCKED
+"""
+)
+_FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
+_CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
+
+#: What a ledger row's status says of its message, for the report.
+_OUTCOMES = {D.SENT: Outcome.SENT, D.FAILED: Outcome.FAILED, D.UNKNOWN: Outcome.UNKNOWN}
+
+
+class QueueDispatcher(Dispatcher):
+    """Dispatches through procrastinate to ``mailer worker`` processes. ``poll`` is
+    how often, in seconds, a batch in flight is looked at."""
+
+    in_flight = 8
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        retry: DatabaseRetry | None = None,
+        stop: threading.Event | None = None,
+        poll: float = 0.2,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.database = database
+        self.settings = settings
+        self.retry = retry or DatabaseRetry(settings.database_retry_seconds)
+        self.stop = stop or threading.Event()
+        self.poll = poll
+        self.monotonic = monotonic
+        self.app: procrastinate.App = make_app(settings)
+        self._shared = shared(settings)
+        self._jobs: dict[tuple[int, ...], int] = {}
+        self._lock = threading.Lock()
+
+    def claimed(self, conn: Connection, job: BatchJob) -> None:
+        # procrastinate writes the job on the connection given, inside our transaction.
+        raw = conn.connection.driver_connection
+        deferred = self.app.configure_task(TASK, queue=QUEUE, connection=raw).defer(
+            campaign_id=job.campaign_id, delivery_ids=list(job.delivery_ids), settings=self._shared
+        )
+        with self._lock:
+            self._jobs[job.delivery_ids] = deferred
+
+    def recovering(self, conn: Connection, campaign_id: int) -> None:
+        # The jobs a dead sender deferred that no worker took: nothing of theirs went
+        # out, so their rows wait again instead of becoming unknown. (Taken ones run on;
+        # their rows become unknown, and what the worker sends of them it records.)
+        waiting = conn.execute(_WAITING, {"queue": QUEUE, "campaign": campaign_id}).all()
+        for job_id, delivery_ids in waiting:
+            job = BatchJob(campaign_id, tuple(delivery_ids))
+            self._call_off(conn, job, job_id, CampaignStatus.SENDING)
+
+    def dispatch(self, job: BatchJob) -> BatchReport:
+        with self._lock:
+            job_id = self._jobs.pop(job.delivery_ids)
+        checked = self.monotonic()
+        while True:
+            verdict = self.retry(lambda: self._look(job, job_id))
+            if verdict is not None:
+                break
+            # A stop ends the wait only for a job no worker took: a job taken ends soon,
+            # and its outcome is then counted.
+            if self.stop.is_set():
+                if self.retry(lambda: self._cancel(job, job_id)):
+                    break
+                threading.Event().wait(self.poll)
+            else:
+                self.stop.wait(self.poll)
+            if self.monotonic() - checked >= 1.0:
+                checked = self.monotonic()
+                if self.retry(lambda: self._stopped(job, job_id)):
+                    break
+        if verdict == "failed":
+            raise BackendError(
+                "worker",
+                f"job {job_id} (campaign {job.campaign_id}) failed for good on its worker; "
+                "the worker's log says why",
+            )
+        return self.retry(lambda: self._report(job))
+
+    def _look(self, job: BatchJob, job_id: int) -> str | None:
+        """None while the job is waiting or running; else how it ended (a silent
+        worker's job ends here, its rows in flight unknown)."""
+        with self.database.engine.begin() as conn:
+            row = conn.execute(
+                _JOB, {"id": job_id, "silent": self.settings.worker_stalled_seconds}
+            ).first()
+            if row is None:
+                return "succeeded"  # deleted once done
+            if row.status == "doing" and row.silent:
+                conn.execute(_FAIL, {"id": job_id})
+                ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.UNKNOWN,
+                                error=STALLED_ERROR)  # fmt: skip
+                return "stalled"
+            if row.status in ("todo", "doing"):
+                return None
+            return str(row.status)
+
+    def _stopped(self, job: BatchJob, job_id: int) -> bool:
+        """A campaign paused or cancelled while its job waits for a worker: the job is
+        called off and its rows given back (or skipped); True if it was."""
+        with self.database.engine.begin() as conn:
+            status = conn.scalar(select(Campaign.status).where(Campaign.id == job.campaign_id))
+            if status is CampaignStatus.SENDING:
+                return False
+            return self._call_off(conn, job, job_id, status)
+
+    def _cancel(self, job: BatchJob, job_id: int) -> bool:
+        with self.database.engine.begin() as conn:
+            return self._call_off(conn, job, job_id, None)
+
+    def _call_off(
+        self, conn: Connection, job: BatchJob, job_id: int, status: CampaignStatus | None
+    ) -> bool:
+        if conn.execute(_CANCEL, {"id": job_id}).scalar() is None:
+            return False  # a worker has it: it ends soon
+        if status is CampaignStatus.CANCELLED:
+            ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.SKIPPED,
+                            error="campaign cancelled")  # fmt: skip
+        else:
+            ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.PENDING,
+                            attempts=Delivery.attempts - 1)  # fmt: skip
+        return True
+
+    def _report(self, job: BatchJob) -> BatchReport:
+        """What the ledger says of the job's rows now."""
+        with self.database.engine.begin() as conn:
+            rows = conn.execute(
+                select(Delivery.id, Delivery.status, Delivery.error)
+                .where(in_values(conn, Delivery.id, list(job.delivery_ids)))
+                .order_by(Delivery.id)
+            ).all()
+        report = BatchReport()
+        outcomes: dict[Outcome, int] = {}
+        for id_, status, error in rows:
+            if status is D.SKIPPED:
+                report.skipped += 1
+                continue
+            outcome = _OUTCOMES.get(status, Outcome.RETRY)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if status is not D.UNKNOWN:
+                report.tried.append((id_, None if status is D.SENT else error or status.value))
+        report.outcomes = outcomes
+        return report
