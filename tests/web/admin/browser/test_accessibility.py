@@ -48,7 +48,6 @@ PAGES = (
     Checked("campaigns", "/admin/campaigns", Role.ADMIN),
     Checked("draft campaign", "/admin/campaigns/2", Role.ADMIN),
     Checked("composer", "/admin/campaigns/new", Role.EDITOR),
-    Checked("edit draft", "/admin/campaigns/2/edit", Role.EDITOR),
     Checked("preview", "/admin/campaigns/2/preview", Role.EDITOR),
     Checked("sending", "/admin/campaigns/1/sending", Role.ADMIN),
     Checked("report", "/admin/campaigns/1/report", Role.ADMIN),
