@@ -10,6 +10,7 @@ process, and the job is marked failed so that no one runs it again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["STALLED_ERROR", "QueueDispatcher"]
 
+log = logging.getLogger("mailer")
+
 D = DeliveryStatus
 STALLED_ERROR = "in flight when its worker fell silent"
 
@@ -54,6 +57,10 @@ SELECT id, ARRAY(SELECT jsonb_array_elements_text(args->'delivery_ids')::bigint)
  WHERE queue_name = :queue AND status = 'todo' AND (args->>'campaign_id')::bigint = :campaign
    FOR UPDATE SKIP LOCKED
 """
+)
+_ALIVE = text(
+    "SELECT count(*) FROM procrastinate_workers "
+    "WHERE last_heartbeat >= NOW() - make_interval(secs => :silent)"
 )
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
 _CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
@@ -88,6 +95,7 @@ class QueueDispatcher(Dispatcher):
         self._shared = shared(settings)
         self._jobs: dict[tuple[int, ...], int] = {}
         self._lock = threading.Lock()
+        self._told_idle = False
 
     def claimed(self, conn: Connection, job: BatchJob) -> None:
         # procrastinate writes the job on the connection given, inside our transaction.
@@ -110,7 +118,7 @@ class QueueDispatcher(Dispatcher):
     def dispatch(self, job: BatchJob) -> BatchReport:
         with self._lock:
             job_id = self._jobs.pop(job.delivery_ids)
-        checked = self.monotonic()
+        started = checked = self.monotonic()
         while True:
             verdict = self.retry(lambda: self._look(job, job_id))
             if verdict is not None:
@@ -127,6 +135,8 @@ class QueueDispatcher(Dispatcher):
                 checked = self.monotonic()
                 if self.retry(lambda: self._stopped(job, job_id)):
                     break
+                if checked - started >= self.settings.worker_stalled_seconds:
+                    self.retry(self._tell_if_no_worker)
         if verdict == "failed":
             raise BackendError(
                 "worker",
@@ -134,6 +144,19 @@ class QueueDispatcher(Dispatcher):
                 "the worker's log says why",
             )
         return self.retry(lambda: self._report(job))
+
+    def _tell_if_no_worker(self) -> None:
+        """Say once that batches wait and no worker is alive to take them."""
+        if self._told_idle:
+            return
+        with self.database.engine.begin() as conn:
+            alive = conn.execute(_ALIVE, {"silent": self.settings.worker_stalled_seconds}).scalar()
+        if not alive:
+            self._told_idle = True
+            log.warning(
+                "batches wait on the queue and no mailer worker is alive to take them: "
+                "start one (mailer worker), see them with mailer workers ls"
+            )
 
     def _look(self, job: BatchJob, job_id: int) -> str | None:
         """None while the job is waiting or running; else how it ended (a silent
