@@ -175,7 +175,7 @@ def test_with_no_worker_alive_the_sender_says_so_and_a_pause_calls_the_jobs_off(
     assert not thread.is_alive()
     with db.session() as session:
         view = campaign_view(session, campaign_id)
-    assert view.status.value == "paused"
+    assert view.campaign.status.value == "paused"
     assert view.counts == {"pending": len(emails)}
     with db.engine.begin() as conn:
         statuses = conn.execute(text("SELECT DISTINCT status::text FROM procrastinate_jobs"))
