@@ -10,12 +10,13 @@ process, and the job is marked failed so that no one runs it again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 
 from mailer.campaigns import ledger
 from mailer.campaigns.dispatch import BatchJob, BatchReport, Dispatcher
@@ -33,8 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = ["STALLED_ERROR", "QueueDispatcher"]
 
+log = logging.getLogger("mailer")
+
 D = DeliveryStatus
 STALLED_ERROR = "in flight when its worker fell silent"
+#: Seconds a running job whose rows all have their outcome is given to end by itself.
+WRITTEN_SETTLES = 2.0
 
 #: The job, and whether the worker running it has been silent too long.
 _JOB = text(
@@ -54,6 +59,10 @@ SELECT id, ARRAY(SELECT jsonb_array_elements_text(args->'delivery_ids')::bigint)
  WHERE queue_name = :queue AND status = 'todo' AND (args->>'campaign_id')::bigint = :campaign
    FOR UPDATE SKIP LOCKED
 """
+)
+_ALIVE = text(
+    "SELECT count(*) FROM procrastinate_workers "
+    "WHERE last_heartbeat >= NOW() - make_interval(secs => :silent)"
 )
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
 _CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
@@ -88,6 +97,7 @@ class QueueDispatcher(Dispatcher):
         self._shared = shared(settings)
         self._jobs: dict[tuple[int, ...], int] = {}
         self._lock = threading.Lock()
+        self._told_idle = False
 
     def claimed(self, conn: Connection, job: BatchJob) -> None:
         # procrastinate writes the job on the connection given, inside our transaction.
@@ -110,24 +120,7 @@ class QueueDispatcher(Dispatcher):
     def dispatch(self, job: BatchJob) -> BatchReport:
         with self._lock:
             job_id = self._jobs.pop(job.delivery_ids)
-        checked = self.monotonic()
-        while True:
-            verdict = self.retry(lambda: self._look(job, job_id))
-            if verdict is not None:
-                break
-            # A stop ends the wait only for a job no worker took: a job taken ends soon,
-            # and its outcome is then counted.
-            if self.stop.is_set():
-                if self.retry(lambda: self._cancel(job, job_id)):
-                    break
-                threading.Event().wait(self.poll)
-            else:
-                self.stop.wait(self.poll)
-            if self.monotonic() - checked >= 1.0:
-                checked = self.monotonic()
-                if self.retry(lambda: self._stopped(job, job_id)):
-                    break
-        if verdict == "failed":
+        if self._wait_for(job, job_id) == "failed":
             raise BackendError(
                 "worker",
                 f"job {job_id} (campaign {job.campaign_id}) failed for good on its worker; "
@@ -135,9 +128,58 @@ class QueueDispatcher(Dispatcher):
             )
         return self.retry(lambda: self._report(job))
 
+    def _wait_for(self, job: BatchJob, job_id: int) -> str | None:
+        """How the job ended; None if it was called off (a pause, a stop)."""
+        started = checked = self.monotonic()
+        written_at: float | None = None
+        while True:
+            verdict = self.retry(lambda: self._look(job, job_id))
+            if verdict == "written":
+                # The worker wrote every row's outcome, and its job still runs: it ends
+                # in a moment, or its end was lost with the database. The ledger is what
+                # counts; a failure flips the job's status first, so it is given time to.
+                written_at = written_at if written_at is not None else self.monotonic()
+                if self.monotonic() - written_at >= WRITTEN_SETTLES:
+                    return "succeeded"
+            elif verdict is not None:
+                return verdict
+            if self._pause(job, job_id):
+                return None
+            if self.monotonic() - checked >= 1.0:
+                checked = self.monotonic()
+                if self.retry(lambda: self._stopped(job, job_id)):
+                    return None
+                if checked - started >= self.settings.worker_stalled_seconds:
+                    self.retry(self._tell_if_no_worker)
+
+    def _pause(self, job: BatchJob, job_id: int) -> bool:
+        """Wait one poll; True if a stop called the job off. A stop ends the wait only
+        for a job no worker took: a job taken ends soon, and its outcome is counted."""
+        if self.stop.is_set():
+            if self.retry(lambda: self._cancel(job, job_id)):
+                return True
+            threading.Event().wait(self.poll)
+        else:
+            self.stop.wait(self.poll)
+        return False
+
+    def _tell_if_no_worker(self) -> None:
+        """Say once that batches wait and no worker is alive to take them."""
+        if self._told_idle:
+            return
+        with self.database.engine.begin() as conn:
+            alive = conn.execute(_ALIVE, {"silent": self.settings.worker_stalled_seconds}).scalar()
+        if not alive:
+            self._told_idle = True
+            log.warning(
+                "batches wait on the queue and no mailer worker is alive to take them: "
+                "start one (mailer worker), see them with mailer workers ls"
+            )
+
     def _look(self, job: BatchJob, job_id: int) -> str | None:
-        """None while the job is waiting or running; else how it ended (a silent
-        worker's job ends here, its rows in flight unknown)."""
+        """None while the job is waiting or running; "written" while it runs with every
+        row's outcome written; else how it ended (a silent worker's job ends here, its
+        rows in flight unknown)."""
         with self.database.engine.begin() as conn:
             row = conn.execute(
                 _JOB, {"id": job_id, "silent": self.settings.worker_stalled_seconds}
@@ -149,7 +191,15 @@ class QueueDispatcher(Dispatcher):
                 ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.UNKNOWN,
                                 error=STALLED_ERROR)  # fmt: skip
                 return "stalled"
-            if row.status in ("todo", "doing"):
+            if row.status == "doing":
+                in_flight = conn.scalar(
+                    select(func.count()).where(
+                        in_values(conn, Delivery.id, list(job.delivery_ids)),
+                        Delivery.status == D.SENDING,
+                    )
+                )
+                return None if in_flight else "written"
+            if row.status == "todo":
                 return None
             return str(row.status)
 

@@ -168,7 +168,10 @@ class Worker:
                 if not lost(err):
                     raise
                 if not lost_said:
-                    log.warning("cannot write this worker's row (%s)", cause(err))
+                    log.warning(
+                        "cannot write this worker's row: the database is out of reach (%s)",
+                        cause(err),
+                    )
                     lost_said = True
             if self.stop_event.wait(self.beat_seconds):
                 return

@@ -5,12 +5,15 @@ provider's hold reaches every worker; ``mailer workers ls``."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from mailer.campaigns import actions, ledger
@@ -150,3 +153,30 @@ def test_a_job_run_again_skips_what_was_sent(db: Database, settings: Settings) -
     assert len(list(settings.outbox_dir.glob("*.eml"))) == len(emails)
     with db.session() as session:
         assert campaign_view(session, campaign_id).counts == {"sent": len(emails)}
+
+
+def test_with_no_worker_alive_the_sender_says_so_and_a_pause_calls_the_jobs_off(
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    emails = weekly_list(db, 6)
+    settings.send_batch_size = 2
+    campaign_id = campaign(db, settings)
+    caplog.set_level(logging.WARNING, logger="mailer")
+    sender = actions.sender_for(db, settings)
+    thread = threading.Thread(target=sender.send, args=(campaign_id,))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not any("no mailer worker is alive" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "the sender did not say that no worker is alive"
+        time.sleep(0.05)  # polling the log, with a deadline
+    with db.session() as session:
+        actions.pause(session, campaign_id, reason="no workers today")
+    thread.join(30)
+    assert not thread.is_alive()
+    with db.session() as session:
+        view = campaign_view(session, campaign_id)
+    assert view.campaign.status.value == "paused"
+    assert view.counts == {"pending": len(emails)}
+    with db.engine.begin() as conn:
+        statuses = conn.execute(text("SELECT DISTINCT status::text FROM procrastinate_jobs"))
+        assert {status for (status,) in statuses} == {"cancelled"}
