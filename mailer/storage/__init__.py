@@ -21,6 +21,7 @@ from mailer.storage.models import (
     Suppression,
     SuppressionReason,
 )
+from mailer.storage.rate_limits import RateLimitHit
 
 __all__ = [
     "AdminUser",
@@ -36,6 +37,7 @@ __all__ = [
     "EventFirst",
     "EventKind",
     "MailingList",
+    "RateLimitHit",
     "Role",
     "Subscriber",
     "Subscription",

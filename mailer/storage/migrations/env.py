@@ -8,7 +8,8 @@ from sqlalchemy import Connection
 # The modules whose tables are on Base.metadata once imported.
 import mailer.storage.accounts
 import mailer.storage.counters
-import mailer.storage.events  # noqa: F401
+import mailer.storage.events
+import mailer.storage.rate_limits  # noqa: F401
 from mailer.storage.models import Base
 
 connection = context.config.attributes.get("connection")
