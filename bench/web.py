@@ -141,12 +141,8 @@ def build(config: Path, recipients: int) -> tuple[int, int, list[tuple[int, int]
             session.execute(
                 insert(Subscriber), [{"email": e, "email_key": e, "name": ""} for e in emails]
             )
-            ids = {
-                email: id_
-                for email, id_ in session.execute(
-                    select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_(emails))
-                )
-            }
+            found = select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_(emails))
+            ids: dict[str, int] = {row[0]: row[1] for row in session.execute(found)}
             session.execute(
                 insert(Subscription),
                 [

@@ -36,6 +36,7 @@ from mailer.web.archive import published_page
 from mailer.web.caches import CampaignCache
 from mailer.web.context import WebContext
 from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
+from mailer.web.group_commit import GroupCommit
 from mailer.web.headers import SecurityHeaders
 from mailer.web.hits import HitWriter
 from mailer.web.limits import SizeLimit
@@ -71,6 +72,7 @@ def create_app(
         yield
         # The opens and clicks still in memory are stored before the database closes.
         await run_in_threadpool(context.hits.close)
+        await run_in_threadpool(context.durable.close)
         if owned:
             db.close()
 
@@ -87,11 +89,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
+    # The busiest routes first: a request is matched against the routes in order, and
+    # the admin's and the API's are many (their paths and these never overlap).
+    for module in (tracking, archive, unsubscribe, subscribe, preferences, webhooks, health):
+        app.include_router(module.router)
     answers = ErrorAnswers(context.pages, admin.install(app, settings))
     install_error_handlers(app, answers)
     app.include_router(api.router)
-    for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks, health):
-        app.include_router(module.router)
     _add_middleware(app, settings, answers)
     return app
 
@@ -118,6 +122,7 @@ def _context(
         address_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
         providers=providers,
         hits=HitWriter(db),
+        durable=GroupCommit(db),
         links=CampaignCache(lambda id: link_targets(db, settings.base_url, id)),
         archive_pages=CampaignCache(lambda id: published_page(db, settings, id)),
     )

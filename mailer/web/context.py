@@ -16,6 +16,7 @@ from mailer.events.providers import ProviderRegistry
 from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.web.caches import CampaignCache
+from mailer.web.group_commit import GroupCommit
 from mailer.web.hits import HitWriter
 from mailer.web.ratelimit import RateLimit
 from mailer.web.templating import Pages
@@ -38,6 +39,8 @@ class WebContext:
     # Opens and clicks, written in batches; the campaigns' link targets and archive
     # pages, cached.
     hits: HitWriter
+    # Unsubscribes, committed before their answer, those that come together in one commit.
+    durable: GroupCommit
     links: CampaignCache[tuple[str, ...] | None]
     archive_pages: CampaignCache[str | None]
 

@@ -20,9 +20,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mailer.settings import Settings
-from mailer.storage import Database, Event, EventKind, Subscriber, open_database
+from mailer.storage import Database, Event, EventKind, MailingList, Subscriber, open_database
+from mailer.web.group_commit import GroupCommit
 from mailer.web.ratelimit import SharedWindow
 from tests.support.config import write_config
 from tests.support.database import sqlite_at_head
@@ -163,3 +165,39 @@ def test_serve_with_two_workers_answers_and_stops(served: Serve) -> None:
     answers = [httpx.get(f"{url}/healthz", timeout=60).status_code for _ in range(4)]
     assert answers == [200] * 4
     assert served.stop() == 0
+
+
+def test_grouped_work_is_committed_before_run_returns_and_one_failure_spoils_nothing(
+    db: Database,
+) -> None:
+    group = GroupCommit(db)
+    other = open_database(db.engine.url.render_as_string(False))
+    start = threading.Barrier(8)
+    results: dict[int, object] = {}
+
+    def make(n: int) -> None:
+        def work(session: Session) -> str:
+            if n == 3:
+                raise ValueError("list three is refused")
+            session.add(MailingList(name=f"list{n}", title=f"List {n}"))
+            return f"list{n}"
+
+        start.wait()
+        try:
+            results[n] = group.run(work)
+        except ValueError as err:
+            results[n] = err
+        # Committed before run returned: another engine's session sees it.
+        if n != 3:
+            with other.session() as session:
+                assert session.scalar(select(MailingList).where(MailingList.name == f"list{n}"))
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    group.close()
+    other.close()
+    assert isinstance(results.pop(3), ValueError)
+    assert results == {n: f"list{n}" for n in range(8) if n != 3}
