@@ -19,6 +19,7 @@ from sqlalchemy import select
 from mailer.campaigns import actions
 from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
+from mailer.cli.web import WorkersOption, start_workers
 from mailer.exceptions import InputError
 from mailer.scheduling.digests import next_run
 from mailer.storage.models import Campaign, CampaignStatus, Digest
@@ -180,6 +181,7 @@ def run(
     host: Annotated[str, typer.Option(help="Where the web app listens.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The web app's port (0: any free one).")] = 8000,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Run the web app too.")] = True,
+    workers: WorkersOption = 1,
     reconcile: Annotated[
         float, typer.Option(help="Seconds between looks at the campaigns table.")
     ] = 5.0,
@@ -209,15 +211,21 @@ def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, ask)
     daemon.start()  # takes the scheduler lock first: a second run stops here
-    server = None
+    server = pool = None
     try:
-        if web:
+        if web and workers > 1:
+            pool = start_workers(cli.config, host, port, workers)
+            log.info("web app on http://%s:%s (%d worker processes)", host, pool.port, workers)
+            pool.watch(daemon.stop_event)
+        elif web:
             server, thread = _start_web(cli, host, port)
         daemon.stop_event.wait()
     finally:
         if server is not None:
             server.should_exit = True
             thread.join(timeout=30)
+        if pool is not None:
+            pool.stop()
         daemon.stop()
 
 

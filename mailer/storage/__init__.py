@@ -21,6 +21,7 @@ from mailer.storage.models import (
     Suppression,
     SuppressionReason,
 )
+from mailer.storage.rate_limits import RateLimitHit
 from mailer.storage.tallies import DeliveryTally
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "EventFirst",
     "EventKind",
     "MailingList",
+    "RateLimitHit",
     "Role",
     "Subscriber",
     "Subscription",

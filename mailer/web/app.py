@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from mailer import __version__
 from mailer.delivery.backends import get_backend
@@ -31,12 +32,17 @@ from mailer.web import (
     webhooks,
 )
 from mailer.web.access_log import AccessLog
+from mailer.web.archive import published_page
+from mailer.web.caches import CampaignCache
 from mailer.web.context import WebContext
 from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
+from mailer.web.group_commit import GroupCommit
 from mailer.web.headers import SecurityHeaders
+from mailer.web.hits import HitWriter
 from mailer.web.limits import SizeLimit
-from mailer.web.ratelimit import SlidingWindow
+from mailer.web.ratelimit import SharedWindow
 from mailer.web.templating import Pages
+from mailer.web.tracking import link_targets
 
 __all__ = ["create_app"]
 
@@ -64,6 +70,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        # The opens and clicks still in memory are stored before the database closes.
+        await run_in_threadpool(context.hits.close)
+        await run_in_threadpool(context.durable.close)
         if owned:
             db.close()
 
@@ -80,11 +89,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
+    # The busiest routes first: a request is matched against the routes in order, and
+    # the admin's and the API's are many (their paths and these never overlap).
+    for module in (tracking, archive, unsubscribe, subscribe, preferences, webhooks, health):
+        app.include_router(module.router)
     answers = ErrorAnswers(context.pages, admin.install(app, settings))
     install_error_handlers(app, answers)
     app.include_router(api.router)
-    for module in (subscribe, unsubscribe, preferences, archive, tracking, webhooks, health):
-        app.include_router(module.router)
     _add_middleware(app, settings, answers)
     return app
 
@@ -107,9 +118,13 @@ def _context(
         clock=clock,
         pages=Pages(settings),
         backend=backend,
-        ip_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
-        address_limit=SlidingWindow(settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        ip_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        address_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
         providers=providers,
+        hits=HitWriter(db),
+        durable=GroupCommit(db),
+        links=CampaignCache(lambda id: link_targets(db, settings.base_url, id)),
+        archive_pages=CampaignCache(lambda id: published_page(db, settings, id)),
     )
 
 

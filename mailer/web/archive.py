@@ -21,10 +21,11 @@ from mailer.exceptions import MailerError
 from mailer.rendering import Filler, RenderedEmail
 from mailer.rendering.substitution import TOKEN_PATTERN
 from mailer.settings import Settings
+from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus
 from mailer.web.context import WebDep
 
-__all__ = ["archive_html", "archive_subject", "router"]
+__all__ = ["archive_html", "archive_subject", "published_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,19 +103,26 @@ def archive_index(ctx: WebDep) -> Response:
     return response
 
 
-@router.get("/archive/{campaign_id}")
-def archive_page(campaign_id: CampaignId, ctx: WebDep) -> Response:
-    """One campaign's web copy."""
-    with ctx.database.session() as session:
+def published_page(database: Database, settings: Settings, campaign_id: int) -> str | None:
+    """The web copy of a sent campaign, or None if there is none to show."""
+    with database.session() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status not in PUBLISHED:
-            return ctx.pages.message(
-                "Not in the archive",
-                "There is no sent campaign at this address.",
-                status_code=404,
-                links=[("Everything we have sent", "/archive")],
-            )
-        page = archive_html(ctx.settings, campaign)
+            return None
+        return archive_html(settings, campaign)
+
+
+@router.get("/archive/{campaign_id}")
+async def archive_page(campaign_id: CampaignId, ctx: WebDep) -> Response:
+    """One campaign's web copy (cached a minute: a big send's readers open it at once)."""
+    page = await ctx.archive_pages.aget(campaign_id)
+    if page is None:
+        return ctx.pages.message(
+            "Not in the archive",
+            "There is no sent campaign at this address.",
+            status_code=404,
+            links=[("Everything we have sent", "/archive")],
+        )
     return HTMLResponse(
         page,
         headers={"content-security-policy": ARCHIVE_POLICY, "cache-control": "public, max-age=300"},

@@ -1,14 +1,44 @@
-"""A sliding-window rate limit kept in the process: at most ``limit`` hits per key in
-any ``window`` seconds. Enough for one web process; several processes each keep their
-own count, which only makes the limit looser by their number."""
+"""Sliding-window rate limits: at most ``limit`` hits per key in any ``window`` seconds.
+
+:class:`SharedWindow` counts in the database, so that every web worker process sees
+every hit (the subscribe limits); :class:`SlidingWindow` counts in the process, for
+what one process alone must limit."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
-__all__ = ["SlidingWindow"]
+from mailer.storage.database import Database
+from mailer.storage.rate_limits import take_hit
+
+__all__ = ["RateLimit", "SharedWindow", "SlidingWindow"]
+
+
+class RateLimit(Protocol):
+    def hit(self, key: str) -> bool:
+        """Count a hit for ``key``; False (and not counted) if it is over the limit."""
+        ...
+
+
+class SharedWindow:
+    """Counts hits per key over the last ``window`` seconds of ``clock`` (a Unix time)
+    in ``database``: each hit is one short transaction of its own, committed before the
+    request goes on."""
+
+    def __init__(self, database: Database, limit: int, window: float, clock: Callable[[], float]):
+        if limit < 1 or window <= 0:
+            raise ValueError("a rate limit needs a positive limit and window")
+        self.database = database
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+
+    def hit(self, key: str) -> bool:
+        with self.database.session() as session:
+            return take_hit(session, key, self.limit, self.window, self.clock())
 
 
 class SlidingWindow:

@@ -8,6 +8,12 @@ one can use us to redirect anywhere else. A link to the web app itself is kept a
 path and leads to the ``base_url`` in force. The pixel is always the pixel, whatever is
 wrong with the token, since a mail client would show an error as a broken image.
 
+A hit costs no database work on its way: the campaign's link targets are cached
+(:mod:`mailer.web.caches`), and the event is taken by :mod:`mailer.web.hits`, which
+writes it with others in a batch. The routes are coroutines for that reason: nothing in
+them waits (a cache miss loads in a thread), and a thread each would cost more than the
+hit itself.
+
 Opens are counted as mail clients fetch images, which some do for every message they
 receive (Apple's Mail Privacy Protection): treat open counts as an upper bound.
 """
@@ -18,17 +24,18 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from mailer.campaigns.tracking import link_target
+from mailer.storage.database import Database
 from mailer.storage.events import EventKind
-from mailer.storage.models import Campaign, Delivery
+from mailer.storage.models import Campaign
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
-from mailer.web.recording import record
+from mailer.web.hits import Hit
 
-__all__ = ["PIXEL", "router", "tracked_delivery"]
+__all__ = ["PIXEL", "link_targets", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,45 +49,40 @@ _PIXEL_HEADERS = {
 LinkNumber = Annotated[int, Path(ge=0, le=10_000)]
 
 
-def tracked_delivery(session: Session, data: TokenData) -> tuple[Campaign, Delivery] | None:
-    """The campaign and ledger row a tracking token names, if both still exist and
-    belong together (a forgotten subscriber's ledger rows are gone)."""
-    campaign_id, _, delivery_id = data.extra.partition(".")
-    if not _number(campaign_id) or not _number(delivery_id):
+def link_targets(database: Database, base_url: str, campaign_id: int) -> tuple[str, ...] | None:
+    """Where each of the campaign's link numbers leads (what a click needs of it, read
+    without its stored article), or None if there is no such campaign."""
+    with database.session() as session:
+        links = session.scalar(select(Campaign.links).where(Campaign.id == campaign_id))
+    if links is None:
         return None
-    campaign = session.get(Campaign, int(campaign_id))
-    delivery = session.get(Delivery, int(delivery_id))
-    if campaign is None or delivery is None:
-        return None
-    if delivery.campaign_id != campaign.id or delivery.subscriber_id != data.subscriber_id:
-        return None
-    return campaign, delivery
+    return tuple(link_target(link, base_url) for link in links)
 
 
-def _record(
+def _hit(
     ctx: WebContext,
-    session: Session,
     data: TokenData,
     kind: EventKind,
     *,
     link_index: int | None = None,
     url: str = "",
 ) -> None:
-    """An open or a click of the message ``data`` names, if it still exists."""
-    found = tracked_delivery(session, data)
-    if found is None:
+    """Take an open or a click of the message ``data`` names; the writer stores it if
+    that ledger row still exists and belongs to the token's campaign and subscriber (a
+    forgotten subscriber's rows are gone)."""
+    campaign_id, _, delivery_id = data.extra.partition(".")
+    if not _number(campaign_id) or not _number(delivery_id):
         return
-    campaign, delivery = found
-    record(
-        session,
-        kind,
-        occurred_at=ctx.now(),
-        campaign_id=campaign.id,
-        delivery_id=delivery.id,
-        subscriber_id=delivery.subscriber_id,
-        list_id=delivery.list_id,
-        link_index=link_index,
-        url=url,
+    ctx.hits.put(
+        Hit(
+            kind,
+            int(campaign_id),
+            int(delivery_id),
+            data.subscriber_id,
+            ctx.now(),
+            link_index=link_index,
+            url=url,
+        )
     )
 
 
@@ -92,17 +94,16 @@ def _verify(ctx: WebContext, token: str) -> TokenData | None:
 
 
 @router.get("/o/{token}.gif")
-def opened(token: str, ctx: WebDep) -> Response:
+async def opened(token: str, ctx: WebDep) -> Response:
     """Record an open; always the pixel."""
     data = _verify(ctx, token)
     if data is not None:
-        with ctx.database.session() as session:
-            _record(ctx, session, data, EventKind.OPENED)
+        _hit(ctx, data, EventKind.OPENED)
     return Response(PIXEL, media_type="image/gif", headers=_PIXEL_HEADERS)
 
 
 @router.get("/c/{token}/{n}")
-def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
+async def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
     """Record a click and lead on to the campaign's link number ``n``."""
     data = _verify(ctx, token)
     if data is None:
@@ -112,17 +113,15 @@ def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
             status_code=400,
         )
     campaign_id, _, _ = data.extra.partition(".")
-    with ctx.database.session() as session:
-        campaign = session.get(Campaign, int(campaign_id)) if _number(campaign_id) else None
-        links = campaign.links if campaign is not None else []
-        url = link_target(links[n], ctx.settings.base_url) if n < len(links) else ""
-        if campaign is None or not _web_url(url):
-            return ctx.pages.message(
-                "Link not found",
-                "This email has no such link.",
-                status_code=404,
-            )
-        _record(ctx, session, data, EventKind.CLICKED, link_index=n, url=url)
+    targets = await ctx.links.aget(int(campaign_id)) if _number(campaign_id) else None
+    url = targets[n] if targets is not None and n < len(targets) else ""
+    if not _web_url(url):
+        return ctx.pages.message(
+            "Link not found",
+            "This email has no such link.",
+            status_code=404,
+        )
+    _hit(ctx, data, EventKind.CLICKED, link_index=n, url=url)
     return RedirectResponse(url, status_code=302, headers={"cache-control": "no-store"})
 
 

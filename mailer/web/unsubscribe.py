@@ -9,9 +9,11 @@ button posts a MAC of the link's token instead (see :mod:`mailer.web.csrf`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from mailer.campaigns.links import preferences_url
@@ -141,34 +143,38 @@ def _rejoin(ctx: WebContext, data: TokenData) -> tuple[str, str]:
 
 def _leave(ctx: WebContext, data: TokenData) -> str | None:
     """Unsubscribe the token's subscriber from its list; the list's title, or None if
-    there is nothing to leave any more (the subscriber was forgotten, the list deleted)."""
+    there is nothing to leave any more (the subscriber was forgotten, the list deleted).
+    Committed before it returns, in one commit with the unsubscribes that came with it."""
     now = ctx.now()
-    with ctx.database.session() as session:
-        subscriber = session.get(Subscriber, data.subscriber_id)
-        mailing_list = session.get(MailingList, data.list_id)
-        if subscriber is None or mailing_list is None:
-            return None
-        try:
-            left = unsubscribe(session, subscriber.email, mailing_list.name, source="web", now=now)
-        except NotFound:
-            return None
-        if left:
-            # Only the first time: a repeated click changes nothing and counts once.
-            extra = data.extra
-            campaign_id = int(extra) if extra.isascii() and extra.isdigit() else None
-            if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-                campaign_id = None
-            delivery = delivery_of(session, campaign_id, subscriber.id) if campaign_id else None
-            record(
-                session,
-                EventKind.UNSUBSCRIBED,
-                occurred_at=now,
-                campaign_id=campaign_id,
-                delivery_id=delivery.id if delivery else None,
-                subscriber_id=subscriber.id,
-                list_id=mailing_list.id,
-            )
-        return mailing_list.title
+    return ctx.durable.run(lambda session: _leave_in(session, data, now))
+
+
+def _leave_in(session: Session, data: TokenData, now: datetime) -> str | None:
+    subscriber = session.get(Subscriber, data.subscriber_id)
+    mailing_list = session.get(MailingList, data.list_id)
+    if subscriber is None or mailing_list is None:
+        return None
+    try:
+        left = unsubscribe(session, subscriber.email, mailing_list.name, source="web", now=now)
+    except NotFound:
+        return None
+    if left:
+        # Only the first time: a repeated click changes nothing and counts once.
+        extra = data.extra
+        campaign_id = int(extra) if extra.isascii() and extra.isdigit() else None
+        if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+            campaign_id = None
+        delivery = delivery_of(session, campaign_id, subscriber.id) if campaign_id else None
+        record(
+            session,
+            EventKind.UNSUBSCRIBED,
+            occurred_at=now,
+            campaign_id=campaign_id,
+            delivery_id=delivery.id if delivery else None,
+            subscriber_id=subscriber.id,
+            list_id=mailing_list.id,
+        )
+    return mailing_list.title
 
 
 def _gone(ctx: WebContext) -> Response:

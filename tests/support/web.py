@@ -3,9 +3,14 @@ campaign sent to three readers, whose links and ledger rows the web tests follow
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+import anyio
+import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from mailer.campaigns import actions
@@ -23,6 +28,24 @@ from tests.support.examples import ARTICLE
 BASE = "https://news.example.org"
 API_TOKEN = "api-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, base_url: str = BASE) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` with its lifespan run (its shutdown stores the opens and
+    clicks in memory), that waits after each answer until the writer has stored the
+    hits taken so far: a test reads what it caused as soon as it has the answer."""
+    hits = app.state.web.hits
+
+    async def stored(response: httpx.Response) -> None:
+        await anyio.to_thread.run_sync(hits.flush)
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, event_hooks={"response": [stored]}
+        ) as client:
+            yield client
 
 
 def token(purpose: str, subscriber_id: int, list_id: int, extra: str = "", **kw: int) -> str:

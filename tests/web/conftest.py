@@ -23,7 +23,7 @@ from tests.support.clock import Clock
 from tests.support.config import append_config, write_config
 from tests.support.examples import DONATE
 from tests.support.keys import make_signing_key, public_key_text
-from tests.support.web import API_TOKEN, BASE, Sent, send_to_readers
+from tests.support.web import API_TOKEN, Sent, send_to_readers, serving
 
 
 @pytest.fixture
@@ -66,8 +66,7 @@ def app(settings: Settings, db: Database, clock: Clock, outbox: list[EmailMessag
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+    async with serving(app) as client:
         yield client
 
 

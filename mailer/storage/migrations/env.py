@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 import mailer.storage.accounts
 import mailer.storage.counters
 import mailer.storage.events
+import mailer.storage.rate_limits
 import mailer.storage.tallies  # noqa: F401
 from mailer.storage.models import Base, ours
 

@@ -1,0 +1,203 @@
+"""The web tier under load's rules: opens and clicks are written in batches and none
+is lost on a clean shutdown, an unsubscribe is stored before its answer, the subscribe
+rate limits hold across app instances (each worker process is one), and ``mailer serve
+--workers 2`` serves."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailer.settings import Settings
+from mailer.storage import Database, Event, EventKind, MailingList, Subscriber, open_database
+from mailer.web.group_commit import GroupCommit
+from mailer.web.ratelimit import SharedWindow
+from tests.support.config import write_config
+from tests.support.database import sqlite_at_head
+from tests.support.web import BASE, Sent, token
+from tests.web.test_tracking import track
+
+
+def count(db: Database, kind: EventKind) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).where(Event.kind == kind)) or 0
+
+
+@pytest.mark.anyio
+async def test_no_open_or_click_is_lost_on_a_clean_shutdown(
+    app: FastAPI, db: Database, sent: Sent
+) -> None:
+    # A plain client, which does not wait for the writer: the shutdown must store all.
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+
+            async def hit(n: int) -> None:
+                reader = n % len(sent.readers)
+                if n % 2:
+                    answer = await client.get(f"/o/{track(sent, reader)}.gif")
+                    assert answer.status_code == 200
+                else:
+                    answer = await client.get(f"/c/{track(sent, reader)}/1")
+                    assert answer.status_code == 302
+
+            async with anyio.create_task_group() as group:
+                for n in range(120):
+                    group.start_soon(hit, n)
+    assert (count(db, EventKind.OPENED), count(db, EventKind.CLICKED)) == (60, 60)
+    with db.session() as session:
+        listed = session.scalars(select(Event.list_id).where(Event.kind == EventKind.OPENED))
+        assert set(listed) == {sent.list_id}
+
+
+@pytest.mark.anyio
+async def test_an_unsubscribe_is_stored_before_its_answer(
+    app: FastAPI, db: Database, sent: Sent
+) -> None:
+    _, subscriber_id, _ = sent.readers[1]
+    link = (
+        f"/unsubscribe/{token('unsubscribe', subscriber_id, sent.list_id, str(sent.campaign_id))}"
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            answer = await client.post(link, data={"List-Unsubscribe": "One-Click"})
+            assert answer.status_code == 200
+            # Read while the app still runs, from a connection of another engine.
+            with open_database(str(db.engine.url.render_as_string(False))) as other:
+                with other.session() as session:
+                    subscriber = session.get(Subscriber, subscriber_id)
+                    assert subscriber is not None
+                    assert subscriber.subscriptions[0].status.value == "unsubscribed"
+                assert count(other, EventKind.UNSUBSCRIBED) == 1
+
+
+def test_the_rate_limit_holds_across_processes_sharing_a_database(settings: Settings) -> None:
+    now = [1_000_000.0]
+    # Two engines on one database, as two worker processes have.
+    with (
+        open_database(settings.database_url) as one,
+        open_database(settings.database_url) as two,
+    ):
+        first = SharedWindow(one, 2, 60, lambda: now[0])
+        second = SharedWindow(two, 2, 60, lambda: now[0])
+        assert first.hit("ip|192.0.2.1") and second.hit("ip|192.0.2.1")
+        assert not first.hit("ip|192.0.2.1") and not second.hit("ip|192.0.2.1")
+        assert second.hit("ip|192.0.2.2")
+        now[0] += 60
+        assert first.hit("ip|192.0.2.1")
+        with pytest.raises(ValueError, match="positive"):
+            SharedWindow(one, 0, 60, lambda: 0.0)
+
+
+class Serve:
+    """``mailer serve`` in a subprocess, its output read line by line in a thread."""
+
+    def __init__(self, *args: str):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mailer", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.log.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"never printed {text!r}:\n{''.join(self.log)}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=60)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+
+@pytest.fixture
+def served(tmp_path: Path, sqlite_template: Path) -> Iterator[Serve]:
+    # SQLite only: the workers are what is tried, and each database is the same code.
+    config = write_config(tmp_path, sqlite_at_head(sqlite_template, tmp_path / "mailer.db"))
+    serve = Serve("--config", str(config), "serve", "--port", "0", "--workers", "2")
+    yield serve
+    if serve.process.poll() is None:
+        serve.process.kill()
+        serve.stop()
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_and_stops(served: Serve) -> None:
+    line = served.wait_for("worker processes")
+    url = line.split(" on ", 1)[1].split()[0]
+    # The socket listens before the workers are up: the first answer waits for one.
+    answers = [httpx.get(f"{url}/healthz", timeout=60).status_code for _ in range(4)]
+    assert answers == [200] * 4
+    assert served.stop() == 0
+
+
+def test_grouped_work_is_committed_before_run_returns_and_one_failure_spoils_nothing(
+    db: Database,
+) -> None:
+    group = GroupCommit(db)
+    other = open_database(db.engine.url.render_as_string(False))
+    start = threading.Barrier(8)
+    results: dict[int, object] = {}
+
+    def make(n: int) -> None:
+        def work(session: Session) -> str:
+            if n == 3:
+                raise ValueError("list three is refused")
+            session.add(MailingList(name=f"list{n}", title=f"List {n}"))
+            return f"list{n}"
+
+        start.wait()
+        try:
+            results[n] = group.run(work)
+        except ValueError as err:
+            results[n] = err
+        # Committed before run returned: another engine's session sees it.
+        if n != 3:
+            with other.session() as session:
+                assert session.scalar(select(MailingList).where(MailingList.name == f"list{n}"))
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    group.close()
+    other.close()
+    assert isinstance(results.pop(3), ValueError)
+    assert results == {n: f"list{n}" for n in range(8) if n != 3}
