@@ -38,6 +38,8 @@ log = logging.getLogger("mailer")
 
 D = DeliveryStatus
 STALLED_ERROR = "in flight when its worker fell silent"
+#: Seconds before the first look at a batch deferred.
+FIRST_LOOK = 0.05
 #: Seconds a running job whose rows all have their outcome is given to end by itself.
 WRITTEN_SETTLES = 2.0
 
@@ -72,8 +74,9 @@ _OUTCOMES = {D.SENT: Outcome.SENT, D.FAILED: Outcome.FAILED, D.UNKNOWN: Outcome.
 
 
 class QueueDispatcher(Dispatcher):
-    """Dispatches through procrastinate to ``mailer worker`` processes. ``poll`` is
-    how often, in seconds, a batch in flight is looked at."""
+    """Dispatches through procrastinate to ``mailer worker`` processes. A batch in
+    flight is looked at soon after it is deferred, then less and less often, at least
+    every ``poll`` seconds: eight batches in flight cost the database little."""
 
     in_flight = 8
 
@@ -84,7 +87,7 @@ class QueueDispatcher(Dispatcher):
         *,
         retry: DatabaseRetry | None = None,
         stop: threading.Event | None = None,
-        poll: float = 0.2,
+        poll: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.database = database
@@ -132,6 +135,7 @@ class QueueDispatcher(Dispatcher):
         """How the job ended; None if it was called off (a pause, a stop)."""
         started = checked = self.monotonic()
         written_at: float | None = None
+        delay = FIRST_LOOK
         while True:
             verdict = self.retry(lambda: self._look(job, job_id))
             if verdict == "written":
@@ -143,8 +147,9 @@ class QueueDispatcher(Dispatcher):
                     return "succeeded"
             elif verdict is not None:
                 return verdict
-            if self._pause(job, job_id):
+            if self._pause(job, job_id, delay):
                 return None
+            delay = min(delay * 1.5, self.poll)
             if self.monotonic() - checked >= 1.0:
                 checked = self.monotonic()
                 if self.retry(lambda: self._stopped(job, job_id)):
@@ -152,15 +157,15 @@ class QueueDispatcher(Dispatcher):
                 if checked - started >= self.settings.worker_stalled_seconds:
                     self.retry(self._tell_if_no_worker)
 
-    def _pause(self, job: BatchJob, job_id: int) -> bool:
+    def _pause(self, job: BatchJob, job_id: int, delay: float) -> bool:
         """Wait one poll; True if a stop called the job off. A stop ends the wait only
         for a job no worker took: a job taken ends soon, and its outcome is counted."""
         if self.stop.is_set():
             if self.retry(lambda: self._cancel(job, job_id)):
                 return True
-            threading.Event().wait(self.poll)
+            threading.Event().wait(delay)
         else:
-            self.stop.wait(self.poll)
+            self.stop.wait(delay)
         return False
 
     def _tell_if_no_worker(self) -> None:
