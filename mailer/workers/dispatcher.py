@@ -66,6 +66,11 @@ _ALIVE = text(
     "SELECT count(*) FROM procrastinate_workers "
     "WHERE last_heartbeat >= NOW() - make_interval(secs => :silent)"
 )
+# Only a job still running: its worker may have ended it meanwhile after all.
+_DONE = text(
+    "SELECT procrastinate_finish_job_v1(id, 'succeeded', true) FROM procrastinate_jobs "
+    "WHERE id = :id AND status = 'doing' FOR UPDATE"
+)
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
 _CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
 
@@ -88,6 +93,7 @@ class QueueDispatcher(Dispatcher):
         retry: DatabaseRetry | None = None,
         stop: threading.Event | None = None,
         poll: float = 0.5,
+        settles: float = WRITTEN_SETTLES,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.database = database
@@ -95,6 +101,7 @@ class QueueDispatcher(Dispatcher):
         self.retry = retry or DatabaseRetry(settings.database_retry_seconds)
         self.stop = stop or threading.Event()
         self.poll = poll
+        self.settles = settles
         self.monotonic = monotonic
         self.app: procrastinate.App = make_app(settings)
         self._shared = shared(settings)
@@ -143,7 +150,8 @@ class QueueDispatcher(Dispatcher):
                 # in a moment, or its end was lost with the database. The ledger is what
                 # counts; a failure flips the job's status first, so it is given time to.
                 written_at = written_at if written_at is not None else self.monotonic()
-                if self.monotonic() - written_at >= WRITTEN_SETTLES:
+                if self.monotonic() - written_at >= self.settles:
+                    self.retry(lambda: self._close_job(job_id))
                     return "succeeded"
             elif verdict is not None:
                 return verdict
@@ -156,6 +164,13 @@ class QueueDispatcher(Dispatcher):
                     return None
                 if checked - started >= self.settings.worker_stalled_seconds:
                     self.retry(self._tell_if_no_worker)
+
+    def _close_job(self, job_id: int) -> None:
+        """End a job whose worker could not say it ended (procrastinate's way, as the
+        worker would have): a job left running for ever would look stalled to anyone who
+        looks at the queue."""
+        with self.database.engine.begin() as conn:
+            conn.execute(_DONE, {"id": job_id})
 
     def _pause(self, job: BatchJob, job_id: int, delay: float) -> bool:
         """Wait one poll; True if a stop called the job off. A stop ends the wait only
