@@ -22,6 +22,7 @@ from mailer.campaigns.records import campaign_view, list_ids, move
 from mailer.campaigns.sender import Progress
 from mailer.delivery.backends import get_backend
 from mailer.delivery.message import Outcome
+from mailer.exceptions import ConfigError
 from mailer.settings import Settings
 from mailer.storage import Database
 from mailer.storage.models import DeliveryStatus
@@ -212,3 +213,23 @@ def test_a_job_whose_end_was_lost_is_done_once_the_ledger_has_every_outcome(
     assert report.outcomes == {Outcome.SENT: 3}
     with db.engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
+
+
+def test_a_worker_that_cannot_make_the_messages_gives_the_rows_back_and_fails_the_job(
+    db: Database, settings: Settings
+) -> None:
+    emails = weekly_list(db, 3)
+    campaign_id = campaign(db, settings)
+    now = utcnow()
+    with db.session() as session:
+        lists = list_ids(move(session, campaign_id, "send", now=now))
+    with db.engine.begin() as conn:
+        ledger.materialize(conn, campaign_id, lists, now)
+        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
+    runner = BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
+                         stop=threading.Event())  # fmt: skip
+    signing = {**shared(settings), "dkim_selector": "mail", "dkim_domain": "example.org"}
+    with pytest.raises(ConfigError, match="dkim_private_key"):
+        runner.run(job, signing)
+    with db.session() as session:
+        assert campaign_view(session, campaign_id).counts == {"pending": len(emails)}
