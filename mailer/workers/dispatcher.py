@@ -38,6 +38,8 @@ log = logging.getLogger("mailer")
 
 D = DeliveryStatus
 STALLED_ERROR = "in flight when its worker fell silent"
+#: Seconds before the first look at a batch deferred.
+FIRST_LOOK = 0.05
 #: Seconds a running job whose rows all have their outcome is given to end by itself.
 WRITTEN_SETTLES = 2.0
 
@@ -64,6 +66,11 @@ _ALIVE = text(
     "SELECT count(*) FROM procrastinate_workers "
     "WHERE last_heartbeat >= NOW() - make_interval(secs => :silent)"
 )
+# Only a job still running: its worker may have ended it meanwhile after all.
+_DONE = text(
+    "SELECT procrastinate_finish_job_v1(id, 'succeeded', true) FROM procrastinate_jobs "
+    "WHERE id = :id AND status = 'doing' FOR UPDATE"
+)
 _FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
 _CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
 
@@ -72,8 +79,9 @@ _OUTCOMES = {D.SENT: Outcome.SENT, D.FAILED: Outcome.FAILED, D.UNKNOWN: Outcome.
 
 
 class QueueDispatcher(Dispatcher):
-    """Dispatches through procrastinate to ``mailer worker`` processes. ``poll`` is
-    how often, in seconds, a batch in flight is looked at."""
+    """Dispatches through procrastinate to ``mailer worker`` processes. A batch in
+    flight is looked at soon after it is deferred, then less and less often, at least
+    every ``poll`` seconds: eight batches in flight cost the database little."""
 
     in_flight = 8
 
@@ -84,7 +92,8 @@ class QueueDispatcher(Dispatcher):
         *,
         retry: DatabaseRetry | None = None,
         stop: threading.Event | None = None,
-        poll: float = 0.2,
+        poll: float = 0.5,
+        settles: float = WRITTEN_SETTLES,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.database = database
@@ -92,6 +101,7 @@ class QueueDispatcher(Dispatcher):
         self.retry = retry or DatabaseRetry(settings.database_retry_seconds)
         self.stop = stop or threading.Event()
         self.poll = poll
+        self.settles = settles
         self.monotonic = monotonic
         self.app: procrastinate.App = make_app(settings)
         self._shared = shared(settings)
@@ -132,6 +142,7 @@ class QueueDispatcher(Dispatcher):
         """How the job ended; None if it was called off (a pause, a stop)."""
         started = checked = self.monotonic()
         written_at: float | None = None
+        delay = FIRST_LOOK
         while True:
             verdict = self.retry(lambda: self._look(job, job_id))
             if verdict == "written":
@@ -139,12 +150,14 @@ class QueueDispatcher(Dispatcher):
                 # in a moment, or its end was lost with the database. The ledger is what
                 # counts; a failure flips the job's status first, so it is given time to.
                 written_at = written_at if written_at is not None else self.monotonic()
-                if self.monotonic() - written_at >= WRITTEN_SETTLES:
+                if self.monotonic() - written_at >= self.settles:
+                    self.retry(lambda: self._close_job(job_id))
                     return "succeeded"
             elif verdict is not None:
                 return verdict
-            if self._pause(job, job_id):
+            if self._pause(job, job_id, delay):
                 return None
+            delay = min(delay * 1.5, self.poll)
             if self.monotonic() - checked >= 1.0:
                 checked = self.monotonic()
                 if self.retry(lambda: self._stopped(job, job_id)):
@@ -152,15 +165,22 @@ class QueueDispatcher(Dispatcher):
                 if checked - started >= self.settings.worker_stalled_seconds:
                     self.retry(self._tell_if_no_worker)
 
-    def _pause(self, job: BatchJob, job_id: int) -> bool:
+    def _close_job(self, job_id: int) -> None:
+        """End a job whose worker could not say it ended (procrastinate's way, as the
+        worker would have): a job left running for ever would look stalled to anyone who
+        looks at the queue."""
+        with self.database.engine.begin() as conn:
+            conn.execute(_DONE, {"id": job_id})
+
+    def _pause(self, job: BatchJob, job_id: int, delay: float) -> bool:
         """Wait one poll; True if a stop called the job off. A stop ends the wait only
         for a job no worker took: a job taken ends soon, and its outcome is counted."""
         if self.stop.is_set():
             if self.retry(lambda: self._cancel(job, job_id)):
                 return True
-            threading.Event().wait(self.poll)
+            threading.Event().wait(delay)
         else:
-            self.stop.wait(self.poll)
+            self.stop.wait(delay)
         return False
 
     def _tell_if_no_worker(self) -> None:

@@ -23,7 +23,7 @@ from mailer.campaigns import ledger
 from mailer.campaigns.dispatch import BatchJob, BatchWorker
 from mailer.delivery.base import Backend
 from mailer.delivery.message import Outcome
-from mailer.exceptions import BackendError
+from mailer.exceptions import BackendError, DatabaseUnavailable, MailerError
 from mailer.settings import Settings
 from mailer.storage.database import Database
 from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
@@ -101,6 +101,7 @@ class BatchRunner:
             worker = self.worker(carried)
         except BackendError as err:
             if not err.retryable:
+                self.retry(lambda: self._give_back(job, CampaignStatus.PAUSED))
                 raise
             # The server is out of reach from here for now: the rows wait their first
             # retry's delay, as when a batch is refused for now.
@@ -108,6 +109,11 @@ class BatchRunner:
             error = str(err)
             self.retry(lambda: self._later(job, error))
             return
+        except MailerError:
+            # This worker cannot make the messages (no DKIM key, a backend setting):
+            # nothing went out, the rows wait, and the failed job stops the campaign.
+            self.retry(lambda: self._give_back(job, CampaignStatus.PAUSED))
+            raise
         self._wait_out(worker.backend.name)
         self.roster.taking(job.campaign_id)
         sent = 0
@@ -118,6 +124,11 @@ class BatchRunner:
             if not err.retryable:
                 raise
             log.warning("campaign %s: batch put back for a retry: %s", job.campaign_id, err)
+        except DatabaseUnavailable as err:
+            # Only when asked to stop with the database gone: what this batch handed
+            # over cannot be written, and its rows show as unknown, as after a crash.
+            log.warning("campaign %s: stopping before the batch's outcomes could be "
+                        "written (%s); its rows show as unknown", job.campaign_id, err)  # fmt: skip
         finally:
             self.roster.done(job.campaign_id, sent)
 

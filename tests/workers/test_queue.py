@@ -21,10 +21,14 @@ from mailer.campaigns.dispatch import BatchJob
 from mailer.campaigns.records import campaign_view, list_ids, move
 from mailer.campaigns.sender import Progress
 from mailer.delivery.backends import get_backend
+from mailer.delivery.message import Outcome
+from mailer.exceptions import ConfigError
 from mailer.settings import Settings
 from mailer.storage import Database
+from mailer.storage.models import DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 from mailer.storage.types import utcnow
+from mailer.workers.dispatcher import QueueDispatcher
 from mailer.workers.job import BatchRunner
 from mailer.workers.queue import shared
 from mailer.workers.roster import Roster
@@ -180,3 +184,52 @@ def test_with_no_worker_alive_the_sender_says_so_and_a_pause_calls_the_jobs_off(
     with db.engine.begin() as conn:
         statuses = conn.execute(text("SELECT DISTINCT status::text FROM procrastinate_jobs"))
         assert {status for (status,) in statuses} == {"cancelled"}
+
+
+def test_a_job_whose_end_was_lost_is_done_once_the_ledger_has_every_outcome(
+    db: Database, settings: Settings
+) -> None:
+    weekly_list(db, 3)
+    campaign_id = campaign(db, settings)
+    now = utcnow()
+    with db.session() as session:
+        lists = list_ids(move(session, campaign_id, "send", now=now))
+    dispatcher = QueueDispatcher(db, settings, settles=0.1)
+    with db.engine.begin() as conn:
+        ledger.materialize(conn, campaign_id, lists, now)
+        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
+        dispatcher.claimed(conn, job)
+    with db.engine.begin() as conn:
+        # A worker took the job and wrote every outcome; then the database went away
+        # before procrastinate could hear that the job had ended.
+        worker_id = conn.execute(text("SELECT procrastinate_register_worker_v1()")).scalar()
+        conn.execute(
+            text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w"),
+            {"w": worker_id},
+        )
+        ledger.move_ids(conn, job.delivery_ids, DeliveryStatus.SENDING,
+                        status=DeliveryStatus.SENT)  # fmt: skip
+    report = dispatcher.dispatch(job)
+    assert report.outcomes == {Outcome.SENT: 3}
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
+
+
+def test_a_worker_that_cannot_make_the_messages_gives_the_rows_back_and_fails_the_job(
+    db: Database, settings: Settings
+) -> None:
+    emails = weekly_list(db, 3)
+    campaign_id = campaign(db, settings)
+    now = utcnow()
+    with db.session() as session:
+        lists = list_ids(move(session, campaign_id, "send", now=now))
+    with db.engine.begin() as conn:
+        ledger.materialize(conn, campaign_id, lists, now)
+        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
+    runner = BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
+                         stop=threading.Event())  # fmt: skip
+    signing = {**shared(settings), "dkim_selector": "mail", "dkim_domain": "example.org"}
+    with pytest.raises(ConfigError, match="dkim_private_key"):
+        runner.run(job, signing)
+    with db.session() as session:
+        assert campaign_view(session, campaign_id).counts == {"pending": len(emails)}
