@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -137,7 +138,8 @@ def test_workers_ls_shows_each_worker_what_it_sends_and_its_rate(
     assert rows["mail-2:202:bbbbbb"]["alive"] is False
     table = cli("workers", "ls").stdout
     assert "campaign 7" in table
-    assert "300 s ago" in table
+    # The command reads the real clock, some seconds after the rows were written.
+    assert re.search(r"\b3\d\d s ago", table), table
 
 
 def test_a_job_run_again_skips_what_was_sent(db: Database, settings: Settings) -> None:
