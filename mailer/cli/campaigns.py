@@ -21,6 +21,7 @@ from mailer.campaigns.records import campaign_view, get_campaign, list_campaigns
 from mailer.campaigns.sender import Progress as SendProgress
 from mailer.campaigns.sender import SendOutcome
 from mailer.campaigns.stats import campaign_stats
+from mailer.cli import _audit
 from mailer.cli._state import (
     CliState,
     IdArgument,
@@ -90,6 +91,14 @@ def create(
             tracking=tracking,
             article_input=_input(article),
         )
+        _audit.write(
+            session,
+            "campaign.create",
+            f"campaign {campaign.id}",
+            subject=campaign.subject,
+            lists=", ".join(list_names),
+            source=campaign.source,
+        )
         view = campaign_view(session, campaign.id)
     if json_output:
         print_json(view.as_dict())
@@ -145,7 +154,7 @@ def edit(
         actions.require_draft(get_campaign(session, campaign_id))
     loaded = read_article(article, encoding=encoding) if article is not None else None
     with cli.database.session() as session:
-        actions.edit(
+        edited = actions.edit(
             session,
             cli.settings,
             campaign_id,
@@ -155,6 +164,14 @@ def edit(
             lists=list_names,
             segment=segment,
             ctas=cta,
+        )
+        _audit.write(
+            session,
+            "campaign.edit",
+            f"campaign {campaign_id}",
+            subject=edited.subject,
+            lists=", ".join(m.name for m in edited.lists),
+            source=edited.source,
         )
         view = campaign_view(session, campaign_id)
     if json_output:
@@ -282,6 +299,15 @@ def test(
     """Send the real email to a few addresses, with [TEST] before the subject."""
     cli = state(ctx)
     results = actions.send_test(cli.database, cli.settings, campaign_id, to)
+    # After the sending, as the admin does: a test goes outside the ledger's transactions.
+    with cli.database.session() as session:
+        _audit.write(
+            session,
+            "campaign.test",
+            f"campaign {campaign_id}",
+            to=", ".join(a.strip() for a in to),
+            sent=sum(r.outcome is Outcome.SENT for r in results),
+        )
     for address, result in zip(to, results, strict=True):
         if result.outcome is Outcome.SENT:
             console.print(f"sent a test to {address.strip()}")
@@ -319,6 +345,7 @@ def pause(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Pause a campaign being sent (its sender stops after the batch in hand)."""
     with state(ctx).database.session() as session:
         actions.pause(session, campaign_id, reason="paused by hand")
+        _audit.write(session, "campaign.pause", f"campaign {campaign_id}")
     console.print(f"campaign {campaign_id} paused; mailer campaigns resume {campaign_id} goes on")
 
 
@@ -331,7 +358,12 @@ def cancel(
     """Cancel a campaign for good: nothing more of it is sent."""
     if not yes:
         typer.confirm(f"cancel campaign {campaign_id}? It cannot be sent afterwards", abort=True)
-    done = actions.cancel(state(ctx).database, campaign_id, reason="cancelled by hand")
+    done = actions.cancel(
+        state(ctx).database,
+        campaign_id,
+        reason="cancelled by hand",
+        record=_audit.record("campaign.cancel", f"campaign {campaign_id}"),
+    )
     console.print(
         f"campaign {campaign_id} cancelled; {done.skipped} pending messages will not be sent"
     )
@@ -347,6 +379,9 @@ def resend_unknown(ctx: typer.Context, campaign_id: IdArgument) -> None:
     may have arrived: their readers then get the campaign twice."""
     with state(ctx).database.session() as session:
         resent = actions.resend_unknown(session, campaign_id)
+        _audit.write(
+            session, "campaign.resend_unknown", f"campaign {campaign_id}", queued=resent.queued
+        )
     then = (
         "the send under way takes them"
         if resent.campaign.status is CampaignStatus.SENDING
@@ -379,6 +414,8 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
     status says how it ended."""
     with cli.database.session() as session:
         actions.check_startable(session, cli.settings, campaign_id, resume=resume)
+    action = "campaign.resume" if resume else "campaign.send"
+    record = _audit.record(action, f"campaign {campaign_id}")
     stop = threading.Event()
     with _progress_bar(campaign_id) as show:
         sender = actions.sender_for(
@@ -386,7 +423,7 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
         )
         try:
             with _stop_on_signals(stop):
-                outcome = actions.send(sender, campaign_id, resume=resume)
+                outcome = actions.send(sender, campaign_id, resume=resume, record=record)
         except DatabaseUnavailable as err:
             _database_lost(err, campaign_id, resume=resume)
         except KeyboardInterrupt:
