@@ -22,6 +22,7 @@ from mailer.campaigns.records import campaign_view
 from mailer.campaigns.records import list_campaigns as all_campaigns
 from mailer.campaigns.stats import campaign_stats
 from mailer.storage.models import CampaignStatus
+from mailer.web.api import audit
 from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
 from mailer.web.context import WebContext, WebDep
 from mailer.web.sends import start_send
@@ -65,6 +66,15 @@ def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
             source="api",
             now=ctx.now(),
         )
+        audit.write(
+            session,
+            ctx,
+            "campaign.create",
+            f"campaign {campaign.id}",
+            subject=campaign.subject,
+            lists=", ".join(body.lists),
+            source=campaign.source,
+        )
         return _out(session, campaign.id)
 
 
@@ -79,7 +89,7 @@ def show(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
 def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> CampaignOut:
     """Set when a draft (or scheduled) campaign is sent; the scheduler sends it then."""
     with ctx.database.session() as session:
-        actions.schedule(
+        done = actions.schedule(
             session,
             ctx.settings,
             campaign_id,
@@ -88,6 +98,14 @@ def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> Campaign
             tz=body.tz,
             local_time=body.local_time,
             assume_zone=False,
+        )
+        audit.write(
+            session,
+            ctx,
+            "campaign.schedule",
+            f"campaign {campaign_id}",
+            at=done.when.isoformat(),
+            local_time=body.local_time,
         )
         return _out(session, campaign_id)
 
@@ -109,6 +127,7 @@ def pause(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
     """Pause a campaign being sent; its sender stops after the batch in hand."""
     with ctx.database.session() as session:
         actions.pause(session, campaign_id, reason="paused through the API", now=ctx.now())
+        audit.write(session, ctx, "campaign.pause", f"campaign {campaign_id}")
         return _out(session, campaign_id)
 
 
@@ -124,5 +143,12 @@ def _start(
     ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
 ) -> CampaignOut:
     with ctx.database.session() as session:
-        start_send(session, ctx, background, campaign_id, resume=action == "resume")
+        start_send(
+            session,
+            ctx,
+            background,
+            campaign_id,
+            resume=action == "resume",
+            record=audit.record(ctx, f"campaign.{action}", f"campaign {campaign_id}"),
+        )
         return _out(session, campaign_id)
