@@ -30,5 +30,7 @@ async def test_the_dashboard_shows_rates_and_what_is_next(
     text = shown((await as_admin.get("/admin")).text)
     # Sent 3, delivered 2 (of the sent), opened and clicked 2 (of the delivered), a CTA click.
     assert "sent 2026-11-30 09:00 UTC 3 2 66.7 % 2 100.0 % 2 100.0 % 1 50.0 %" in text
-    assert "Scheduled next The ferry that would not sink to The Readers: 2026-12-24 08:00 UTC" in text
+    assert (
+        "Scheduled next The ferry that would not sink to The Readers: 2026-12-24 08:00 UTC" in text
+    )
     assert "Nothing is scheduled." not in text
