@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
+from sqlalchemy.orm import Session
 
 from mailer.campaigns import actions
 from mailer.campaigns.records import campaign_view, get_campaign, list_campaigns
@@ -34,7 +35,7 @@ from mailer.cli._state import (
 from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery.message import Outcome
 from mailer.exceptions import DatabaseUnavailable, InputError
-from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
@@ -91,19 +92,24 @@ def create(
             tracking=tracking,
             article_input=_input(article),
         )
-        _audit.write(
-            session,
-            "campaign.create",
-            f"campaign {campaign.id}",
-            subject=campaign.subject,
-            lists=", ".join(list_names),
-            source=campaign.source,
-        )
+        _audit_composed(session, "campaign.create", campaign)
         view = campaign_view(session, campaign.id)
     if json_output:
         print_json(view.as_dict())
     else:
         typer.echo(view.campaign.id)
+
+
+def _audit_composed(session: Session, action: str, campaign: Campaign) -> None:
+    """The entry of a campaign written or changed, with what the admin's entry says."""
+    _audit.write(
+        session,
+        action,
+        f"campaign {campaign.id}",
+        subject=campaign.subject,
+        lists=", ".join(m.name for m in campaign.lists),
+        source=campaign.source,
+    )
 
 
 def _input(article: str) -> dict[str, str]:
@@ -165,14 +171,7 @@ def edit(
             segment=segment,
             ctas=cta,
         )
-        _audit.write(
-            session,
-            "campaign.edit",
-            f"campaign {campaign_id}",
-            subject=edited.subject,
-            lists=", ".join(m.name for m in edited.lists),
-            source=edited.source,
-        )
+        _audit_composed(session, "campaign.edit", edited)
         view = campaign_view(session, campaign_id)
     if json_output:
         print_json(view.as_dict())
