@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, PartialImport
 from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus
-from mailer.subscribers.importer import import_file, rejected_path
+from mailer.subscribers.importer import ImportSummary, import_file, rejected_path
 from mailer.subscribers.lists import create_list, delete_list, get_list, list_counts
 from mailer.web.api import audit
 from mailer.web.api.schemas import ImportOut, ListIn, ListOut, MemberOut
@@ -140,22 +140,15 @@ def _import(
             encoding=encoding,
             now=ctx.now(),
         )
+    except PartialImport as err:
+        if isinstance(err.summary, ImportSummary):
+            _audit_import(ctx, err.summary, failed=True)
+        raise
     except UnicodeError as err:
         # Codecs such as idna fail with a bare UnicodeError that the importer does not
         # expect from a file; it is still the file's (or the encoding's) fault.
         raise InputError(f"cannot read the file as {encoding}: {err}") from None
-    # After the import, as the admin writes its own: it commits batch by batch.
-    with ctx.database.session() as session:
-        audit.write(
-            session,
-            ctx,
-            "list.import",
-            f"list {summary.list}",
-            read=summary.read,
-            imported=summary.imported,
-            updated=summary.updated,
-            rejected=summary.rejected,
-        )
+    _audit_import(ctx, summary, failed=False)
     rejected = rejected_path(path)
     rows = rejected.read_text(encoding="utf-8") if rejected.is_file() else ""
     return ImportOut(
@@ -169,3 +162,19 @@ def _import(
         rejected=summary.rejected,
         rejected_rows=rows,
     )
+
+
+def _audit_import(ctx: WebContext, summary: ImportSummary, *, failed: bool) -> None:
+    """The import's entry, after it, as the admin writes its own: an import commits batch
+    by batch, so no one transaction holds it."""
+    with ctx.database.session() as session:
+        audit.write(
+            session,
+            ctx,
+            "list.import_failed" if failed else "list.import",
+            f"list {summary.list}",
+            read=summary.read,
+            imported=summary.imported,
+            updated=summary.updated,
+            rejected=summary.rejected,
+        )
