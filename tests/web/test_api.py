@@ -279,6 +279,7 @@ async def test_every_change_is_audited_as_the_api_in_its_transaction(
     assert (await api.get("/api/lists/monthly")).status_code == 404
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_draft_is_edited_and_nothing_else_is(api: httpx.AsyncClient, db: Database) -> None:
     for name in ("daily", "weekly"):
         await api.post("/api/lists", json={"name": name})
