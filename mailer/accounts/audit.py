@@ -1,12 +1,13 @@
-"""The audit log: every change made through the admin (and ``mailer users``), with who
-made it and when."""
+"""The audit log: every change made through the admin, the command line and the API,
+with who made it and when. Who: an account's email address (the admin), ``cli:<Unix
+user>`` (the command line) or ``api`` (the API's token)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.storage.accounts import AuditEntry
@@ -31,12 +32,26 @@ def audit(
 
 
 def recent_entries(
-    session: Session, *, before: int | None = None, actor: str = "", limit: int = 50
+    session: Session,
+    *,
+    before: int | None = None,
+    actor: str = "",
+    action: str = "",
+    limit: int = 50,
 ) -> list[AuditEntry]:
-    """The newest entries first; ``before`` an entry's id pages back."""
+    """The newest entries first; ``before`` an entry's id pages back. ``actor`` keeps
+    one who (``cli`` also keeps every ``cli:<user>``), ``action`` one action (``campaign``
+    also keeps every ``campaign.<action>``)."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntry.id < before)
     if actor:
-        query = query.where(AuditEntry.actor == actor)
+        query = query.where(_named(AuditEntry.actor, actor, ":"))
+    if action:
+        query = query.where(_named(AuditEntry.action, action, "."))
     return list(session.scalars(query))
+
+
+def _named(column: Any, name: str, separator: str) -> ColumnElement[bool]:
+    """``name`` itself, or a name it begins, up to ``separator`` (no wildcards)."""
+    return or_(column == name, column.startswith(name + separator, autoescape=True))

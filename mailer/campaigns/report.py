@@ -185,6 +185,8 @@ def upcoming(session: Session, now: datetime, limit: int = 10) -> list[dict[str,
             "scheduled_at": c.scheduled_at.isoformat() if c.scheduled_at else None,
             "local_time": c.local_time,
             "lists": [m.name for m in c.lists],
+            # What readers see of each list, for a page to show.
+            "list_titles": [m.title for m in c.lists],
         }
         for c in campaigns
     ]

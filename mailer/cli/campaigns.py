@@ -15,12 +15,14 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
+from sqlalchemy.orm import Session
 
 from mailer.campaigns import actions
 from mailer.campaigns.records import campaign_view, get_campaign, list_campaigns
 from mailer.campaigns.sender import Progress as SendProgress
 from mailer.campaigns.sender import SendOutcome
 from mailer.campaigns.stats import campaign_stats
+from mailer.cli import _audit
 from mailer.cli._state import (
     CliState,
     IdArgument,
@@ -33,7 +35,7 @@ from mailer.cli._state import (
 from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery.message import Outcome
 from mailer.exceptions import DatabaseUnavailable, InputError
-from mailer.storage.models import CampaignStatus, Delivery, DeliveryStatus
+from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: one article sent to lists.")
@@ -90,11 +92,24 @@ def create(
             tracking=tracking,
             article_input=_input(article),
         )
+        _audit_composed(session, "campaign.create", campaign)
         view = campaign_view(session, campaign.id)
     if json_output:
         print_json(view.as_dict())
     else:
         typer.echo(view.campaign.id)
+
+
+def _audit_composed(session: Session, action: str, campaign: Campaign) -> None:
+    """The entry of a campaign written or changed, with what the admin's entry says."""
+    _audit.write(
+        session,
+        action,
+        f"campaign {campaign.id}",
+        subject=campaign.subject,
+        lists=", ".join(m.name for m in campaign.lists),
+        source=campaign.source,
+    )
 
 
 def _input(article: str) -> dict[str, str]:
@@ -145,7 +160,7 @@ def edit(
         actions.require_draft(get_campaign(session, campaign_id))
     loaded = read_article(article, encoding=encoding) if article is not None else None
     with cli.database.session() as session:
-        actions.edit(
+        edited = actions.edit(
             session,
             cli.settings,
             campaign_id,
@@ -156,6 +171,7 @@ def edit(
             segment=segment,
             ctas=cta,
         )
+        _audit_composed(session, "campaign.edit", edited)
         view = campaign_view(session, campaign_id)
     if json_output:
         print_json(view.as_dict())
@@ -282,6 +298,15 @@ def test(
     """Send the real email to a few addresses, with [TEST] before the subject."""
     cli = state(ctx)
     results = actions.send_test(cli.database, cli.settings, campaign_id, to)
+    # After the sending, as the admin does: a test goes outside the ledger's transactions.
+    with cli.database.session() as session:
+        _audit.write(
+            session,
+            "campaign.test",
+            f"campaign {campaign_id}",
+            to=", ".join(a.strip() for a in to),
+            sent=sum(r.outcome is Outcome.SENT for r in results),
+        )
     for address, result in zip(to, results, strict=True):
         if result.outcome is Outcome.SENT:
             console.print(f"sent a test to {address.strip()}")
@@ -319,6 +344,7 @@ def pause(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Pause a campaign being sent (its sender stops after the batch in hand)."""
     with state(ctx).database.session() as session:
         actions.pause(session, campaign_id, reason="paused by hand")
+        _audit.write(session, "campaign.pause", f"campaign {campaign_id}")
     console.print(f"campaign {campaign_id} paused; mailer campaigns resume {campaign_id} goes on")
 
 
@@ -331,7 +357,12 @@ def cancel(
     """Cancel a campaign for good: nothing more of it is sent."""
     if not yes:
         typer.confirm(f"cancel campaign {campaign_id}? It cannot be sent afterwards", abort=True)
-    done = actions.cancel(state(ctx).database, campaign_id, reason="cancelled by hand")
+    done = actions.cancel(
+        state(ctx).database,
+        campaign_id,
+        reason="cancelled by hand",
+        record=_audit.record("campaign.cancel", f"campaign {campaign_id}"),
+    )
     console.print(
         f"campaign {campaign_id} cancelled; {done.skipped} pending messages will not be sent"
     )
@@ -347,6 +378,9 @@ def resend_unknown(ctx: typer.Context, campaign_id: IdArgument) -> None:
     may have arrived: their readers then get the campaign twice."""
     with state(ctx).database.session() as session:
         resent = actions.resend_unknown(session, campaign_id)
+        _audit.write(
+            session, "campaign.resend_unknown", f"campaign {campaign_id}", queued=resent.queued
+        )
     then = (
         "the send under way takes them"
         if resent.campaign.status is CampaignStatus.SENDING
@@ -379,6 +413,8 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
     status says how it ended."""
     with cli.database.session() as session:
         actions.check_startable(session, cli.settings, campaign_id, resume=resume)
+    action = "campaign.resume" if resume else "campaign.send"
+    record = _audit.record(action, f"campaign {campaign_id}")
     stop = threading.Event()
     with _progress_bar(campaign_id) as show:
         sender = actions.sender_for(
@@ -386,7 +422,7 @@ def send_with_progress(cli: CliState, campaign_id: int, *, resume: bool) -> None
         )
         try:
             with _stop_on_signals(stop):
-                outcome = actions.send(sender, campaign_id, resume=resume)
+                outcome = actions.send(sender, campaign_id, resume=resume, record=record)
         except DatabaseUnavailable as err:
             _database_lost(err, campaign_id, resume=resume)
         except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from mailer.cli import _audit
 from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.cli.campaigns import send_with_progress
 from mailer.scheduling.digests import (
@@ -56,6 +57,7 @@ def create(
             max_items=max_items,
             ctas=cta or [],
         )
+        _audit.write(session, "digest.create", f"digest {digest.name}", list=list_name, cron=cron)
         data = digest_dict(digest, utcnow())
     if json_output:
         print_json(data)
@@ -107,6 +109,16 @@ def run(ctx: typer.Context, name: NameArgument) -> None:
     """Run a digest now: its new items, if any, go out as a campaign."""
     cli = state(ctx)
     result = run_digest(cli.database, cli.settings, name)
+    if result.campaign_id is not None:
+        # After the run, which stores the campaign in a transaction of its own.
+        with cli.database.session() as session:
+            _audit.write(
+                session,
+                "digest.run",
+                f"digest {name}",
+                campaign=result.campaign_id,
+                items=result.new_items,
+            )
     if result.error:
         console.print(f"the feed could not be read: {result.error}")
         raise typer.Exit(1)
@@ -142,9 +154,13 @@ def rm(
         typer.confirm(f"delete digest {name!r}?", abort=True)
     with state(ctx).database.session() as session:
         session.delete(get_digest(session, name))
+        _audit.write(session, "digest.delete", f"digest {name}")
     console.print(f"deleted digest {name!r}")
 
 
 def _set_paused(ctx: typer.Context, name: str, paused: bool) -> None:
     with state(ctx).database.session() as session:
-        set_paused(session, name, paused)
+        digest = set_paused(session, name, paused)
+        _audit.write(
+            session, "digest.pause" if paused else "digest.resume", f"digest {digest.name}"
+        )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from mailer.cli import _audit
 from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.exceptions import InputError
 from mailer.rendering.ctas import choose_ctas
@@ -57,6 +58,7 @@ def create(
             timezone=timezone,
             default_cta=None if cta is None else _known_ctas(state(ctx).settings, cta),
         )
+        _audit.write(session, "list.create", f"list {created.name}")
         (counts,) = list_counts(session, [created])
     if json_output:
         print_json(counts.as_dict())
@@ -112,6 +114,13 @@ def edit(
             double_opt_in=double_opt_in,
             timezone=timezone,
             default_cta=None if cta is None else _known_ctas(settings, cta),
+        )
+        _audit.write(
+            session,
+            "list.edit",
+            f"list {edited.name}",
+            title=edited.title,
+            double_opt_in=edited.double_opt_in,
         )
         (counts,) = list_counts(session, [edited])
     if json_output:
@@ -178,5 +187,6 @@ def rm(
                 f"list {name!r} has {counts.total} subscriptions; delete it with them?",
                 abort=True,
             )
-        delete_list(session, name)
+        gone = delete_list(session, name)
+        _audit.write(session, "list.delete", f"list {name}", subscriptions=gone)
     console.print(f"deleted list {name!r}")

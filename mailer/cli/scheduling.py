@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from mailer.campaigns import actions
+from mailer.cli import _audit
 from mailer.cli._state import IdArgument, console, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
 from mailer.cli.web import WorkersOption, start_workers
@@ -63,6 +64,13 @@ def _schedule(
     with cli.database.session() as session:
         done = actions.schedule(
             session, cli.settings, campaign_id, at, now=_now(), tz=tz, local_time=local, again=again
+        )
+        _audit.write(
+            session,
+            "campaign.schedule",
+            f"campaign {campaign_id}",
+            at=done.when.isoformat(),
+            local_time=local,
         )
     due, when = done.campaign.scheduled_at, done.when
     assert due is not None
@@ -115,6 +123,7 @@ def unschedule(ctx: typer.Context, campaign_id: IdArgument) -> None:
     """Take a scheduled campaign off the schedule (it becomes a draft again)."""
     with state(ctx).database.session() as session:
         actions.unschedule(session, campaign_id, now=_now())
+        _audit.write(session, "campaign.unschedule", f"campaign {campaign_id}")
     console.print(f"campaign {campaign_id} is a draft again")
 
 

@@ -16,14 +16,17 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from mailer.cli import _audit
 from mailer.cli._state import JsonOption, console, err_console, print_json, state
 from mailer.exceptions import PartialImport
+from mailer.storage import Database
 from mailer.storage.models import SubscriptionStatus
 from mailer.subscribers.export import export_list
 from mailer.subscribers.importer import ImportSummary, import_file
 from mailer.subscribers.privacy import export_data, forget
 from mailer.subscribers.subscriptions import (
     add_subscriber,
+    find_subscriber,
     iter_subscriptions,
     parse_attribute,
     remove_subscriber,
@@ -75,6 +78,14 @@ def add(
             timezone=timezone,
             confirmed=confirmed,
             resubscribe=resubscribe,
+        )
+        session.flush()  # a new subscriber's id
+        _audit.write(
+            session,
+            "subscriber.add",
+            f"subscriber {subscription.subscriber.id}",
+            list=list_name,
+            status=subscription.status.value,
         )
         data = subscriber_dict(subscription.subscriber)
     if json_output:
@@ -162,7 +173,15 @@ def unsubscribe_command(
 ) -> None:
     """Unsubscribe from one list, or from every list (which also suppresses the address)."""
     with state(ctx).database.session() as session:
+        subscriber_id = find_subscriber(session, email).id
         left = unsubscribe(session, email, list_name)
+        _audit.write(
+            session,
+            "subscriber.unsubscribe",
+            f"subscriber {subscriber_id}",
+            lists=left,
+            every_list=list_name is None,
+        )
     if list_name is None:
         console.print(f"{email.strip()} unsubscribed from every list and suppressed")
     elif left:
@@ -177,7 +196,10 @@ def rm(ctx: typer.Context, email: str, yes: YesOption = False) -> None:
     if not yes:
         typer.confirm(f"delete {email.strip()} and every subscription?", abort=True)
     with state(ctx).database.session() as session:
+        subscriber_id = find_subscriber(session, email).id
         remove_subscriber(session, email)
+        # The entry names the id only: the address is what was deleted.
+        _audit.write(session, "subscriber.remove", f"subscriber {subscriber_id}")
     console.print(f"deleted {email.strip()}")
 
 
@@ -209,7 +231,10 @@ def forget_command(ctx: typer.Context, email: str, yes: YesOption = False) -> No
     if not yes:
         typer.confirm(f"erase everything about {email.strip()}?", abort=True)
     with state(ctx).database.session() as session:
+        subscriber_id = find_subscriber(session, email).id
         forget(session, email)
+        # The entry names the id only: writing the address down would keep what was erased.
+        _audit.write(session, "subscriber.forget", f"subscriber {subscriber_id}")
     console.print(f"forgot {email.strip()}; its hash stays on the suppression list")
 
 
@@ -258,9 +283,29 @@ def import_command(
             )
         except PartialImport as err:
             if isinstance(err.summary, ImportSummary):
+                _audit_import(database, err.summary, file, failed=True)
                 _print_summary(err.summary, json_output)
             raise
+    _audit_import(database, summary, file, failed=False)
     _print_summary(summary, json_output)
+
+
+def _audit_import(database: Database, summary: ImportSummary, file: Path, *, failed: bool) -> None:
+    """The import's entry, after it as the admin writes its own: an import commits batch
+    by batch, so no one transaction holds it. A dry run stores nothing and writes none."""
+    if summary.dry_run:
+        return
+    with database.session() as session:
+        _audit.write(
+            session,
+            "list.import_failed" if failed else "list.import",
+            f"list {summary.list}",
+            file=file.name,
+            read=summary.read,
+            imported=summary.imported,
+            updated=summary.updated,
+            rejected=summary.rejected,
+        )
 
 
 def _print_summary(summary: ImportSummary, json_output: bool) -> None:

@@ -11,14 +11,12 @@ from rich.table import Table
 
 from mailer.accounts.audit import audit
 from mailer.accounts.users import add_user, list_users, parse_role, remove_user, set_password
+from mailer.cli._audit import cli_actor
 from mailer.cli._state import JsonOption, console, print_json, state
 from mailer.exceptions import InputError
 from mailer.storage.types import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Accounts of the admin web app (/admin).")
-
-#: Who the audit log names for what these commands change.
-ACTOR = "cli"
 
 PasswordStdin = Annotated[
     bool,
@@ -55,7 +53,7 @@ def add(
     now = utcnow()
     with state(ctx).database.session() as session:
         user = add_user(session, email, chosen, password, now=now)
-        audit(session, ACTOR, "user.add", f"user {user.email}", now=now, role=chosen.value)
+        audit(session, cli_actor(), "user.add", f"user {user.email}", now=now, role=chosen.value)
     console.print(f"added {user.email} as {chosen.value}; sign in at /admin")
 
 
@@ -95,7 +93,7 @@ def rm(ctx: typer.Context, email: str) -> None:
     now = utcnow()
     with state(ctx).database.session() as session:
         user = remove_user(session, email)
-        audit(session, ACTOR, "user.remove", f"user {user.email}", now=now)
+        audit(session, cli_actor(), "user.remove", f"user {user.email}", now=now)
     console.print(f"removed {user.email}")
 
 
@@ -106,5 +104,5 @@ def passwd(ctx: typer.Context, email: str, password_stdin: PasswordStdin = False
     now = utcnow()
     with state(ctx).database.session() as session:
         user = set_password(session, email, password, now=now)
-        audit(session, ACTOR, "user.password", f"user {user.email}", now=now)
+        audit(session, cli_actor(), "user.password", f"user {user.email}", now=now)
     console.print(f"changed the password of {user.email}; its sign-ins have ended")

@@ -10,11 +10,14 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from mailer.accounts.audit import recent_entries
 from mailer.campaigns import ledger
+from mailer.cli._audit import cli_actor
 from mailer.settings import Settings
 from mailer.storage import Delivery, DeliveryStatus, open_database
-from mailer.storage.models import Campaign, CampaignStatus
+from mailer.storage.models import Campaign, CampaignStatus, MailingList
 from tests.support.cli import Cli
 from tests.support.config import SENDER
 from tests.support.examples import ARTICLE, DONATE
@@ -206,3 +209,50 @@ def test_cancelling_a_campaign_whose_sender_died_shows_its_in_flight_rows_as_unk
     assert "2 were in flight when its sender stopped: they show as unknown" in out
     shown = json.loads(project("campaigns", "show", "1", "--json").stdout)
     assert (shown["deliveries"]["sending"], shown["deliveries"]["unknown"]) == (0, 2)
+
+
+def test_every_change_is_audited_as_the_unix_user_in_its_transaction(
+    cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = cli
+    project("lists", "create", "weekly")
+    project("subscribers", "add", "ann@example.org", "--list", "weekly")
+    project("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly")
+    project("campaigns", "edit", "1", "--subject", "Again")
+    project("campaigns", "send", "1")
+    # Refused: a sent campaign is neither edited nor cancelled, and no entry says it was.
+    assert project("campaigns", "edit", "1", "--subject", "Late", ok=False).exit_code == 1
+    assert project("campaigns", "cancel", "1", "--yes", ok=False).exit_code == 1
+    database = open_database(settings.database_url)
+    with database.session() as session:
+        entries = [(e.actor, e.action, e.target) for e in reversed(recent_entries(session))]
+    me = cli_actor()
+    assert me.startswith("cli:")
+    assert [(who, action) for who, action, _ in entries[:2]] == [
+        (me, "list.create"),
+        (me, "subscriber.add"),
+    ]
+    assert entries[2:] == [
+        (me, "campaign.create", "campaign 1"),
+        (me, "campaign.edit", "campaign 1"),
+        (me, "campaign.send", "campaign 1"),
+    ]
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit log is full")
+
+    # An entry that cannot be written takes its change with it.
+    monkeypatch.setattr("mailer.cli._audit.audit", fails)
+    with pytest.raises(RuntimeError):
+        project("lists", "create", "monthly")
+    with database.session() as session:
+        assert session.scalar(select(MailingList).where(MailingList.name == "monthly")) is None
+    database.close()
+
+
+def test_without_a_user_name_the_command_line_is_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nameless() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr("getpass.getuser", nameless)
+    assert cli_actor() == "cli"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from mailer.accounts.audit import recent_entries
 from mailer.campaigns.records import move
 from mailer.settings import Settings
 from mailer.storage import Database
@@ -247,3 +248,71 @@ async def test_the_openapi_description_is_served(client: httpx.AsyncClient) -> N
         "description": "The api_token of mailer.toml.",
     }
     assert (await client.get("/docs")).status_code == 404
+
+
+async def test_every_change_is_audited_as_the_api_in_its_transaction(
+    api: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await api.post("/api/lists", json={"name": "daily"})
+    await api.post("/api/subscribers", json={"email": "r@example.org", "list": "daily"})
+    created = await api.post("/api/campaigns", json={"content": "# T\n\nText.", "lists": ["daily"]})
+    cid = created.json()["id"]
+    await api.post(f"/api/campaigns/{cid}/send")
+    # Refused: a sent campaign is neither edited nor paused, and no entry says it was.
+    assert (await api.patch(f"/api/campaigns/{cid}", json={"subject": "Late"})).status_code == 409
+    assert (await api.post(f"/api/campaigns/{cid}/pause")).status_code == 409
+    with db.session() as session:
+        entries = [(e.actor, e.action) for e in reversed(recent_entries(session))]
+    assert entries == [
+        ("api", "list.create"),
+        ("api", "subscriber.add"),
+        ("api", "campaign.create"),
+        ("api", "campaign.send"),
+    ]
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit log is full")
+
+    # An entry that cannot be written takes its change with it.
+    monkeypatch.setattr("mailer.web.api.audit.audit", fails)
+    assert (await api.post("/api/lists", json={"name": "monthly"})).status_code == 500
+    assert (await api.get("/api/lists/monthly")).status_code == 404
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_draft_is_edited_and_nothing_else_is(api: httpx.AsyncClient, db: Database) -> None:
+    for name in ("daily", "weekly"):
+        await api.post("/api/lists", json={"name": name})
+    created = await api.post(
+        "/api/campaigns", json={"content": "# First\n\nText.", "lists": ["weekly"]}
+    )
+    cid = created.json()["id"]
+    edited = await api.patch(
+        f"/api/campaigns/{cid}",
+        json={"content": "# Second\n\nOther text.", "lists": ["daily"], "segment": "tag:a"},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["subject"], edited.json()["lists"], edited.json()["segment"]) == (
+        "Second",
+        ["daily"],
+        "tag:a",
+    )
+    subject = await api.patch(f"/api/campaigns/{cid}", json={"subject": "Kept: {{ 1 + 1 }}"})
+    assert (subject.json()["subject"], subject.json()["lists"]) == ("Kept: {{ 1 + 1 }}", ["daily"])
+    for body, status in (
+        ({}, 422),
+        ({"format": "html"}, 422),
+        ({"lists": ["nope"]}, 404),
+        ({"segment": "tag:"}, 422),
+        ({"title": "x"}, 422),
+    ):
+        answer = await api.patch(f"/api/campaigns/{cid}", json=body)
+        assert answer.status_code == status, (body, answer.text)
+        assert answer.json()["error"]
+    assert (await api.patch("/api/campaigns/999", json={"subject": "x"})).status_code == 404
+    at = "2026-12-01T09:00:00+01:00"
+    await api.post(f"/api/campaigns/{cid}/schedule", json={"at": at})
+    refused = await api.patch(f"/api/campaigns/{cid}", json={"subject": "Later"})
+    assert refused.status_code == 409
+    assert "only a draft can be edited (unschedule it first" in refused.json()["error"]
+    assert (await api.get(f"/api/campaigns/{cid}")).json()["subject"] == "Kept: {{ 1 + 1 }}"

@@ -25,9 +25,11 @@ def audit_page(
     admin: Viewer,
     before: int | None = Query(None, ge=1, le=2**62),
     actor: str = Query("", max_length=320),
+    action: str = Query("", max_length=64),
 ) -> Response:
+    actor, action = actor.strip(), action.strip()
     with ctx.database.session() as session:
-        entries = recent_entries(session, before=before, actor=actor, limit=PAGE + 1)
+        entries = recent_entries(session, before=before, actor=actor, action=action, limit=PAGE + 1)
     more = len(entries) > PAGE
     entries = entries[:PAGE]
     return pages.page(
@@ -37,5 +39,6 @@ def audit_page(
         title="Audit log",
         entries=entries,
         actor=actor,
+        action=action,
         older=entries[-1].id if more and entries else None,
     )

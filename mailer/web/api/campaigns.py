@@ -1,4 +1,4 @@
-"""``/api/campaigns``: create, schedule, send, pause and resume campaigns, and their
+"""``/api/campaigns``: create, edit (a draft), schedule, send, pause and resume campaigns, and their
 statistics.
 
 Each route calls one of :mod:`mailer.campaigns.actions`, as ``mailer campaigns`` does,
@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from mailer.articles import load_text
 from mailer.campaigns import actions
-from mailer.campaigns.records import campaign_view
+from mailer.campaigns.records import campaign_view, get_campaign
 from mailer.campaigns.records import list_campaigns as all_campaigns
 from mailer.campaigns.stats import campaign_stats
+from mailer.exceptions import InputError
 from mailer.storage.models import CampaignStatus
-from mailer.web.api.schemas import CampaignIn, CampaignOut, ScheduleIn, StatsOut
+from mailer.web.api import audit
+from mailer.web.api.schemas import CampaignEditIn, CampaignIn, CampaignOut, ScheduleIn, StatsOut
 from mailer.web.context import WebContext, WebDep
 from mailer.web.sends import start_send
 
@@ -65,6 +67,15 @@ def create(body: CampaignIn, ctx: WebDep) -> CampaignOut:
             source="api",
             now=ctx.now(),
         )
+        audit.write(
+            session,
+            ctx,
+            "campaign.create",
+            f"campaign {campaign.id}",
+            subject=campaign.subject,
+            lists=", ".join(body.lists),
+            source=campaign.source,
+        )
         return _out(session, campaign.id)
 
 
@@ -75,11 +86,46 @@ def show(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
         return _out(session, campaign_id)
 
 
+@router.patch("/{campaign_id}")
+def edit(campaign_id: CampaignId, body: CampaignEditIn, ctx: WebDep) -> CampaignOut:
+    """Change a draft and render it again, as ``mailer campaigns edit`` does; what the
+    body leaves out stays as it is. Only a draft (409 for any other campaign)."""
+    given = body.model_dump(exclude_unset=True, exclude={"format"})
+    if not any(value is not None for value in given.values()):
+        raise InputError("nothing to change: give content, lists, subject, segment or ctas")
+    with ctx.database.session() as session:
+        actions.require_draft(get_campaign(session, campaign_id))
+        article = (
+            None if body.content is None else load_text(body.content, name="api", kind=body.format)
+        )
+        campaign = actions.edit(
+            session,
+            ctx.settings,
+            campaign_id,
+            article=article,
+            source=None if article is None else "api",
+            subject=body.subject,
+            lists=body.lists,
+            segment=body.segment,
+            ctas=body.ctas,
+        )
+        audit.write(
+            session,
+            ctx,
+            "campaign.edit",
+            f"campaign {campaign_id}",
+            subject=campaign.subject,
+            lists=", ".join(m.name for m in campaign.lists),
+            source=campaign.source,
+        )
+        return _out(session, campaign_id)
+
+
 @router.post("/{campaign_id}/schedule")
 def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> CampaignOut:
     """Set when a draft (or scheduled) campaign is sent; the scheduler sends it then."""
     with ctx.database.session() as session:
-        actions.schedule(
+        done = actions.schedule(
             session,
             ctx.settings,
             campaign_id,
@@ -88,6 +134,14 @@ def schedule(campaign_id: CampaignId, body: ScheduleIn, ctx: WebDep) -> Campaign
             tz=body.tz,
             local_time=body.local_time,
             assume_zone=False,
+        )
+        audit.write(
+            session,
+            ctx,
+            "campaign.schedule",
+            f"campaign {campaign_id}",
+            at=done.when.isoformat(),
+            local_time=body.local_time,
         )
         return _out(session, campaign_id)
 
@@ -109,6 +163,7 @@ def pause(campaign_id: CampaignId, ctx: WebDep) -> CampaignOut:
     """Pause a campaign being sent; its sender stops after the batch in hand."""
     with ctx.database.session() as session:
         actions.pause(session, campaign_id, reason="paused through the API", now=ctx.now())
+        audit.write(session, ctx, "campaign.pause", f"campaign {campaign_id}")
         return _out(session, campaign_id)
 
 
@@ -124,5 +179,12 @@ def _start(
     ctx: WebContext, background: BackgroundTasks, campaign_id: int, action: str
 ) -> CampaignOut:
     with ctx.database.session() as session:
-        start_send(session, ctx, background, campaign_id, resume=action == "resume")
+        start_send(
+            session,
+            ctx,
+            background,
+            campaign_id,
+            resume=action == "resume",
+            record=audit.record(ctx, f"campaign.{action}", f"campaign {campaign_id}"),
+        )
         return _out(session, campaign_id)

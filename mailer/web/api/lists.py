@@ -10,10 +10,11 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from mailer.exceptions import InputError
+from mailer.exceptions import InputError, PartialImport
 from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus
-from mailer.subscribers.importer import import_file, rejected_path
+from mailer.subscribers.importer import ImportSummary, import_file, rejected_path
 from mailer.subscribers.lists import create_list, delete_list, get_list, list_counts
+from mailer.web.api import audit
 from mailer.web.api.schemas import ImportOut, ListIn, ListOut, MemberOut
 from mailer.web.context import WebContext, WebDep
 
@@ -49,6 +50,7 @@ def new_list(body: ListIn, ctx: WebDep) -> ListOut:
             description=body.description,
             double_opt_in=body.double_opt_in,
         )
+        audit.write(session, ctx, "list.create", f"list {created.name}")
         (counts,) = list_counts(session, [created])
         return ListOut.model_validate(counts.as_dict())
 
@@ -65,7 +67,8 @@ def one_list(name: ListPath, ctx: WebDep) -> ListOut:
 def remove_list(name: ListPath, ctx: WebDep) -> None:
     """Delete a list and its subscriptions (not the subscribers)."""
     with ctx.database.session() as session:
-        delete_list(session, name)
+        gone = delete_list(session, name)
+        audit.write(session, ctx, "list.delete", f"list {name}", subscriptions=gone)
 
 
 @router.get("/{name}/subscribers")
@@ -137,10 +140,15 @@ def _import(
             encoding=encoding,
             now=ctx.now(),
         )
+    except PartialImport as err:
+        if isinstance(err.summary, ImportSummary):
+            _audit_import(ctx, err.summary, failed=True)
+        raise
     except UnicodeError as err:
         # Codecs such as idna fail with a bare UnicodeError that the importer does not
         # expect from a file; it is still the file's (or the encoding's) fault.
         raise InputError(f"cannot read the file as {encoding}: {err}") from None
+    _audit_import(ctx, summary, failed=False)
     rejected = rejected_path(path)
     rows = rejected.read_text(encoding="utf-8") if rejected.is_file() else ""
     return ImportOut(
@@ -154,3 +162,19 @@ def _import(
         rejected=summary.rejected,
         rejected_rows=rows,
     )
+
+
+def _audit_import(ctx: WebContext, summary: ImportSummary, *, failed: bool) -> None:
+    """The import's entry, after it, as the admin writes its own: an import commits batch
+    by batch, so no one transaction holds it."""
+    with ctx.database.session() as session:
+        audit.write(
+            session,
+            ctx,
+            "list.import_failed" if failed else "list.import",
+            f"list {summary.list}",
+            read=summary.read,
+            imported=summary.imported,
+            updated=summary.updated,
+            rejected=summary.rejected,
+        )

@@ -10,6 +10,7 @@ from mailer.storage.models import CampaignStatus, SubscriptionStatus
 from mailer.subscribers.lists import NAME_PATTERN, NAME_RULE, TITLE_MAX
 
 __all__ = [
+    "CampaignEditIn",
     "CampaignIn",
     "CampaignOut",
     "ErrorOut",
@@ -141,6 +142,36 @@ class CampaignIn(_In):
     reply_to: str | None = Field(default=None, max_length=320)
     ctas: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=20)
     template: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+class CampaignEditIn(_In):
+    """What ``mailer campaigns edit`` changes of a draft; what is left out stays as it is.
+    Without ``content``, the article stored with the campaign is rendered again."""
+
+    content: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2_000_000,
+        description="Another article: Markdown, HTML or text.",
+    )
+    format: Literal["markdown", "html", "text"] = Field(
+        default="markdown", description="The format of content."
+    )
+    lists: list[ListName] | None = Field(default=None, min_length=1, max_length=50)
+    subject: str | None = Field(
+        default=None,
+        max_length=998,
+        description="Another subject; an empty one: the article's title.",
+    )
+    segment: str | None = Field(
+        default=None, max_length=10_000, description="Another segment; an empty one: everyone."
+    )
+    ctas: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="Its calls-to-action instead; an empty list: the article's, the list's "
+        "or the site's.",
+    )
 
 
 class CampaignOut(BaseModel):

@@ -14,6 +14,7 @@ from mailer.subscribers.subscriptions import (
     subscriber_dict,
     unsubscribe,
 )
+from mailer.web.api import audit
 from mailer.web.api.schemas import SubscriberIn, SubscriberOut, UnsubscribeIn, UnsubscribeOut
 from mailer.web.confirmation import ConfirmationRequest, send_confirmation
 from mailer.web.context import WebDep
@@ -46,6 +47,14 @@ def add(body: SubscriberIn, ctx: WebDep, background: BackgroundTasks) -> Subscri
             now=now,
         )
         subscriber = find_subscriber(session, subscription.subscriber.email)
+        audit.write(
+            session,
+            ctx,
+            "subscriber.add",
+            f"subscriber {subscriber.id}",
+            list=body.list_name,
+            status=subscription.status.value,
+        )
         if subscription.status is SubscriptionStatus.UNCONFIRMED:
             request = ConfirmationRequest(
                 email=subscriber.email,
@@ -69,7 +78,16 @@ def show(email: EmailPath, ctx: WebDep) -> SubscriberOut:
 def leave(email: EmailPath, body: UnsubscribeIn, ctx: WebDep) -> UnsubscribeOut:
     """Unsubscribe from one list, or from every list (which also suppresses the address)."""
     with ctx.database.session() as session:
+        subscriber_id = find_subscriber(session, email).id
         left = unsubscribe(session, email, body.list, source="api", now=ctx.now())
+        audit.write(
+            session,
+            ctx,
+            "subscriber.unsubscribe",
+            f"subscriber {subscriber_id}",
+            lists=left,
+            every_list=body.list is None,
+        )
     return UnsubscribeOut(left=left)
 
 
@@ -78,4 +96,7 @@ def erase(email: EmailPath, ctx: WebDep) -> None:
     """Erase the subscriber's personal data; only a hash of the address stays, on the
     suppression list."""
     with ctx.database.session() as session:
+        subscriber_id = find_subscriber(session, email).id
         forget(session, email, source="api", now=ctx.now())
+        # The entry names the id only: writing the address down would keep what was erased.
+        audit.write(session, ctx, "subscriber.forget", f"subscriber {subscriber_id}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from mailer.accounts.audit import audit
 from mailer.accounts.users import find_user
 from mailer.storage import Database, Role
 from tests.support.admin import ADMIN, EDITOR, PASSWORD, VIEWER, post_form, shown, sign_in
@@ -119,3 +122,32 @@ async def test_the_dashboard_shows_the_lists_and_says_when_nothing_is_sent(
     text = shown((await as_viewer.get("/admin")).text)
     assert "The Weekly weekly 0 0 0" in text
     assert "Nothing sent yet." in text and "Nothing is scheduled." in text
+
+
+async def test_the_audit_log_is_filtered_by_who_and_by_action(
+    db: Database, as_viewer: httpx.AsyncClient
+) -> None:
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    with db.session() as session:
+        for actor, action, target in (
+            ("cli:alice", "campaign.send", "campaign 1"),
+            ("cli", "list.create", "list weekly"),
+            ("api", "campaign.pause", "campaign 2"),
+            ("client", "campaign.edit", "campaign 3"),
+            (ADMIN, "campaign.create", "campaign 4"),
+        ):
+            audit(session, actor, action, target, now=now)
+
+    async def rows(**query: str) -> list[str]:
+        page = shown((await as_viewer.get("/admin/audit", params=query)).text)
+        return [t for t in ("campaign 1", "list weekly", "campaign 2", "campaign 3") if t in page]
+
+    # "cli" is the command line whoever ran it, and no other name that begins so.
+    assert await rows(actor="cli") == ["campaign 1", "list weekly"]
+    assert await rows(actor="cli:alice") == ["campaign 1"]
+    assert await rows(action="campaign") == ["campaign 1", "campaign 2", "campaign 3"]
+    assert await rows(actor="api", action="campaign.pause") == ["campaign 2"]
+    assert await rows(actor="cli", action="campaign.send ") == ["campaign 1"]
+    assert await rows(action="campaign.%") == []
+    nothing = shown((await as_viewer.get("/admin/audit", params={"action": "list.delete"})).text)
+    assert "Nothing recorded as list.delete." in nothing
