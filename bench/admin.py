@@ -17,6 +17,10 @@ counts over the events that the counters replaced are timed first, for the befor
 
     .venv/bin/python bench/admin.py [--subscribers 1000000] [--dir DIR] [--runs 7] [--rebuild]
 
+With ``--database-url postgresql+psycopg://...`` the same is timed on PostgreSQL: the
+SQLite database is built (or reused) as above, then copied into that database, which is
+emptied first (reused if it holds as many ledger rows).
+
 Then the admin's pages themselves, through the whole app (routing, sign-in, queries,
 templates) by Starlette's test client signed in as an admin: the dashboard, the
 subscriber search, the big campaign's page and its report, the lists.

@@ -7,6 +7,11 @@ as does one whose message went out whole and whose answer was lost (the connecti
 dropped after the end of the data), and is sent again only when someone says so
 (``mailer campaigns resend-unknown``). So a subscriber gets a campaign at most once,
 whatever crashes in between.
+
+Every statement here that adds rows or changes their status also writes what it did to
+the campaign's tallies (:mod:`mailer.storage.tallies`), in the same transaction: a
+change of status goes through :func:`move_ids` (rows by id) or ``_move_rows`` (a
+campaign's rows of one status), so that none forgets them.
 """
 
 from __future__ import annotations
