@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from mailer.campaigns.records import get_campaign
 from mailer.campaigns.stats import summaries
@@ -155,6 +155,12 @@ def recent_campaigns(session: Session, limit: int = 10) -> list[dict[str, Any]]:
         .where(Campaign.status.in_(_SENT_LATELY), Campaign.started_at.is_not(None))
         .order_by(Campaign.started_at.desc(), Campaign.id.desc())
         .limit(limit)
+        # What the summaries read, not the stored article and email (tens of KB each).
+        .options(
+            load_only(
+                Campaign.id, Campaign.subject, Campaign.status, Campaign.started_at, Campaign.links
+            )
+        )
     ).all()
     counted = summaries(session, campaigns)
     return [
@@ -177,6 +183,11 @@ def upcoming(session: Session, now: datetime, limit: int = 10) -> list[dict[str,
         .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at >= now)
         .order_by(Campaign.scheduled_at, Campaign.id)
         .limit(limit)
+        # Not the stored article and email (tens of KB each), and the lists in one query.
+        .options(
+            load_only(Campaign.id, Campaign.subject, Campaign.scheduled_at, Campaign.local_time),
+            selectinload(Campaign.lists),
+        )
     ).all()
     return [
         {
