@@ -213,7 +213,8 @@ def run(
     server = pool = None
     try:
         if web and workers > 1:
-            pool = start_workers(cli.config, host, port, workers)
+            # Uvicorn's own lines at warning, as with the web app in a thread.
+            pool = start_workers(cli.config, host, port, workers, log_level="warning")
             log.info("web app on http://%s:%s (%d worker processes)", host, pool.port, workers)
             pool.watch(daemon.stop_event)
         elif web:
