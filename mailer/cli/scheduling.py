@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 from datetime import UTC, datetime
@@ -223,7 +222,8 @@ def run(
     server = pool = None
     try:
         if web and workers > 1:
-            pool = start_workers(cli.config, host, port, workers)
+            # Uvicorn's own lines at warning, as with the web app in a thread.
+            pool = start_workers(cli.config, host, port, workers, log_level="warning")
             log.info("web app on http://%s:%s (%d worker processes)", host, pool.port, workers)
             pool.watch(daemon.stop_event)
         elif web:
@@ -242,13 +242,11 @@ def _start_web(cli: Any, host: str, port: int) -> tuple[Any, threading.Thread]:
     """The web app in a thread, on a socket bound here so that the log can say where."""
     from mailer.web.app import create_app
     from mailer.web.server import web_server
+    from mailer.web.workers import listen
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = listen(host, port)
     except OSError as err:
-        sock.close()
         raise InputError(f"the web app cannot listen on {host}:{port}: {err.strerror}") from None
     bound = sock.getsockname()[1]
     server = web_server(create_app(cli.settings, cli.database), host, bound, log_level="warning")

@@ -76,7 +76,9 @@ def serve(
         pool.stop()
 
 
-def start_workers(config: Path | None, host: str, port: int, count: int) -> Workers:
+def start_workers(
+    config: Path | None, host: str, port: int, count: int, *, log_level: str = "info"
+) -> Workers:
     """``count`` worker processes on ``host:port``, started."""
     from mailer.web.workers import Workers, listen
 
@@ -84,6 +86,6 @@ def start_workers(config: Path | None, host: str, port: int, count: int) -> Work
         sock = listen(host, port)
     except OSError as err:
         raise InputError(f"the web app cannot listen on {host}:{port}: {err.strerror}") from None
-    pool = Workers(config, sock, count)
+    pool = Workers(config, sock, count, log_level=log_level)
     pool.start()
     return pool

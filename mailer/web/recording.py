@@ -5,23 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.storage.counters import record_events
 from mailer.storage.events import Event, EventKind
-from mailer.storage.models import Delivery
 
-__all__ = ["delivery_of", "record"]
-
-
-def delivery_of(session: Session, campaign_id: int, subscriber_id: int) -> Delivery | None:
-    """The ledger row of a campaign sent to a subscriber."""
-    return session.scalar(
-        select(Delivery).where(
-            Delivery.campaign_id == campaign_id, Delivery.subscriber_id == subscriber_id
-        )
-    )
+__all__ = ["record"]
 
 
 def record(

@@ -13,18 +13,25 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from mailer.campaigns.links import preferences_url
-from mailer.exceptions import NotFound
 from mailer.storage.events import EventKind
-from mailer.storage.models import Campaign, MailingList, Subscriber, SubscriptionStatus
-from mailer.subscribers.subscriptions import unsubscribe
+from mailer.storage.models import (
+    Campaign,
+    Delivery,
+    MailingList,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from mailer.subscribers.subscriptions import set_status
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import bound_token, check_bound, same_origin
-from mailer.web.recording import delivery_of, record
+from mailer.web.recording import record
 
 __all__ = ["mask", "router"]
 
@@ -150,31 +157,48 @@ def _leave(ctx: WebContext, data: TokenData) -> str | None:
 
 
 def _leave_in(session: Session, data: TokenData, now: datetime) -> str | None:
-    subscriber = session.get(Subscriber, data.subscriber_id)
-    mailing_list = session.get(MailingList, data.list_id)
-    if subscriber is None or mailing_list is None:
+    # The subscription and its list's title in one query: a wave of unsubscribes after a
+    # big send is bounded by these statements.
+    found = session.execute(
+        select(Subscription, MailingList.title)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .where(
+            Subscription.subscriber_id == data.subscriber_id,
+            Subscription.list_id == data.list_id,
+        )
+    ).first()
+    if found is None:
+        # The subscriber forgotten, the list deleted, or never on it.
         return None
-    try:
-        left = unsubscribe(session, subscriber.email, mailing_list.name, source="web", now=now)
-    except NotFound:
-        return None
-    if left:
+    subscription, title = found
+    if set_status(subscription, SubscriptionStatus.UNSUBSCRIBED, source="web", now=now):
         # Only the first time: a repeated click changes nothing and counts once.
         extra = data.extra
         campaign_id = int(extra) if extra.isascii() and extra.isdigit() else None
-        if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-            campaign_id = None
-        delivery = delivery_of(session, campaign_id, subscriber.id) if campaign_id else None
+        delivery_id = None
+        if campaign_id is not None:
+            delivery_id = session.scalar(
+                select(Delivery.id).where(
+                    Delivery.campaign_id == campaign_id,
+                    Delivery.subscriber_id == data.subscriber_id,
+                )
+            )
+            if delivery_id is None and _missing(session, campaign_id):
+                campaign_id = None
         record(
             session,
             EventKind.UNSUBSCRIBED,
             occurred_at=now,
             campaign_id=campaign_id,
-            delivery_id=delivery.id if delivery else None,
-            subscriber_id=subscriber.id,
-            list_id=mailing_list.id,
+            delivery_id=delivery_id,
+            subscriber_id=data.subscriber_id,
+            list_id=data.list_id,
         )
-    return mailing_list.title
+    return str(title)
+
+
+def _missing(session: Session, campaign_id: int) -> bool:
+    return session.scalar(select(Campaign.id).where(Campaign.id == campaign_id)) is None
 
 
 def _gone(ctx: WebContext) -> Response:
