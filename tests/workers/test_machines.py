@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from mailer.campaigns import actions
 from mailer.settings import Settings, load_settings
@@ -75,6 +75,19 @@ def _wait_until_sent(db: Database, campaign_id: int, count: int, timeout: float 
     raise AssertionError(f"fewer than {count} sent in {timeout} s")
 
 
+def _wait_until_both_work(db: Database, timeout: float = 60) -> None:
+    """Until more jobs run than one worker's concurrency (2) allows: each worker has one
+    in hand, so the one killed next leaves rows in flight."""
+    deadline = time.monotonic() + timeout
+    doing = text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            if session.scalar(doing) >= 3:
+                return
+        time.sleep(0.01)  # polling the queue, with a deadline
+    raise AssertionError(f"never more than 2 jobs at work in {timeout} s")
+
+
 def test_a_worker_and_the_sender_killed_mid_send_leave_nobody_sent_twice(
     db: Database, pg_url: str, tmp_path: Path, sink: Sink
 ) -> None:
@@ -94,6 +107,7 @@ def test_a_worker_and_the_sender_killed_mid_send_leave_nobody_sent_twice(
         assert settings.config_file is not None
         leader = MailerProcess(settings.config_file, "campaigns", "send", str(campaign_id))
         _wait_until_sent(db, campaign_id, RECIPIENTS // 4)
+        _wait_until_both_work(db)
         workers[0].kill()
         _wait_until_sent(db, campaign_id, RECIPIENTS // 2)
         leader.kill()
