@@ -33,6 +33,8 @@ class Run:
 
     def __init__(self, config: Path, fake_now: str | None = None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
+        # A run that does not stop prints every thread's stack when killed with SIGABRT.
+        env["PYTHONFAULTHANDLER"] = "1"
         if fake_now:
             env["MAILER_FAKE_NOW"] = fake_now
         self.process = subprocess.Popen(
@@ -87,9 +89,21 @@ class Run:
         if self.process.stderr is not None:
             self.process.stderr.close()
 
+    def _stacks(self) -> str:
+        """The stacks of a run that did not stop, and the log before them."""
+        self.process.send_signal(signal.SIGABRT)
+        self.process.wait(timeout=60)
+        self.reader.join(timeout=60)
+        while not self.lines.empty():
+            self.log.append(self.lines.get())
+        return "".join(self.log)
+
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"mailer run did not stop:\n{self._stacks()}") from None
         self.reader.join(timeout=60)
         assert self.process.stderr is not None
         self.process.stderr.close()
