@@ -47,8 +47,8 @@ WRITTEN_SETTLES = 2.0
 _JOB = text(
     """
 SELECT job.status::text AS status, job.worker_id,
-       worker.id IS NULL
-         OR worker.last_heartbeat < NOW() - make_interval(secs => :silent) AS silent
+       worker.id IS NULL AS orphaned,
+       worker.last_heartbeat < NOW() - make_interval(secs => :silent) AS silent
   FROM procrastinate_jobs job
   LEFT JOIN procrastinate_workers worker ON worker.id = job.worker_id
  WHERE job.id = :id
@@ -141,19 +141,11 @@ class QueueDispatcher(Dispatcher):
     def _wait_for(self, job: BatchJob, job_id: int) -> str | None:
         """How the job ended; None if it was called off (a pause, a stop)."""
         started = checked = self.monotonic()
-        written_at: float | None = None
+        seen: dict[str, float] = {}  # when a lasting verdict was first seen
         delay = FIRST_LOOK
         while True:
-            verdict = self.retry(lambda: self._look(job, job_id))
-            if verdict == "written":
-                # The worker wrote every row's outcome, and its job still runs: it ends
-                # in a moment, or its end was lost with the database. The ledger is what
-                # counts; a failure flips the job's status first, so it is given time to.
-                written_at = written_at if written_at is not None else self.monotonic()
-                if self.monotonic() - written_at >= self.settles:
-                    self.retry(lambda: self._close_job(job_id))
-                    return "succeeded"
-            elif verdict is not None:
+            verdict = self._lasting(job, job_id, self.retry(lambda: self._look(job, job_id)), seen)
+            if verdict is not None:
                 return verdict
             if self._pause(job, job_id, delay):
                 return None
@@ -164,6 +156,35 @@ class QueueDispatcher(Dispatcher):
                     return None
                 if checked - started >= self.settings.worker_stalled_seconds:
                     self.retry(self._tell_if_no_worker)
+
+    def _lasting(
+        self, job: BatchJob, job_id: int, verdict: str | None, seen: dict[str, float]
+    ) -> str | None:
+        """The job's end, from what :meth:`_look` saw; "written" and "orphaned" end it
+        only once they have lasted."""
+        if verdict not in ("written", "orphaned"):
+            return verdict
+        lasted = self.monotonic() - seen.setdefault(verdict, self.monotonic())
+        if verdict == "written" and lasted >= self.settles:
+            # The worker wrote every row's outcome, and its job still runs: it ends in
+            # a moment, or its end was lost with the database. The ledger is what
+            # counts; a failure flips the job's status first, so it is given time to.
+            self.retry(lambda: self._close_job(job_id))
+            return "succeeded"
+        if verdict == "orphaned" and lasted >= self.settings.worker_stalled_seconds:
+            self.retry(lambda: self._give_up_orphan(job, job_id))
+            return "stalled"
+        return None
+
+    def _give_up(self, conn: Connection, job: BatchJob, job_id: int) -> None:
+        """A silent worker's job ends here: its rows in flight become unknown."""
+        conn.execute(_FAIL, {"id": job_id})
+        ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.UNKNOWN,
+                        error=STALLED_ERROR)  # fmt: skip
+
+    def _give_up_orphan(self, job: BatchJob, job_id: int) -> None:
+        with self.database.engine.begin() as conn:
+            self._give_up(conn, job, job_id)
 
     def _close_job(self, job_id: int) -> None:
         """End a job whose worker could not say it ended (procrastinate's way, as the
@@ -207,9 +228,7 @@ class QueueDispatcher(Dispatcher):
             if row is None:
                 return "succeeded"  # deleted once done
             if row.status == "doing" and row.silent:
-                conn.execute(_FAIL, {"id": job_id})
-                ledger.move_ids(conn, job.delivery_ids, D.SENDING, status=D.UNKNOWN,
-                                error=STALLED_ERROR)  # fmt: skip
+                self._give_up(conn, job, job_id)
                 return "stalled"
             if row.status == "doing":
                 in_flight = conn.scalar(
@@ -218,7 +237,12 @@ class QueueDispatcher(Dispatcher):
                         Delivery.status == D.SENDING,
                     )
                 )
-                return None if in_flight else "written"
+                if not in_flight:
+                    return "written"
+                # No worker row: procrastinate's worker ended (pruned, or started again
+                # after the database was lost) while our thread may still hold the batch
+                # and write its outcomes. Given up on only after a silence as long.
+                return "orphaned" if row.orphaned else None
             if row.status == "todo":
                 return None
             return str(row.status)
