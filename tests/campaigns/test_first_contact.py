@@ -18,7 +18,7 @@ from mailer.cli import app
 from mailer.settings import load_settings
 from mailer.storage import open_database
 from mailer.storage.models import Delivery
-from tests.scheduling.test_restart import Run
+from tests.scheduling.test_restart import mailer_run
 from tests.support.cli import Cli
 from tests.support.config import SENDER, write_config
 from tests.support.examples import ARTICLE, DONATE
@@ -50,9 +50,9 @@ def test_the_quick_tour_on_what_init_writes(
     assert cli("campaigns", "create", "--article", str(ARTICLE), "--list", "weekly").stdout == "1\n"
     cli("campaigns", "schedule", "1", "--at", "2030-01-01T09:00")
 
-    run = Run(config, fake_now=datetime(2030, 1, 1, 9, 2, tzinfo=UTC).isoformat())
+    run = mailer_run(config, fake_now=datetime(2030, 1, 1, 9, 2, tzinfo=UTC).isoformat())
     run.wait_for("campaign 1 is sent")
-    run.stop()
+    assert run.stop() == 0, run.output
 
     shown = json.loads(cli("campaigns", "show", "1", "--json").stdout)
     assert (shown["status"], shown["deliveries"]["sent"]) == ("sent", 2)

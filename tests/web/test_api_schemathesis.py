@@ -17,7 +17,9 @@ from mailer.subscribers.lists import create_list
 from mailer.subscribers.subscriptions import add_subscriber
 from tests.support.web import AUTH
 
-EXAMPLES = 20
+# Per operation and mode, derandomized: the same requests every run. 12 find what 20
+# found here, in three fifths of the time (the suite's budget is 4 minutes).
+EXAMPLES = 12
 
 
 def test_no_request_makes_the_api_fail(app: FastAPI, db: Database) -> None:

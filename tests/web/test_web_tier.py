@@ -5,13 +5,7 @@ rate limits hold across app instances (each worker process is one), and ``mailer
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +22,7 @@ from mailer.web.group_commit import GroupCommit
 from mailer.web.ratelimit import SharedWindow
 from tests.support.config import write_config
 from tests.support.database import sqlite_at_head
+from tests.support.processes import MailerProcess
 from tests.support.web import BASE, Sent, token
 from tests.web.test_tracking import track
 
@@ -104,61 +99,18 @@ def test_the_rate_limit_holds_across_processes_sharing_a_database(settings: Sett
             SharedWindow(one, 0, 60, lambda: 0.0)
 
 
-class Serve:
-    """``mailer serve`` in a subprocess, its output read line by line in a thread."""
-
-    def __init__(self, *args: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailer", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.log.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"never printed {text!r}:\n{''.join(self.log)}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return code
-
-
 @pytest.fixture
-def served(tmp_path: Path, sqlite_template: Path) -> Iterator[Serve]:
+def served(tmp_path: Path, sqlite_template: Path) -> Iterator[MailerProcess]:
     # SQLite only: the workers are what is tried, and each database is the same code.
     config = write_config(tmp_path, sqlite_at_head(sqlite_template, tmp_path / "mailer.db"))
-    serve = Serve("--config", str(config), "serve", "--port", "0", "--workers", "2")
+    serve = MailerProcess("--config", str(config), "serve", "--port", "0", "--workers", "2",
+                          both=True)  # fmt: skip
     yield serve
-    if serve.process.poll() is None:
-        serve.process.kill()
-        serve.stop()
+    serve.kill()
 
 
 @pytest.mark.slow
-def test_serve_with_two_workers_answers_and_stops(served: Serve) -> None:
+def test_serve_with_two_workers_answers_and_stops(served: MailerProcess) -> None:
     line = served.wait_for("worker processes")
     url = line.split(" on ", 1)[1].split()[0]
     # The socket listens before the workers are up: the first answer waits for one.

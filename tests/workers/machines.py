@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.support.config import SECRET
+from tests.support.processes import MailerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 _RCPT = re.compile(rb"^X-Rcpt-Args: <([^>]*)>", re.MULTILINE)
@@ -94,63 +92,12 @@ def machine(folder: Path, database_url: str, smtp_url: str) -> Path:
     return config
 
 
-class MailerProcess:
-    """``mailer --config CONFIG ARGS...`` in the config's folder; its log lines come
-    through a queue."""
-
-    def __init__(self, config: Path, *args: str):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailer", "--config", str(config), *args],
-            cwd=config.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for raw in self.process.stderr:
-            line = raw.decode(errors="replace")
-            self.log.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {text!r} in the log:\n{''.join(self.log)}")
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if text in line:
-                return line
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._reader.join(timeout=10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-        return self.process.returncode
+def mailer_process(config: Path, *args: str) -> MailerProcess:
+    """``mailer --config CONFIG ARGS...`` in the config's folder, as on its own machine."""
+    return MailerProcess(
+        "--config", str(config), *args,
+        cwd=config.parent, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"},
+    )  # fmt: skip
 
 
 class Proxy:

@@ -21,7 +21,7 @@ from mailer.subscribers.importer import import_file
 from mailer.subscribers.lists import create_list
 from tests.support.config import SENDER, append_config, write_config
 from tests.support.examples import DONATE
-from tests.workers.machines import MailerProcess, Sink, machine
+from tests.workers.machines import Sink, machine, mailer_process
 
 pytestmark = pytest.mark.slow
 
@@ -76,23 +76,31 @@ def _wait_until_sent(db: Database, campaign_id: int, count: int, timeout: float 
 
 
 def _wait_until_both_work(db: Database, timeout: float = 60) -> None:
-    """Until more jobs run than one worker's concurrency (2) allows: each worker has one
-    in hand, so the one killed next leaves rows in flight."""
+    """Until the jobs at work hold more rows not yet recorded than one worker can (its
+    concurrency, 2, times the batch, 500): each worker has some in hand, so the one
+    killed next leaves rows in flight."""
     deadline = time.monotonic() + timeout
-    doing = text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+    in_hand = text(
+        """
+SELECT count(*) FROM deliveries
+ WHERE status = 'sending' AND id IN (
+       SELECT jsonb_array_elements_text(args->'delivery_ids')::bigint
+         FROM procrastinate_jobs WHERE status = 'doing')
+"""
+    )
     while time.monotonic() < deadline:
         with db.session() as session:
-            if session.scalar(doing) >= 3:
+            if session.scalar(in_hand) > 2 * 500:
                 return
-        time.sleep(0.01)  # polling the queue, with a deadline
-    raise AssertionError(f"never more than 2 jobs at work in {timeout} s")
+        time.sleep(0.01)  # polling the ledger, with a deadline
+    raise AssertionError(f"never more rows in hand than one worker holds in {timeout} s")
 
 
 def test_a_worker_and_the_sender_killed_mid_send_leave_nobody_sent_twice(
     db: Database, pg_url: str, tmp_path: Path, sink: Sink
 ) -> None:
     workers = [
-        MailerProcess(machine(tmp_path / name, pg_url, sink.url), "worker", "--concurrency", "2")
+        mailer_process(machine(tmp_path / name, pg_url, sink.url), "worker", "--concurrency", "2")
         for name in ("machine-a", "machine-b")
     ]
     try:
@@ -105,7 +113,7 @@ def test_a_worker_and_the_sender_killed_mid_send_leave_nobody_sent_twice(
         for worker in workers:
             worker.wait_for("on queue")
         assert settings.config_file is not None
-        leader = MailerProcess(settings.config_file, "campaigns", "send", str(campaign_id))
+        leader = mailer_process(settings.config_file, "campaigns", "send", str(campaign_id))
         _wait_until_sent(db, campaign_id, RECIPIENTS // 4)
         _wait_until_both_work(db)
         workers[0].kill()

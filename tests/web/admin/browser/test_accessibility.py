@@ -31,33 +31,36 @@ class Checked(NamedTuple):
     path: str
     # None: not signed in.
     role: Role | None
+    # At a phone's width too: the pages with tables, whose frames then scroll. What the
+    # others could get wrong there (labels, names, contrast) does not change with it.
+    phone: bool = False
 
 
 PAGES = (
     Checked("sign-in", "/admin/login", None),
-    Checked("dashboard", "/admin", Role.ADMIN),
-    Checked("accounts", "/admin/users", Role.ADMIN),
+    Checked("dashboard", "/admin", Role.ADMIN, phone=True),
+    Checked("accounts", "/admin/users", Role.ADMIN, phone=True),
     Checked("your account", "/admin/account", Role.EDITOR),
-    Checked("audit log", "/admin/audit", Role.ADMIN),
+    Checked("audit log", "/admin/audit", Role.ADMIN, phone=True),
     Checked("refused", "/admin/users", Role.VIEWER),
-    Checked("lists", "/admin/lists", Role.ADMIN),
+    Checked("lists", "/admin/lists", Role.ADMIN, phone=True),
     Checked("list", "/admin/lists/readers", Role.ADMIN),
     Checked("import", "/admin/lists/readers/import", Role.ADMIN),
-    Checked("subscribers", "/admin/subscribers?q=reader", Role.ADMIN),
-    Checked("subscriber", "/admin/subscribers/1", Role.ADMIN),
-    Checked("campaigns", "/admin/campaigns", Role.ADMIN),
+    Checked("subscribers", "/admin/subscribers?q=reader", Role.ADMIN, phone=True),
+    Checked("subscriber", "/admin/subscribers/1", Role.ADMIN, phone=True),
+    Checked("campaigns", "/admin/campaigns", Role.ADMIN, phone=True),
     Checked("draft campaign", "/admin/campaigns/2", Role.ADMIN),
     Checked("composer", "/admin/campaigns/new", Role.EDITOR),
     Checked("preview", "/admin/campaigns/2/preview", Role.EDITOR),
     Checked("sending", "/admin/campaigns/1/sending", Role.ADMIN),
-    Checked("report", "/admin/campaigns/1/report", Role.ADMIN),
-    Checked("digests", "/admin/digests", Role.ADMIN),
-    Checked("settings", "/admin/settings", Role.ADMIN),
+    Checked("report", "/admin/campaigns/1/report", Role.ADMIN, phone=True),
+    Checked("digests", "/admin/digests", Role.ADMIN, phone=True),
+    Checked("settings", "/admin/settings", Role.ADMIN, phone=True),
 )
 
 
-def assert_no_serious_violations(page: Page, name: str) -> None:
-    for width in WIDTHS:
+def assert_no_serious_violations(page: Page, name: str, phone: bool = True) -> None:
+    for width in WIDTHS if phone else WIDTHS[:1]:
         # A phone's width finds what a desktop's hides: a wide table's frame then scrolls.
         page.set_viewport_size({"width": width, "height": 800})
         violations = axe_violations(page)
@@ -73,7 +76,7 @@ def test_no_serious_violations(
     answer = page.goto(base_url + checked.path)
     assert answer is not None
     assert page.url.startswith(base_url + checked.path), "redirected: not signed in?"
-    assert_no_serious_violations(page, checked.name)
+    assert_no_serious_violations(page, checked.name, checked.phone)
 
 
 def test_the_import_summary(base_url: str, open_page: Callable[..., Page], tmp_path: Path) -> None:
