@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +15,16 @@ from rich.console import Console
 from mailer.settings import Settings, load_settings
 from mailer.storage import Database, open_database
 
-__all__ = ["CliState", "IdArgument", "JsonOption", "console", "err_console", "print_json", "state"]
+__all__ = [
+    "CliState",
+    "IdArgument",
+    "JsonOption",
+    "console",
+    "err_console",
+    "log_to_stderr",
+    "print_json",
+    "state",
+]
 
 # No markup by default: what we print holds the user's text (subjects, segments, errors
 # that quote input), where "[bold]" or "[cta.donate]" must show as typed. Styled text is
@@ -64,3 +75,14 @@ def state(ctx: typer.Context) -> CliState:
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, no colour, no wrapping."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def log_to_stderr() -> None:
+    """The log of a command that runs until stopped (``run``, ``worker``): a line per
+    event, with its time, on stderr."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from datetime import UTC, datetime
 from types import FrameType
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from mailer.campaigns import actions
 from mailer.cli import _audit
-from mailer.cli._state import IdArgument, console, print_json, state
+from mailer.cli._state import IdArgument, console, log_to_stderr, print_json, state
 from mailer.cli.campaigns import app as campaigns_app
 from mailer.cli.web import WorkersOption, start_workers
 from mailer.exceptions import InputError
@@ -198,12 +197,7 @@ def run(
     from mailer.scheduling.daemon import Daemon
 
     cli = state(ctx)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
+    log_to_stderr()
     # APScheduler logs every job it runs; one line per event of ours is enough.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -4,14 +4,13 @@ ls`` (the workers alive, what each sends and how fast)."""
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from mailer.cli._state import console, print_json, state
+from mailer.cli._state import console, log_to_stderr, print_json, state
 from mailer.storage.types import utcnow
 
 workers_app = typer.Typer(no_args_is_help=True, help="The mailer worker processes.")
@@ -34,12 +33,7 @@ def worker(
     from mailer.workers.worker import Worker
 
     cli = state(ctx)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
+    log_to_stderr()
     # procrastinate logs every job it runs; ours says what matters.
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     # Not migrated here: the machine of mailer run does that (mailer db upgrade).
