@@ -142,17 +142,27 @@ def test_workers_ls_shows_each_worker_what_it_sends_and_its_rate(
     assert re.search(r"\b3\d\d s ago", table), table
 
 
-def test_a_job_run_again_skips_what_was_sent(db: Database, settings: Settings) -> None:
-    emails = weekly_list(db, 6)
-    campaign_id = campaign(db, settings)
+def _claim_batch(db: Database, campaign_id: int) -> BatchJob:
+    """The campaign started and its rows claimed as one batch, as a sender does."""
     now = utcnow()
     with db.session() as session:
         lists = list_ids(move(session, campaign_id, "send", now=now))
     with db.engine.begin() as conn:
         ledger.materialize(conn, campaign_id, lists, now)
-        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
-    runner = BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
-                         stop=threading.Event())  # fmt: skip
+        return BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
+
+
+def _runner(db: Database, settings: Settings) -> BatchRunner:
+    """A worker's batch runner, without the worker around it."""
+    return BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
+                       stop=threading.Event())  # fmt: skip
+
+
+def test_a_job_run_again_skips_what_was_sent(db: Database, settings: Settings) -> None:
+    emails = weekly_list(db, 6)
+    campaign_id = campaign(db, settings)
+    job = _claim_batch(db, campaign_id)
+    runner = _runner(db, settings)
     runner.run(job, shared(settings))
     runner.run(job, shared(settings))  # procrastinate retrying it, say
     runner.close()
@@ -222,14 +232,8 @@ def test_a_worker_that_cannot_make_the_messages_gives_the_rows_back_and_fails_th
 ) -> None:
     emails = weekly_list(db, 3)
     campaign_id = campaign(db, settings)
-    now = utcnow()
-    with db.session() as session:
-        lists = list_ids(move(session, campaign_id, "send", now=now))
-    with db.engine.begin() as conn:
-        ledger.materialize(conn, campaign_id, lists, now)
-        job = BatchJob(campaign_id, tuple(ledger.claim(conn, campaign_id, 10, now)))
-    runner = BatchRunner(db, settings, get_backend, Roster(db, "a", 1), retry=DatabaseRetry(0),
-                         stop=threading.Event())  # fmt: skip
+    job = _claim_batch(db, campaign_id)
+    runner = _runner(db, settings)
     signing = {**shared(settings), "dkim_selector": "mail", "dkim_domain": "example.org"}
     with pytest.raises(ConfigError, match="dkim_private_key"):
         runner.run(job, signing)
