@@ -252,6 +252,9 @@ def main() -> None:
     parser.add_argument("--connections", default="16,64")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--endpoints", default="click,pixel,archive,unsubscribe,subscribe", help="which to drive"
+    )
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     connections = [int(c) for c in args.connections.split(",")]
@@ -270,7 +273,7 @@ def main() -> None:
         )
         database = open_database(url, migrate=False)
         run(folder, config, database, port, campaign_id, list_id, readers, workers, connections,
-            args.seconds)  # fmt: skip
+            args.seconds, args.endpoints.split(","))  # fmt: skip
         database.close()
 
 
@@ -285,6 +288,7 @@ def run(
     workers: list[int],
     connections: list[int],
     seconds: int,
+    endpoints: list[str],
 ) -> None:
     def click_token(subscriber_id: int, delivery_id: int) -> str:
         return sign(
@@ -350,7 +354,8 @@ def run(
                     for n in range(share)
                 ]
                 number += 1
-                for endpoint, lines in files.items():
+                for endpoint in endpoints:
+                    lines = files[endpoint]
                     path = folder / f"{endpoint}.txt"
                     path.write_text("\n".join(lines) + "\n")
                     before = counts[endpoint]()

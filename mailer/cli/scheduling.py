@@ -235,7 +235,7 @@ def run(
 def _start_web(cli: Any, host: str, port: int) -> tuple[Any, threading.Thread]:
     """The web app in a thread, on a socket bound here so that the log can say where."""
     from mailer.web.app import create_app
-    from mailer.web.server import web_server
+    from mailer.web.server import freeze_startup, web_server
     from mailer.web.workers import listen
 
     try:
@@ -244,6 +244,7 @@ def _start_web(cli: Any, host: str, port: int) -> tuple[Any, threading.Thread]:
         raise InputError(f"the web app cannot listen on {host}:{port}: {err.strerror}") from None
     bound = sock.getsockname()[1]
     server = web_server(create_app(cli.settings, cli.database), host, bound, log_level="warning")
+    freeze_startup()
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web")
     thread.start()
     logging.getLogger("mailer").info("web app on http://%s:%s", host, bound)

@@ -49,11 +49,12 @@ def serve(
     if workers == 1:
         # Imported here: with workers, each imports the app, and the parent only waits.
         from mailer.web.app import create_app
-        from mailer.web.server import web_server
+        from mailer.web.server import freeze_startup, web_server
 
-        app = create_app(settings, cli.database)
+        server = web_server(create_app(settings, cli.database), host, port)
         console.print(f"serving {settings.base_url} on http://{host}:{port} (Ctrl-C stops)")
-        web_server(app, host, port).run()
+        freeze_startup()
+        server.run()
         return
     # Migrated once here, before the workers open the database each.
     cli.database.close()

@@ -46,12 +46,13 @@ def _serve(config: Path | None, sock: socket.socket, log_level: str) -> None:
     """One worker process: the app of ``config``'s settings on ``sock``."""
     from mailer.settings import load_settings
     from mailer.web.app import create_app
-    from mailer.web.server import web_server
+    from mailer.web.server import freeze_startup, web_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     host, port = sock.getsockname()[:2]
     server = web_server(create_app(load_settings(config)), host, port, log_level=log_level)
+    freeze_startup()
     server.run(sockets=[sock])
 
 
