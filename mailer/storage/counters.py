@@ -24,7 +24,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, PrimaryKeyConstraint, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnDefault,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -79,12 +90,16 @@ def _dialect_insert(session: Session, table: Any) -> Any:
 
 def record_events(session: Session, events: Sequence[Event]) -> None:
     """Store ``events`` and count them, in the session's transaction. Raises what the
-    flush raises (an event recorded twice): then nothing of it may be committed, so
-    callers that go on run it in a savepoint."""
+    insert raises (an event recorded twice): then nothing of it may be committed, so
+    callers that go on run it in a savepoint.
+
+    The events are inserted as rows, not added to the session (they stay transient,
+    their ``id`` set): a flush of ORM objects inserts them one statement each on SQLite,
+    which cannot say which id RETURNING gave which row, and a batch of tracking hits is
+    thousands."""
     if not events:
         return
-    session.add_all(events)
-    session.flush()
+    _insert(session, events)
     counted = [e for e in events if e.campaign_id is not None]
     if not counted:
         return
@@ -113,6 +128,42 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
             for (c, k, h, s), (t, f) in sorted(rows.items())
         ],
     )
+
+
+def _insert(session: Session, events: Sequence[Event]) -> None:
+    """Insert ``events`` in one statement (or one executemany) and set their ids."""
+    table = Event.__table__
+    assert isinstance(table, Table)
+    columns = [column for column in table.columns if column.key != "id"]
+    rows = [_row(event, columns) for event in events]
+    if session.get_bind().dialect.name == "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(session.scalars(statement, rows))
+    else:
+        # SQLite gives each new row the highest id plus one, and the transaction holds
+        # the file's write lock from the first row on: ours are the last len(rows).
+        session.execute(insert(table), rows)
+        last = session.scalar(select(func.max(table.c.id)))
+        assert last is not None
+        ids = list(range(last - len(rows) + 1, last + 1))
+    for event, event_id in zip(events, ids, strict=True):
+        event.id = event_id
+
+
+def _row(event: Event, columns: list[Column[Any]]) -> dict[str, Any]:
+    """``event``'s values by column; a column it leaves unset takes its default, on the
+    event too, as a flush would fill it."""
+    values = event.__dict__
+    row = {}
+    for column in columns:
+        value = values.get(column.key)
+        if value is None and column.default is not None:
+            default = column.default
+            assert isinstance(default, ColumnDefault)
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(event, column.key, value)
+        row[column.key] = value
+    return row
 
 
 def _firsts(session: Session, events: list[Event]) -> set[int]:

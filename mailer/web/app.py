@@ -43,6 +43,7 @@ from mailer.web.limits import SizeLimit
 from mailer.web.ratelimit import SharedWindow
 from mailer.web.templating import Pages
 from mailer.web.tracking import link_targets
+from mailer.web.unsubscribe import leave_all
 
 __all__ = ["create_app"]
 
@@ -122,7 +123,7 @@ def _context(
         address_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
         providers=providers,
         hits=HitWriter(db),
-        durable=GroupCommit(db),
+        durable=GroupCommit(db, leave_all),
         links=CampaignCache(lambda id: link_targets(db, settings.base_url, id)),
         archive_pages=CampaignCache(lambda id: published_page(db, settings, id)),
     )

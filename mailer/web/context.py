@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
 
@@ -20,6 +20,9 @@ from mailer.web.group_commit import GroupCommit
 from mailer.web.hits import HitWriter
 from mailer.web.ratelimit import RateLimit
 from mailer.web.templating import Pages
+
+if TYPE_CHECKING:
+    from mailer.web.unsubscribe import Leaving
 
 __all__ = ["WebContext", "WebDep", "web_context"]
 
@@ -40,7 +43,7 @@ class WebContext:
     # pages, cached.
     hits: HitWriter
     # Unsubscribes, committed before their answer, those that come together in one commit.
-    durable: GroupCommit
+    durable: GroupCommit[Leaving, str | None]
     links: CampaignCache[tuple[str, ...] | None]
     archive_pages: CampaignCache[str | None]
 

@@ -1,66 +1,104 @@
-"""Durable writes grouped: the work of requests that arrive together, in one commit.
+"""Durable writes grouped: the requests that arrive together, in one commit.
 
-An unsubscribe must be stored before its answer, and on SQLite every commit waits for
-the file's one write lock and an fsync. :class:`GroupCommit` runs the work of every
-request waiting in one transaction on a thread of its own and answers each caller once
-that transaction has committed: as durable as a commit each, for one fsync a group.
+An unsubscribe must be stored before its answer, and every commit costs the database's
+write lock (SQLite's one for the whole file) and an fsync. :class:`GroupCommit` takes
+the items of every request waiting, hands them together to one ``work(session, items)``
+in one transaction on a thread of its own, and answers each caller once that
+transaction has committed: as durable as a commit each, for one commit a group, and
+with set-based statements the work of a group costs about what one item's did.
 
-If one piece of work raises, the group is rolled back and each piece run again alone,
-so that one bad request costs the others nothing but the time: the work must be a
-function of the session that may be run twice (what is rolled back leaves no trace).
+If the group's work raises, it is rolled back and each item run again alone, so that
+one bad request costs the others nothing but the time: the work must be a function of
+the session that may be run twice (what is rolled back leaves no trace).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from mailer.storage.database import Database
 
 __all__ = ["GroupCommit"]
 
-T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 (an item)
+R = TypeVar("R")
 
 
-class _Job(Generic[T]):
-    def __init__(self, work: Callable[[Session], T]):
-        self.work = work
-        self.result: T | None = None
+class _Job(Generic[I, R]):
+    """One caller's item and how it is answered: a thread waits on an event, a
+    coroutine on a future of its loop."""
+
+    def __init__(self, item: I, loop: asyncio.AbstractEventLoop | None = None):
+        self.item = item
+        self.result: R | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = loop.create_future() if loop else None
+
+    def finish(self, result: R | None, error: BaseException | None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+        if self.loop is not None and self.future is not None:
+            # Its loop closed: nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(_settle, self.future)
+
+    def answer(self) -> R:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
 
 
-class GroupCommit:
-    """Runs ``work(session)`` for callers on many threads, ``max_group`` at a time in one
-    transaction of ``database``; ``run`` returns once its work is committed."""
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not given up by a cancelled request
+        future.set_result(None)
 
-    def __init__(self, database: Database, *, max_group: int = 200):
+
+class GroupCommit(Generic[I, R]):
+    """Runs ``work(session, items)`` (one result per item, in order) for callers on
+    many threads and coroutines, ``max_group`` items at a time in one transaction of
+    ``database``; ``run`` and ``arun`` return once their item is committed."""
+
+    def __init__(
+        self,
+        database: Database,
+        work: Callable[[Session, Sequence[I]], Sequence[R]],
+        *,
+        max_group: int = 500,
+    ):
         self.database = database
+        self.work = work
         self.max_group = max_group
-        self._pending: list[_Job[Any]] = []
+        self._pending: list[_Job[I, R]] = []
         self._closing = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def run(self, work: Callable[[Session], T]) -> T:
-        """``work``'s result once it is committed; raises what it (or the commit) raised."""
-        job = _Job(work)
-        with self._cond:
-            if self._closing:
-                self._alone(job)
-            else:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._loop, name="group", daemon=True)
-                    self._thread.start()
-                self._pending.append(job)
-                self._cond.notify_all()
+    def run(self, item: I) -> R:
+        """``item``'s result once it is committed; raises what its work (or the commit)
+        raised."""
+        job: _Job[I, R] = _Job(item)
+        if not self._queue(job):
+            self._alone(job)
         job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.result  # type: ignore[return-value]
+        return job.answer()
+
+    async def arun(self, item: I) -> R:
+        """``run`` for a coroutine: the event loop goes on serving while it waits."""
+        job: _Job[I, R] = _Job(item, asyncio.get_running_loop())
+        if not self._queue(job):
+            await run_in_threadpool(self._alone, job)
+        assert job.future is not None
+        await job.future
+        return job.answer()
 
     def close(self) -> None:
         """Run what is waiting and stop the thread (the app's shutdown)."""
@@ -70,6 +108,18 @@ class GroupCommit:
             thread = self._thread
         if thread is not None:
             thread.join()
+
+    def _queue(self, job: _Job[I, R]) -> bool:
+        """Whether ``job`` waits for a group (not once closing: then it runs alone)."""
+        with self._cond:
+            if self._closing:
+                return False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="group", daemon=True)
+                self._thread.start()
+            self._pending.append(job)
+            self._cond.notify_all()
+            return True
 
     def _loop(self) -> None:
         while True:
@@ -81,26 +131,23 @@ class GroupCommit:
                 del self._pending[: self.max_group]
             self._together(group)
 
-    def _together(self, group: list[_Job[Any]]) -> None:
-        results: list[Any] = []
+    def _together(self, group: list[_Job[I, R]]) -> None:
         try:
-            with self.database.session() as session:
-                for job in group:
-                    results.append(job.work(session))
+            with self.database.writing() as session:
+                results = list(self.work(session, [job.item for job in group]))
         except BaseException:
             # Which one failed, and whether the commit did, each alone tells.
             for job in group:
                 self._alone(job)
             return
         for job, result in zip(group, results, strict=True):
-            job.result = result
-            job.done.set()
+            job.finish(result, None)
 
-    def _alone(self, job: _Job[Any]) -> None:
+    def _alone(self, job: _Job[I, R]) -> None:
         try:
-            with self.database.session() as session:
-                job.result = job.work(session)
+            with self.database.writing() as session:
+                (result,) = self.work(session, [job.item])
         except BaseException as err:
-            job.error = err
-        finally:
-            job.done.set()
+            job.finish(None, err)
+        else:
+            job.finish(result, None)

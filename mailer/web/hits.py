@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mailer.storage.counters import record_events
 from mailer.storage.database import Database
-from mailer.storage.events import Event, EventKind
+from mailer.storage.events import EventKind
 from mailer.storage.models import Delivery
 from mailer.storage.retry import cause, lost
+from mailer.web.recording import own_event
 
 __all__ = ["Hit", "HitWriter"]
 
@@ -153,7 +154,7 @@ class HitWriter:
 
     def _write(self, batch: Sequence[Hit]) -> None:
         ids = sorted({hit.delivery_id for hit in batch})
-        with self.database.session() as session:
+        with self.database.writing() as session:
             rows = {
                 row.id: row
                 for row in session.execute(
@@ -173,20 +174,15 @@ class HitWriter:
                 ):
                     continue
                 events.append(
-                    Event(
-                        kind=hit.kind,
-                        hard=False,
+                    own_event(
+                        hit.kind,
+                        occurred_at=hit.occurred_at,
                         campaign_id=hit.campaign_id,
                         delivery_id=hit.delivery_id,
                         subscriber_id=hit.subscriber_id,
                         list_id=row.list_id,
                         link_index=hit.link_index,
                         url=hit.url,
-                        occurred_at=hit.occurred_at,
-                        recorded_at=hit.occurred_at,
-                        provider="mailer",
-                        reason="",
-                        raw={},
                     )
                 )
             record_events(session, events)

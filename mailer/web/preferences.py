@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from mailer.exceptions import MailerError
+from mailer.storage.counters import record_events
 from mailer.storage.events import EventKind
 from mailer.storage.models import Subscriber, Subscription, SubscriptionStatus
 from mailer.subscribers.fields import MAX_NAME
@@ -26,7 +27,7 @@ from mailer.subscribers.suppression import suppression_of
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import bound_token, check_bound, same_origin
-from mailer.web.recording import record
+from mailer.web.recording import own_event
 
 __all__ = ["router"]
 
@@ -185,13 +186,13 @@ def _membership(
     list_name, title = subscription.list.name, subscription.list.title
     if action == "leave":
         if unsubscribe(session, subscriber.email, list_name, source="web", now=now):
-            record(
-                session,
+            event = own_event(
                 EventKind.UNSUBSCRIBED,
                 occurred_at=now,
                 subscriber_id=subscriber.id,
                 list_id=subscription.list_id,
             )
+            record_events(session, [event])
         notice = f"You've left {title}."
     else:
         try:

@@ -1,20 +1,16 @@
-"""Recording what our own pages and tracking see (opens, clicks, unsubscribes) as
-events, tied to the campaign's ledger row where there is one."""
+"""The events of what our own pages and tracking see (opens, clicks, unsubscribes),
+tied to the campaign's ledger row where there is one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from mailer.storage.counters import record_events
 from mailer.storage.events import Event, EventKind
 
-__all__ = ["record"]
+__all__ = ["own_event"]
 
 
-def record(
-    session: Session,
+def own_event(
     kind: EventKind,
     *,
     occurred_at: datetime,
@@ -25,8 +21,9 @@ def record(
     link_index: int | None = None,
     url: str = "",
 ) -> Event:
-    """Add an event of our own (``provider = "mailer"``), counted at once."""
-    event = Event(
+    """An event of our own (``provider = "mailer"``), to store with
+    :func:`~mailer.storage.counters.record_events`."""
+    return Event(
         kind=kind,
         hard=False,
         campaign_id=campaign_id,
@@ -41,5 +38,3 @@ def record(
         reason="",
         raw={},
     )
-    record_events(session, [event])
-    return event

@@ -6,7 +6,7 @@ rate limits hold across app instances (each worker process is one), and ``mailer
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import anyio
@@ -122,21 +122,24 @@ def test_serve_with_two_workers_answers_and_stops(served: MailerProcess) -> None
 def test_grouped_work_is_committed_before_run_returns_and_one_failure_spoils_nothing(
     db: Database,
 ) -> None:
-    group = GroupCommit(db)
+    calls: list[int] = []
+
+    def work(session: Session, numbers: Sequence[int]) -> list[str]:
+        calls.append(len(numbers))
+        if 3 in numbers:
+            raise ValueError("list three is refused")
+        session.add_all(MailingList(name=f"list{n}", title=f"List {n}") for n in numbers)
+        return [f"list{n}" for n in numbers]
+
+    group = GroupCommit(db, work)
     other = open_database(db.engine.url.render_as_string(False))
     start = threading.Barrier(8)
     results: dict[int, object] = {}
 
     def make(n: int) -> None:
-        def work(session: Session) -> str:
-            if n == 3:
-                raise ValueError("list three is refused")
-            session.add(MailingList(name=f"list{n}", title=f"List {n}"))
-            return f"list{n}"
-
         start.wait()
         try:
-            results[n] = group.run(work)
+            results[n] = group.run(n)
         except ValueError as err:
             results[n] = err
         # Committed before run returned: another engine's session sees it.
@@ -153,3 +156,30 @@ def test_grouped_work_is_committed_before_run_returns_and_one_failure_spoils_not
     other.close()
     assert isinstance(results.pop(3), ValueError)
     assert results == {n: f"list{n}" for n in range(8) if n != 3}
+    # Fewer groups than callers, or a group failed and its items ran alone.
+    assert sum(calls) >= 8
+
+
+@pytest.mark.anyio
+async def test_coroutines_wait_for_their_group_without_a_thread_each(db: Database) -> None:
+    def work(session: Session, numbers: Sequence[int]) -> list[int]:
+        session.add_all(MailingList(name=f"list{n}", title=f"List {n}") for n in numbers)
+        return [n * 2 for n in numbers]
+
+    group = GroupCommit(db, work)
+    results: list[int] = []
+
+    async def one(n: int) -> None:
+        results.append(await group.arun(n))
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(20):
+            tasks.start_soon(one, n)
+    group.close()
+    assert sorted(results) == [n * 2 for n in range(20)]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(MailingList)) == 20
+    # Once closed, an item runs alone.
+    closed = GroupCommit(db, work)
+    closed.close()
+    assert await closed.arun(30) == 60
