@@ -20,6 +20,7 @@ week of a campaign is at most about 2,000 slots per kind.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,11 +82,35 @@ def slot_of(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
 
 
-def _dialect_insert(session: Session, table: Any) -> Any:
+def _dialect_insert(name: str, table: Any) -> Any:
     # Both dialects' inserts know ON CONFLICT; the generic one does not.
-    name = session.get_bind().dialect.name
     assert isinstance(table, Table)
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+# The statements are made once per dialect: making them cost more than running them
+# (an ON CONFLICT's ``excluded`` builds its columns anew each time).
+
+
+@functools.cache
+def _add_counts(name: str) -> Any:
+    statement = _dialect_insert(name, EventCount.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["campaign_id", "kind", "hard", "slot"],
+        set_={
+            "total": statement.table.c.total + statement.excluded.total,
+            "first": statement.table.c.first + statement.excluded.first,
+        },
+    )
+
+
+@functools.cache
+def _add_firsts(name: str) -> Any:
+    return (
+        _dialect_insert(name, EventFirst.__table__)
+        .on_conflict_do_nothing()
+        .returning(EventFirst.__table__.c.event_id)
+    )
 
 
 def record_events(session: Session, events: Sequence[Event]) -> None:
@@ -111,16 +136,8 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
         row = rows.setdefault((*key, slot_of(event.occurred_at)), [0, 0])
         row[0] += 1
         row[1] += event.delivery_id is None or event.id in firsts
-    statement = _dialect_insert(session, EventCount.__table__)
-    upsert = statement.on_conflict_do_update(
-        index_elements=["campaign_id", "kind", "hard", "slot"],
-        set_={
-            "total": statement.table.c.total + statement.excluded.total,
-            "first": statement.table.c.first + statement.excluded.first,
-        },
-    )
     session.execute(
-        upsert,
+        _add_counts(session.get_bind().dialect.name),
         [
             {"campaign_id": c, "kind": k, "hard": h, "slot": s, "total": t, "first": f}
             # In key order, as every writer takes them: two writers on PostgreSQL wait
@@ -176,11 +193,7 @@ def _firsts(session: Session, events: list[Event]) -> set[int]:
             candidates.setdefault(key, event.id)
     if not candidates:
         return set()
-    statement = (
-        _dialect_insert(session, EventFirst.__table__)
-        .on_conflict_do_nothing()
-        .returning(EventFirst.__table__.c.event_id)
-    )
+    statement = _add_firsts(session.get_bind().dialect.name)
     values = [
         {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
         for (c, d, k, h), event_id in sorted(candidates.items())
