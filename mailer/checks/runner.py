@@ -6,6 +6,7 @@ from mailer.checks.backend import backend_check
 from mailer.checks.database import database_check
 from mailer.checks.dns import dns_checks, parse_nameserver
 from mailer.checks.model import Check, CheckOptions
+from mailer.checks.rate_limits import redis_checks
 from mailer.checks.rules import settings_checks
 from mailer.checks.web import health_check
 from mailer.settings import Settings
@@ -22,6 +23,7 @@ def run_checks(settings: Settings, options: CheckOptions | None = None) -> list[
     return [
         *settings_checks(settings),
         database_check(settings),
+        *redis_checks(settings, options),
         backend_check(settings, options),
         *dns_checks(settings, options),
         health_check(settings, options),

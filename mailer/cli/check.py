@@ -34,8 +34,9 @@ def check(
     ] = 10.0,
     json_output: JsonOption = False,
 ) -> None:
-    """Tell whether the settings can send real mail: settings, database, the SMTP
-    server or SendGrid account, DKIM, SPF and DMARC, and the web app behind base_url.
+    """Tell whether the settings can send real mail: settings, database, Redis (when
+    redis_url is set), the SMTP server or SendGrid account, DKIM, SPF and DMARC, and the
+    web app behind base_url.
     Exits 1 when a check FAILs. Sends and changes nothing."""
     from mailer.checks.runner import run_checks  # its libraries load only when asked
 

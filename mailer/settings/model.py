@@ -350,6 +350,14 @@ class Settings(BaseSettings):
         description="Subscribe attempts allowed per hour from one IP address, and for one "
         "email address.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Where the subscribe rate limits are counted when it is set: a Redis "
+        "server that every web worker reaches (`redis://host:6379/0`, `rediss://` for TLS, "
+        "`unix:///path/redis.sock`); unset, they are counted in the database. While Redis "
+        "does not answer, they are counted in the database, with a warning in the log.",
+        examples=["redis://127.0.0.1:6379/0"],
+    )
     admin_idle_minutes: int = Field(
         default=60,
         ge=1,
@@ -468,6 +476,28 @@ class Settings(BaseSettings):
                 raise ValueError("is empty: give smtp://user:pass@host:587?starttls=true or so")
             parse_smtp_url(value.get_secret_value())
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Empty, as an environment variable left blank is: not configured.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            # The URL may hold a password: the message shows its scheme alone.
+            scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", url)
+            given = f"not {scheme.group()}..." if scheme else "not a URL"
+            raise ValueError(f"must be a redis://, rediss:// or unix:// URL ({given})")
+        from redis import ConnectionPool
+
+        try:
+            # Parses the port, the db and the options (?socket_timeout=...) now, not at
+            # the first hit; connects to nothing.
+            ConnectionPool.from_url(url).disconnect()
+        except ValueError as err:
+            raise ValueError(f"is not a Redis URL: {err}") from None
+        return SecretStr(url)
 
     @field_validator("api_token")
     @classmethod

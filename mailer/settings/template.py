@@ -88,6 +88,7 @@ SECTIONS = (
             "confirm_token_days",
             "tracking",
             "subscribe_rate_limit",
+            "redis_url",
             "admin_idle_minutes",
             "admin_session_hours",
             "admin_login_limit",

@@ -40,7 +40,7 @@ from mailer.web.group_commit import GroupCommit
 from mailer.web.headers import SecurityHeaders
 from mailer.web.hits import HitWriter
 from mailer.web.limits import SizeLimit
-from mailer.web.ratelimit import SharedWindow
+from mailer.web.ratelimit import SubscribeLimits, subscribe_limits
 from mailer.web.templating import Pages
 from mailer.web.tracking import link_targets
 from mailer.web.unsubscribe import leave_all
@@ -66,7 +66,8 @@ def create_app(
     owned = database is None
     db = database if database is not None else open_database(settings.database_url)
     registry = providers if providers is not None else build_registry(settings)
-    context = _context(settings, db, clock, backend, registry)
+    limits = _limits(settings, db, clock)
+    context = _context(settings, db, clock, backend, registry, limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +75,7 @@ def create_app(
         # The opens and clicks still in memory are stored before the database closes.
         await run_in_threadpool(context.hits.close)
         await run_in_threadpool(context.durable.close)
+        await run_in_threadpool(limits.close)
         if owned:
             db.close()
 
@@ -107,26 +109,33 @@ def _context(
     clock: Callable[[], datetime],
     backend: Callable[[Settings], Backend],
     providers: ProviderRegistry,
+    limits: SubscribeLimits,
 ) -> WebContext:
     """What every request shares."""
-
-    def seconds() -> float:
-        return clock().timestamp()
-
     return WebContext(
         settings=settings,
         database=db,
         clock=clock,
         pages=Pages(settings),
         backend=backend,
-        ip_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
-        address_limit=SharedWindow(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds),
+        ip_limit=limits.ip,
+        address_limit=limits.address,
         providers=providers,
         hits=HitWriter(db),
         durable=GroupCommit(db, leave_all),
         links=CampaignCache(lambda id: link_targets(db, settings.base_url, id)),
         archive_pages=CampaignCache(lambda id: published_page(db, settings, id)),
     )
+
+
+def _limits(settings: Settings, db: Database, clock: Callable[[], datetime]) -> SubscribeLimits:
+    """The subscribe limits: in Redis when redis_url is set, else in the database."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    return subscribe_limits(db, settings.subscribe_rate_limit, RATE_WINDOW, seconds, redis_url)
 
 
 def _add_middleware(app: FastAPI, settings: Settings, answers: ErrorAnswers) -> None:

@@ -5,6 +5,7 @@ uvicorn."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 from mailer.checks import Check, CheckOptions, Status, run_checks
 from mailer.checks.backend import sendgrid_check, smtp_check
 from mailer.checks.dns import dns_checks
+from mailer.checks.rate_limits import redis_checks
 from mailer.checks.web import health_check
 from mailer.settings import Settings, load_settings
 from mailer.storage import Database
@@ -201,6 +203,40 @@ def test_sendgrid_not_reachable(tmp_path: Path) -> None:
     check = sendgrid_check(settings, CheckOptions())
     assert check.status is Status.FAIL
     assert check.message.startswith(f"cannot reach {host}: ")
+
+
+# --- Redis (redis_url) --------------------------------------------------------------
+
+
+def test_redis_answers_ping(tmp_path: Path) -> None:
+    url = os.environ.get("MAILER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    settings = project(tmp_path, "sqlite:///x.db", redis_url=f'"{url}"')
+    (check,) = redis_checks(settings, CheckOptions(timeout=1))
+    if check.status is not Status.OK:
+        pytest.skip(f"no Redis at {url}: {check.message}; set MAILER_TEST_REDIS_URL to one")
+    where = url.split("://", 1)[1].rpartition("@")[2]
+    assert check == Check(
+        "redis", Status.OK, f"{where} answers PING: the subscribe limits count there"
+    )
+
+
+def test_redis_not_reachable_is_a_warning_and_unset_is_no_check(tmp_path: Path) -> None:
+    port = free_port()
+    settings = project(
+        tmp_path, "sqlite:///x.db", redis_url=f'"redis://:hunter2@127.0.0.1:{port}/3"',
+        base_url=f'"http://127.0.0.1:{free_port()}"',
+    )  # fmt: skip
+    (check,) = redis_checks(settings, CheckOptions(timeout=1))
+    assert check.status is Status.WARN  # the limits fall back to the database
+    assert check.message.startswith(f"cannot reach 127.0.0.1:{port}/3: ")
+    assert check.message.endswith("; the subscribe limits are counted in the database meanwhile")
+    assert check.fix == "check redis_url and that Redis runs"
+    assert "hunter2" not in check.line()
+    options = CheckOptions(nameserver="127.0.0.1:9", dns_timeout=0.1, timeout=1)
+    checks = run_checks(settings, options)
+    names = [c.name for c in checks]
+    assert names[names.index("database") + 1] == "redis"  # after the database, its fallback
+    assert redis_checks(project(tmp_path, "sqlite:///x.db"), CheckOptions()) == []
 
 
 # --- DNS ----------------------------------------------------------------------------

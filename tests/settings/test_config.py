@@ -90,6 +90,33 @@ def test_a_bad_dkim_key_or_an_empty_smtp_url_from_the_environment_is_blamed_on_i
         load_settings(path)
 
 
+def test_a_redis_url_is_checked_blank_is_unset_and_its_password_never_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, "sqlite:///var/x.db", redis_url='"http://:hunter2@cache:6379"')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: redis_url: must be a redis://, rediss:// or unix:// URL (not http:...)"
+    )
+    monkeypatch.setenv("MAILER_REDIS_URL", "redis://:hunter2@cache:six/0")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(
+        "environment variable MAILER_REDIS_URL: redis_url: is not a Redis URL: Port "
+    )
+    monkeypatch.setenv("MAILER_REDIS_URL", " ")
+    assert load_settings(path).redis_url is None
+    monkeypatch.setenv("MAILER_REDIS_URL", "rediss://:hunter2@cache:6380/1")
+    settings = load_settings(path)
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "rediss://:hunter2@cache:6380/1"
+    assert "hunter2" not in repr(settings) + str(settings.model_dump())
+    monkeypatch.delenv("MAILER_REDIS_URL")
+    unix = write_config(tmp_path, "sqlite:///var/x.db", redis_url='"unix:///run/redis.sock?db=2"')
+    assert load_settings(unix).redis_url is not None
+
+
 def test_a_missing_secret_is_reported_without_printing_secrets(tmp_path: Path) -> None:
     path = tmp_path / "mailer.toml"
     path.write_text('from_address = "a@example.org"\n')
