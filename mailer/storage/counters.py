@@ -105,6 +105,18 @@ def _add_counts(name: str) -> Any:
 
 
 @functools.cache
+def _insert_returning() -> Any:
+    table = Event.__table__
+    assert isinstance(table, Table)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _last_id() -> Any:
+    return select(func.max(Event.__table__.c.id))
+
+
+@functools.cache
 def _add_firsts(name: str) -> Any:
     return (
         _dialect_insert(name, EventFirst.__table__)
@@ -124,6 +136,9 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
     thousands."""
     if not events:
         return
+    # What the session holds is written first, as its own statements would have done
+    # (a campaign the events name, say): those below go to its connection directly.
+    session.flush()
     _insert(session, events)
     counted = [e for e in events if e.campaign_id is not None]
     if not counted:
@@ -136,7 +151,7 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
         row = rows.setdefault((*key, slot_of(event.occurred_at)), [0, 0])
         row[0] += 1
         row[1] += event.delivery_id is None or event.id in firsts
-    session.execute(
+    session.connection().execute(
         _add_counts(session.get_bind().dialect.name),
         [
             {"campaign_id": c, "kind": k, "hard": h, "slot": s, "total": t, "first": f}
@@ -153,14 +168,15 @@ def _insert(session: Session, events: Sequence[Event]) -> None:
     assert isinstance(table, Table)
     columns = [column for column in table.columns if column.key != "id"]
     rows = [_row(event, columns) for event in events]
+    # The Core's statements on the session's connection: events are inserted as rows.
+    connection = session.connection()
     if session.get_bind().dialect.name == "postgresql":
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = list(session.scalars(statement, rows))
+        ids = list(connection.scalars(_insert_returning(), rows))
     else:
         # SQLite gives each new row the highest id plus one, and the transaction holds
         # the file's write lock from the first row on: ours are the last len(rows).
-        session.execute(insert(table), rows)
-        last = session.scalar(select(func.max(table.c.id)))
+        connection.execute(insert(table), rows)
+        last = connection.scalar(_last_id())
         assert last is not None
         ids = list(range(last - len(rows) + 1, last + 1))
     for event, event_id in zip(events, ids, strict=True):
@@ -198,4 +214,4 @@ def _firsts(session: Session, events: list[Event]) -> set[int]:
         {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
         for (c, d, k, h), event_id in sorted(candidates.items())
     ]
-    return set(session.scalars(statement, values))
+    return set(session.connection().scalars(statement, values))

@@ -39,11 +39,11 @@ from mailer.web.errors import CatchAll, ErrorAnswers, install_error_handlers
 from mailer.web.group_commit import GroupCommit
 from mailer.web.headers import SecurityHeaders
 from mailer.web.hits import HitWriter
+from mailer.web.leaving import leave_all
 from mailer.web.limits import SizeLimit
 from mailer.web.ratelimit import SubscribeLimits, subscribe_limits
 from mailer.web.templating import Pages
 from mailer.web.tracking import link_targets
-from mailer.web.unsubscribe import leave_all
 
 __all__ = ["create_app"]
 

@@ -22,7 +22,7 @@ from mailer.web.ratelimit import RateLimit
 from mailer.web.templating import Pages
 
 if TYPE_CHECKING:
-    from mailer.web.unsubscribe import Leaving
+    from mailer.web.leaving import Leaving
 
 __all__ = ["WebContext", "WebDep", "web_context"]
 

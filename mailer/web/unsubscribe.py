@@ -9,33 +9,19 @@ button posts a MAC of the link's token instead (see :mod:`mailer.web.csrf`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from mailer.campaigns.links import preferences_url
-from mailer.storage.counters import record_events
-from mailer.storage.events import Event, EventKind
-from mailer.storage.models import (
-    Campaign,
-    Delivery,
-    MailingList,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-)
+from mailer.storage.models import MailingList, Subscriber, SubscriptionStatus
 from mailer.tokens import BadToken, TokenData, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import bound_token, check_bound, same_origin
-from mailer.web.recording import own_event
+from mailer.web.leaving import Leaving
 
-__all__ = ["Leaving", "leave_all", "mask", "router"]
+__all__ = ["mask", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -151,17 +137,6 @@ def _rejoin(ctx: WebContext, data: TokenData) -> tuple[str, str]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Leaving:
-    """One unsubscribe request: who leaves which list, from which campaign's email
-    (None: a link without one), and when."""
-
-    subscriber_id: int
-    list_id: int
-    campaign_id: int | None
-    at: datetime
-
-
 async def _leave(ctx: WebContext, data: TokenData) -> str | None:
     """Unsubscribe the token's subscriber from its list; the list's title, or None if
     there is nothing to leave any more (the subscriber was forgotten, the list deleted).
@@ -169,95 +144,6 @@ async def _leave(ctx: WebContext, data: TokenData) -> str | None:
     extra = data.extra
     campaign_id = int(extra) if extra.isascii() and extra.isdigit() and len(extra) < 19 else None
     return await ctx.durable.arun(Leaving(data.subscriber_id, data.list_id, campaign_id, ctx.now()))
-
-
-def leave_all(session: Session, leavings: Sequence[Leaving]) -> list[str | None]:
-    """Unsubscribe each of ``leavings``, all in a few statements whatever their number
-    (a wave of one-click unsubscribes after a big send is bounded by them); for each,
-    its list's title, or None if there is no such subscription any more.
-
-    They are stamped with the time of the last of them: they are committed together,
-    within milliseconds. A subscription already left is not changed again, and one left
-    twice in a group counts once: the UPDATE takes only those not yet unsubscribed,
-    and on PostgreSQL a concurrent one waits for this one's rows, then finds them left.
-    """
-    at = max(leaving.at for leaving in leavings)
-    pairs = {(leaving.subscriber_id, leaving.list_id) for leaving in leavings}
-    # Each id among the others (SQLite scans a table for a row-value IN): mostly one
-    # list, so what comes back beyond the pairs asked for is little.
-    found = session.execute(
-        select(Subscription.id, Subscription.subscriber_id, Subscription.list_id, MailingList.title)
-        .join(MailingList, MailingList.id == Subscription.list_id)
-        .where(
-            Subscription.subscriber_id.in_(sorted({s for s, _ in pairs})),
-            Subscription.list_id.in_(sorted({list_id for _, list_id in pairs})),
-        )
-    )
-    titles: dict[tuple[int, int], str] = {}
-    ids: dict[int, tuple[int, int]] = {}
-    for subscription_id, subscriber_id, list_id, title in found:
-        if (subscriber_id, list_id) in pairs:
-            titles[subscriber_id, list_id] = title
-            ids[subscription_id] = (subscriber_id, list_id)
-    changed: set[tuple[int, int]] = set()
-    if ids:
-        left = session.scalars(
-            update(Subscription)
-            .where(
-                Subscription.id.in_(sorted(ids)),
-                Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
-            )
-            .values(
-                status=SubscriptionStatus.UNSUBSCRIBED, status_changed_at=at, status_source="web"
-            )
-            .returning(Subscription.id)
-            .execution_options(synchronize_session=False)
-        )
-        changed = {ids[subscription_id] for subscription_id in left}
-    # The first request of each subscription that changed records its event.
-    counted: dict[tuple[int, int], Leaving] = {}
-    for leaving in leavings:
-        pair = (leaving.subscriber_id, leaving.list_id)
-        if pair in changed:
-            counted.setdefault(pair, leaving)
-    record_events(session, _events(session, list(counted.values()), at))
-    return [titles.get((leaving.subscriber_id, leaving.list_id)) for leaving in leavings]
-
-
-def _events(session: Session, leavings: list[Leaving], at: datetime) -> list[Event]:
-    """The unsubscribe events of ``leavings``, each tied to its campaign's ledger row
-    where there is one, and to no campaign if it was deleted meanwhile."""
-    sent = {(one.campaign_id, one.subscriber_id) for one in leavings if one.campaign_id is not None}
-    rows: dict[tuple[int, int], int] = {}
-    if sent:
-        found = select(Delivery.campaign_id, Delivery.subscriber_id, Delivery.id).where(
-            Delivery.campaign_id.in_(sorted({c for c, _ in sent})),
-            Delivery.subscriber_id.in_(sorted({s for _, s in sent})),
-        )
-        rows = {
-            (campaign, subscriber): row
-            for campaign, subscriber, row in session.execute(found)
-            if (campaign, subscriber) in sent
-        }
-    # A campaign is known by its ledger rows, and otherwise asked for.
-    campaigns = {campaign for campaign, _ in rows}
-    unmatched = sorted({campaign for campaign, _ in sent} - campaigns)
-    if unmatched:
-        campaigns.update(session.scalars(select(Campaign.id).where(Campaign.id.in_(unmatched))))
-    events = []
-    for one in leavings:
-        campaign_id = one.campaign_id if one.campaign_id in campaigns else None
-        events.append(
-            own_event(
-                EventKind.UNSUBSCRIBED,
-                occurred_at=at,
-                campaign_id=campaign_id,
-                delivery_id=rows.get((campaign_id, one.subscriber_id)) if campaign_id else None,
-                subscriber_id=one.subscriber_id,
-                list_id=one.list_id,
-            )
-        )
-    return events
 
 
 def _gone(ctx: WebContext) -> Response:
