@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailer.storage.counters import record_events
@@ -133,8 +133,10 @@ def _subscriptions() -> Any:
 
 @functools.cache
 def _leave() -> Any:
+    table = Subscription.__table__
+    assert isinstance(table, Table)
     return (
-        update(Subscription.__table__)
+        update(table)
         .where(
             Subscription.id.in_(bindparam("ids", expanding=True)),
             Subscription.status != SubscriptionStatus.UNSUBSCRIBED,

@@ -147,7 +147,7 @@ def subscribe(
     address, clean_name = fields
     if not ctx.address_limit.hit(f"address|{address_hash(address.key)}"):
         return _too_many(ctx)
-    with ctx.database.session() as session:
+    with ctx.database.writing() as session:
         request_mail = _subscribe(session, ctx, mailing_list, address, clean_name)
     if request_mail is not None:
         background.add_task(send_confirmation, ctx.settings, ctx.backend, request_mail, now)
