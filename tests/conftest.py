@@ -24,6 +24,13 @@ from tests.support.keys import DkimKey, Tls, make_dkim_key, make_tls
 from tests.support.sendgrid import FakeSendGrid
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (subprocesses, a browser) first, in their order: xdist hands the
+    tests out in collection order, and tests/workers, whose two run 15 and 25 s, came
+    last, so that one worker went on with them alone after the other had finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its lowest cost: the admin's tests sign in hundreds of times, and a
