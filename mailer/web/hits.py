@@ -52,8 +52,10 @@ class HitWriter:
     """Takes hits from any thread; one thread of its own stores them.
 
     ``max_batch`` bounds one transaction; ``retry_seconds`` is the wait before a batch is
-    tried again while the database is out of reach (the hits wait in memory), and
-    ``close`` gives up after ``give_up_after`` tries of what is left.
+    tried again while the database is out of reach (the hits wait in memory, at most
+    ``max_waiting`` of them: those beyond are dropped and counted, so that an outage
+    under a wave of opens cannot fill the worker's memory), and ``close`` gives up after
+    ``give_up_after`` tries of what is left.
     """
 
     def __init__(
@@ -61,11 +63,16 @@ class HitWriter:
         database: Database,
         *,
         max_batch: int = 5000,
+        max_waiting: int = 200_000,
         retry_seconds: float = 0.5,
         give_up_after: int = 20,
     ):
         self.database = database
         self.max_batch = max_batch
+        self.max_waiting = max_waiting
+        # Hits dropped since the last batch was stored, and in all.
+        self._dropped = 0
+        self.dropped = 0
         self.retry_seconds = retry_seconds
         self.give_up_after = give_up_after
         self._pending: list[Hit] = []
@@ -87,6 +94,10 @@ class HitWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hits", daemon=True)
                 self._thread.start()
+            if len(self._pending) >= self.max_waiting:
+                self._dropped += 1
+                self.dropped += 1
+                return
             self._pending.append(hit)
             self._taken += 1
             self._cond.notify_all()
@@ -124,7 +135,14 @@ class HitWriter:
             self._store(batch)
             with self._cond:
                 self._settled += len(batch)
+                dropped, self._dropped = self._dropped, 0
                 self._cond.notify_all()
+            if dropped:
+                log.error(
+                    "%d tracking events dropped: %d were waiting for the database",
+                    dropped,
+                    self.max_waiting,
+                )
 
     def _store(self, batch: list[Hit]) -> None:
         tries = 0

@@ -5,8 +5,10 @@ rate limits hold across app instances (each worker process is one), and ``mailer
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from mailer.settings import Settings
 from mailer.storage import Database, Event, EventKind, MailingList, Subscriber, open_database
 from mailer.web.group_commit import GroupCommit
+from mailer.web.hits import Hit, HitWriter
 from mailer.web.ratelimit import SharedWindow
 from tests.support.config import write_config
 from tests.support.database import sqlite_at_head
@@ -183,3 +186,26 @@ async def test_coroutines_wait_for_their_group_without_a_thread_each(db: Databas
     closed = GroupCommit(db, work)
     closed.close()
     assert await closed.arun(30) == 60
+
+
+def test_hits_beyond_what_may_wait_for_the_database_are_dropped_and_counted(
+    db: Database, sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the writers' turn is taken on a SQLite file")
+    writer = HitWriter(db, max_waiting=5)
+    _, subscriber_id, delivery_id = sent.readers[0]
+    turns = Path(f"{db.engine.url.database}-writers.lock")
+    with open(turns, "ab") as turn:
+        # The writer waits for its turn as for a database that does not answer.
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        for minute in range(20):
+            at = datetime(2026, 3, 1, 9, minute, tzinfo=UTC)
+            writer.put(Hit(EventKind.OPENED, sent.campaign_id, delivery_id, subscriber_id, at))
+    assert writer.flush(timeout=30)
+    writer.close()
+    stored = count(db, EventKind.OPENED)
+    # Five waited; the writer may have taken one before the others came.
+    assert stored in (5, 6)
+    assert writer.dropped == 20 - stored
+    assert f"{20 - stored} tracking events dropped" in caplog.text
