@@ -9,9 +9,7 @@ button posts a MAC of the link's token instead (see :mod:`mailer.web.csrf`).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from mailer.campaigns.links import preferences_url
@@ -86,19 +84,20 @@ def unsubscribe_page(token: str, ctx: WebDep) -> Response:
 
 
 @router.post("/unsubscribe/{token}")
-async def unsubscribe_now(
-    token: str,
-    request: Request,
-    ctx: WebDep,
-    one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    """Unsubscribe (RFC 8058 one-click, or our own button). A coroutine: it only waits
-    for its group's commit, and a thread each would cost more than its share of it."""
+async def unsubscribe_now(token: str, request: Request, ctx: WebDep) -> Response:
+    """Unsubscribe (RFC 8058 one-click: ``List-Unsubscribe=One-Click``, or our own
+    button: ``csrf``). A coroutine: it only waits for its group's commit, and a thread
+    each would cost more than its share of it."""
     try:
         data = verify(ctx.secret, token, "unsubscribe")
     except BadToken as err:
         return _bad_link(ctx, err)
+    # The form read here rather than by FastAPI's Form parameters: a tenth of the
+    # request's time in a wave of them. No file is taken, and a file is no answer.
+    async with request.form(max_files=0, max_fields=10) as form:
+        one_click, csrf = form.get("List-Unsubscribe", ""), form.get("csrf", "")
+    if not isinstance(csrf, str):
+        csrf = ""
     # A mail client posts the one-click body; our own button instead posts the MAC of
     # this link's token, from our own page.
     button_ok = check_bound(ctx.secret, "unsubscribe", token, csrf) and same_origin(
