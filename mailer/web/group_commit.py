@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -44,12 +44,9 @@ class _Job(Generic[I, R]):
         self.future: asyncio.Future[None] | None = loop.create_future() if loop else None
 
     def finish(self, result: R | None, error: BaseException | None) -> None:
+        """Set the answer and wake a waiting thread (a coroutine is woken by _wake)."""
         self.result, self.error = result, error
         self.done.set()
-        if self.loop is not None and self.future is not None:
-            # Its loop closed: nobody waits any more.
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(_settle, self.future)
 
     def answer(self) -> R:
         if self.error is not None:
@@ -57,9 +54,23 @@ class _Job(Generic[I, R]):
         return self.result  # type: ignore[return-value]
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():  # not given up by a cancelled request
-        future.set_result(None)
+def _wake(jobs: Sequence[_Job[Any, Any]]) -> None:
+    """Wake the coroutines waiting for ``jobs``: one call into each event loop for all
+    of its own (each call wakes the loop from its wait)."""
+    futures: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for job in jobs:
+        if job.loop is not None and job.future is not None:
+            futures.setdefault(job.loop, []).append(job.future)
+    for loop, waiting in futures.items():
+        # Its loop closed: nobody waits any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # not given up by a cancelled request
+            future.set_result(None)
 
 
 class GroupCommit(Generic[I, R]):
@@ -142,6 +153,7 @@ class GroupCommit(Generic[I, R]):
             return
         for job, result in zip(group, results, strict=True):
             job.finish(result, None)
+        _wake(group)
 
     def _alone(self, job: _Job[I, R]) -> None:
         try:
@@ -151,3 +163,4 @@ class GroupCommit(Generic[I, R]):
             job.finish(None, err)
         else:
             job.finish(result, None)
+        _wake([job])
