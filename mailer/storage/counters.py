@@ -36,8 +36,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mailer.storage.events import Event, EventKind
@@ -105,13 +107,6 @@ def _add_counts(name: str) -> Any:
 
 
 @functools.cache
-def _insert_returning() -> Any:
-    table = Event.__table__
-    assert isinstance(table, Table)
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
-
-
-@functools.cache
 def _last_id() -> Any:
     return select(func.max(Event.__table__.c.id))
 
@@ -170,8 +165,8 @@ def _insert(session: Session, events: Sequence[Event]) -> None:
     rows = [_row(event, columns) for event in events]
     # The Core's statements on the session's connection: events are inserted as rows.
     connection = session.connection()
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(connection.scalars(_insert_returning(), rows))
+    if connection.dialect.name == "postgresql":
+        ids = _insert_arrays(connection, columns, rows)
     else:
         # SQLite gives each new row the highest id plus one, and the transaction holds
         # the file's write lock from the first row on: ours are the last len(rows).
@@ -181,6 +176,63 @@ def _insert(session: Session, events: Sequence[Event]) -> None:
         ids = list(range(last - len(rows) + 1, last + 1))
     for event, event_id in zip(events, ids, strict=True):
         event.id = event_id
+
+
+#: The events' columns as PostgreSQL has them (migrations 0001 and 0004), for the arrays.
+_PG_TYPES = {
+    "id": "bigint",
+    "kind": "varchar",
+    "hard": "boolean",
+    "campaign_id": "integer",
+    "delivery_id": "bigint",
+    "subscriber_id": "integer",
+    "list_id": "integer",
+    "link_index": "integer",
+    "url": "text",
+    "occurred_at": "timestamp",
+    "recorded_at": "timestamp",
+    "provider": "varchar",
+    "provider_event_id": "varchar",
+    "reason": "text",
+    "raw": "jsonb",
+}
+
+
+def _insert_arrays(
+    connection: Connection, columns: list[Column[Any]], rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert ``rows`` on PostgreSQL as one array a column (``unnest``), their ids taken
+    from the sequence first: a statement of a thousand rows' VALUES costs psycopg more to
+    read (a regular expression over all of it, never cached) than the server to run,
+    a fifth of a millisecond a row."""
+    ids = list(connection.scalars(_next_ids(), {"n": len(rows)}))
+    arrays: dict[str, list[Any]] = {"id": ids}
+    for column in columns:
+        process = column.type._cached_bind_processor(connection.dialect)
+        values = [row[column.key] for row in rows]
+        arrays[column.key] = [process(v) for v in values] if process else values
+    connection.execute(_insert_unnest(tuple(arrays)), arrays)
+    return ids
+
+
+@functools.cache
+def _next_ids() -> Any:
+    return text(
+        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"
+    )
+
+
+@functools.cache
+def _insert_unnest(names: tuple[str, ...]) -> Any:
+    # jsonb from the JSON text SQLAlchemy makes of each value.
+    arrays = ", ".join(
+        f"CAST(:{name} AS {'text' if name == 'raw' else _PG_TYPES[name]}[])" for name in names
+    )
+    chosen = ", ".join(f"{name}::jsonb" if name == "raw" else name for name in names)
+    return text(
+        f"INSERT INTO events ({', '.join(names)}) "
+        f"SELECT {chosen} FROM unnest({arrays}) AS rows({', '.join(names)})"
+    )
 
 
 def _row(event: Event, columns: list[Column[Any]]) -> dict[str, Any]:
@@ -209,9 +261,30 @@ def _firsts(session: Session, events: list[Event]) -> set[int]:
             candidates.setdefault(key, event.id)
     if not candidates:
         return set()
-    statement = _add_firsts(session.get_bind().dialect.name)
+    connection = session.connection()
+    ordered = sorted(candidates.items())
+    if connection.dialect.name == "postgresql":
+        # As one array a column, for the reason _insert_arrays gives.
+        arrays = {
+            "campaign_id": [c for (c, _, _, _), _ in ordered],
+            "delivery_id": [d for (_, d, _, _), _ in ordered],
+            "kind": [k for (_, _, k, _), _ in ordered],
+            "hard": [h for (_, _, _, h), _ in ordered],
+            "event_id": [event_id for _, event_id in ordered],
+        }
+        return set(connection.scalars(_add_firsts_arrays(), arrays))
     values = [
         {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
-        for (c, d, k, h), event_id in sorted(candidates.items())
+        for (c, d, k, h), event_id in ordered
     ]
-    return set(session.connection().scalars(statement, values))
+    return set(connection.scalars(_add_firsts(connection.dialect.name), values))
+
+
+@functools.cache
+def _add_firsts_arrays() -> Any:
+    return text(
+        "INSERT INTO event_firsts (campaign_id, delivery_id, kind, hard, event_id) "
+        "SELECT * FROM unnest(CAST(:campaign_id AS integer[]), CAST(:delivery_id AS bigint[]), "
+        "CAST(:kind AS varchar[]), CAST(:hard AS boolean[]), CAST(:event_id AS bigint[])) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
