@@ -27,21 +27,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Column,
-    ColumnDefault,
     ForeignKey,
     Integer,
     PrimaryKeyConstraint,
     Table,
-    func,
-    insert,
-    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from mailer.storage.event_rows import insert_events
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
@@ -107,11 +102,6 @@ def _add_counts(name: str) -> Any:
 
 
 @functools.cache
-def _last_id() -> Any:
-    return select(func.max(Event.__table__.c.id))
-
-
-@functools.cache
 def _add_firsts(name: str) -> Any:
     return (
         _dialect_insert(name, EventFirst.__table__)
@@ -125,16 +115,14 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
     insert raises (an event recorded twice): then nothing of it may be committed, so
     callers that go on run it in a savepoint.
 
-    The events are inserted as rows, not added to the session (they stay transient,
-    their ``id`` set): a flush of ORM objects inserts them one statement each on SQLite,
-    which cannot say which id RETURNING gave which row, and a batch of tracking hits is
-    thousands."""
+    The events are inserted as rows (:mod:`mailer.storage.event_rows`), not added to the
+    session: they stay transient, their ``id`` set."""
     if not events:
         return
     # What the session holds is written first, as its own statements would have done
     # (a campaign the events name, say): those below go to its connection directly.
     session.flush()
-    _insert(session, events)
+    insert_events(session.connection(), events)
     counted = [e for e in events if e.campaign_id is not None]
     if not counted:
         return
@@ -155,100 +143,6 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
             for (c, k, h, s), (t, f) in sorted(rows.items())
         ],
     )
-
-
-def _insert(session: Session, events: Sequence[Event]) -> None:
-    """Insert ``events`` in one statement (or one executemany) and set their ids."""
-    table = Event.__table__
-    assert isinstance(table, Table)
-    columns = [column for column in table.columns if column.key != "id"]
-    rows = [_row(event, columns) for event in events]
-    # The Core's statements on the session's connection: events are inserted as rows.
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        ids = _insert_arrays(connection, columns, rows)
-    else:
-        # SQLite gives each new row the highest id plus one, and the transaction holds
-        # the file's write lock from the first row on: ours are the last len(rows).
-        connection.execute(insert(table), rows)
-        last = connection.scalar(_last_id())
-        assert last is not None
-        ids = list(range(last - len(rows) + 1, last + 1))
-    for event, event_id in zip(events, ids, strict=True):
-        event.id = event_id
-
-
-#: The events' columns as PostgreSQL has them (migrations 0001 and 0004), for the arrays.
-_PG_TYPES = {
-    "id": "bigint",
-    "kind": "varchar",
-    "hard": "boolean",
-    "campaign_id": "integer",
-    "delivery_id": "bigint",
-    "subscriber_id": "integer",
-    "list_id": "integer",
-    "link_index": "integer",
-    "url": "text",
-    "occurred_at": "timestamp",
-    "recorded_at": "timestamp",
-    "provider": "varchar",
-    "provider_event_id": "varchar",
-    "reason": "text",
-    "raw": "jsonb",
-}
-
-
-def _insert_arrays(
-    connection: Connection, columns: list[Column[Any]], rows: list[dict[str, Any]]
-) -> list[int]:
-    """Insert ``rows`` on PostgreSQL as one array a column (``unnest``), their ids taken
-    from the sequence first: a statement of a thousand rows' VALUES costs psycopg more to
-    read (a regular expression over all of it, never cached) than the server to run,
-    a fifth of a millisecond a row."""
-    ids = list(connection.scalars(_next_ids(), {"n": len(rows)}))
-    arrays: dict[str, list[Any]] = {"id": ids}
-    for column in columns:
-        process = column.type._cached_bind_processor(connection.dialect)
-        values = [row[column.key] for row in rows]
-        arrays[column.key] = [process(v) for v in values] if process else values
-    connection.execute(_insert_unnest(tuple(arrays)), arrays)
-    return ids
-
-
-@functools.cache
-def _next_ids() -> Any:
-    return text(
-        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"
-    )
-
-
-@functools.cache
-def _insert_unnest(names: tuple[str, ...]) -> Any:
-    # jsonb from the JSON text SQLAlchemy makes of each value.
-    arrays = ", ".join(
-        f"CAST(:{name} AS {'text' if name == 'raw' else _PG_TYPES[name]}[])" for name in names
-    )
-    chosen = ", ".join(f"{name}::jsonb" if name == "raw" else name for name in names)
-    return text(
-        f"INSERT INTO events ({', '.join(names)}) "
-        f"SELECT {chosen} FROM unnest({arrays}) AS rows({', '.join(names)})"
-    )
-
-
-def _row(event: Event, columns: list[Column[Any]]) -> dict[str, Any]:
-    """``event``'s values by column; a column it leaves unset takes its default, on the
-    event too, as a flush would fill it."""
-    values = event.__dict__
-    row = {}
-    for column in columns:
-        value = values.get(column.key)
-        if value is None and column.default is not None:
-            default = column.default
-            assert isinstance(default, ColumnDefault)
-            value = default.arg(None) if default.is_callable else default.arg
-            setattr(event, column.key, value)
-        row[column.key] = value
-    return row
 
 
 def _firsts(session: Session, events: list[Event]) -> set[int]:

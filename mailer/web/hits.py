@@ -8,7 +8,8 @@ batch was written make the next one), so that no request ever waits on the datab
 write lock. :meth:`HitWriter.close` (the app's shutdown) writes what is left.
 
 What a crash can lose: the hits taken and not yet committed, that is those of the batch
-being written and those waiting behind it (a few milliseconds' worth under load).
+being written and those waiting behind it (a few milliseconds' worth under load; while
+the database is out of reach, all that waits, at most ``max_waiting``).
 Unsubscribes and confirmations do not come here: they are stored before their answer.
 """
 
