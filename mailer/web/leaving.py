@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailer.storage.counters import record_events
@@ -51,19 +51,25 @@ def leave_all(session: Session, leavings: Sequence[Leaving]) -> list[str | None]
     connection = session.connection()
     at = max(leaving.at for leaving in leavings)
     pairs = {(leaving.subscriber_id, leaving.list_id) for leaving in leavings}
+    campaigns = sorted({one.campaign_id for one in leavings if one.campaign_id is not None})
     found = connection.execute(
         _subscriptions(),
         {
             "subscribers": sorted({subscriber for subscriber, _ in pairs}),
             "lists": sorted({list_id for _, list_id in pairs}),
+            "campaigns": campaigns,
         },
     )
     titles: dict[tuple[int, int], str] = {}
     ids: dict[int, tuple[int, int]] = {}
-    for subscription_id, subscriber_id, list_id, title in found:
+    # The ledger rows of the campaigns the links came from, by (campaign, subscriber).
+    rows: dict[tuple[int, int], int] = {}
+    for subscription_id, subscriber_id, list_id, title, campaign_id, row in found:
         if (subscriber_id, list_id) in pairs:
             titles[subscriber_id, list_id] = title
             ids[subscription_id] = (subscriber_id, list_id)
+            if row is not None:
+                rows[campaign_id, subscriber_id] = row
     changed: set[tuple[int, int]] = set()
     if ids:
         left = connection.scalars(_leave(), {"ids": sorted(ids), "at": at})
@@ -74,28 +80,17 @@ def leave_all(session: Session, leavings: Sequence[Leaving]) -> list[str | None]
         pair = (leaving.subscriber_id, leaving.list_id)
         if pair in changed:
             counted.setdefault(pair, leaving)
-    record_events(session, _events(session, list(counted.values()), at))
+    record_events(session, _events(session, list(counted.values()), at, rows))
     return [titles.get((leaving.subscriber_id, leaving.list_id)) for leaving in leavings]
 
 
-def _events(session: Session, leavings: list[Leaving], at: datetime) -> list[Event]:
+def _events(
+    session: Session, leavings: list[Leaving], at: datetime, rows: dict[tuple[int, int], int]
+) -> list[Event]:
     """The unsubscribe events of ``leavings``, each tied to its campaign's ledger row
-    where there is one, and to no campaign if it was deleted meanwhile."""
+    (``rows``, by campaign and subscriber) where there is one, and to no campaign if it
+    was deleted meanwhile."""
     sent = {(one.campaign_id, one.subscriber_id) for one in leavings if one.campaign_id is not None}
-    rows: dict[tuple[int, int], int] = {}
-    if sent:
-        found = session.connection().execute(
-            _ledger_rows(),
-            {
-                "campaigns": sorted({campaign for campaign, _ in sent}),
-                "subscribers": sorted({subscriber for _, subscriber in sent}),
-            },
-        )
-        rows = {
-            (campaign, subscriber): row
-            for campaign, subscriber, row in found
-            if (campaign, subscriber) in sent
-        }
     # A campaign is known by its ledger rows, and otherwise asked for.
     campaigns = {campaign for campaign, _ in rows}
     unmatched = sorted({campaign for campaign, _ in sent} - campaigns)
@@ -120,10 +115,25 @@ def _events(session: Session, leavings: list[Leaving], at: datetime) -> list[Eve
 @functools.cache
 def _subscriptions() -> Any:
     # Each id among the others, not a row-value IN (SQLite scans the table for that):
-    # mostly one list, so what comes back beyond the pairs asked for is little.
+    # mostly one list, so what comes back beyond the pairs asked for is little. The
+    # ledger rows of the links' campaigns come with them, in the same round trip.
     return (
-        select(Subscription.id, Subscription.subscriber_id, Subscription.list_id, MailingList.title)
+        select(
+            Subscription.id,
+            Subscription.subscriber_id,
+            Subscription.list_id,
+            MailingList.title,
+            Delivery.campaign_id,
+            Delivery.id,
+        )
         .join(MailingList, MailingList.id == Subscription.list_id)
+        .outerjoin(
+            Delivery,
+            and_(
+                Delivery.subscriber_id == Subscription.subscriber_id,
+                Delivery.campaign_id.in_(bindparam("campaigns", expanding=True)),
+            ),
+        )
         .where(
             Subscription.subscriber_id.in_(bindparam("subscribers", expanding=True)),
             Subscription.list_id.in_(bindparam("lists", expanding=True)),
@@ -147,14 +157,6 @@ def _leave() -> Any:
             status_source="web",
         )
         .returning(Subscription.id)
-    )
-
-
-@functools.cache
-def _ledger_rows() -> Any:
-    return select(Delivery.campaign_id, Delivery.subscriber_id, Delivery.id).where(
-        Delivery.campaign_id.in_(bindparam("campaigns", expanding=True)),
-        Delivery.subscriber_id.in_(bindparam("subscribers", expanding=True)),
     )
 
 

@@ -205,7 +205,7 @@ def test_hits_beyond_what_may_wait_for_the_database_are_dropped_and_counted(
     assert writer.flush(timeout=30)
     writer.close()
     stored = count(db, EventKind.OPENED)
-    # Five waited; the writer may have taken one before the others came.
-    assert stored in (5, 6)
+    # Five waited, and the writer had taken up to five before it waited for its turn.
+    assert 5 <= stored <= 10
     assert writer.dropped == 20 - stored
     assert f"{20 - stored} tracking events dropped" in caplog.text
