@@ -65,18 +65,26 @@ class RateLimit(Protocol):
         ...
 
 
-class SharedWindow:
+class _Window:
+    """At most ``limit`` hits per key in any ``window`` seconds of ``clock`` (a Unix
+    time): what every window here is given."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]):
+        if limit < 1 or window <= 0:
+            raise ValueError("a rate limit needs a positive limit and window")
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+
+
+class SharedWindow(_Window):
     """Counts hits per key over the last ``window`` seconds of ``clock`` (a Unix time)
     in ``database``: each hit is one short transaction of its own, committed before the
     request goes on."""
 
     def __init__(self, database: Database, limit: int, window: float, clock: Callable[[], float]):
-        if limit < 1 or window <= 0:
-            raise ValueError("a rate limit needs a positive limit and window")
+        super().__init__(limit, window, clock)
         self.database = database
-        self.limit = limit
-        self.window = window
-        self.clock = clock
 
     def hit(self, key: str) -> bool:
         # A write that commits at once: it takes its turn with the web tier's others.
@@ -174,7 +182,7 @@ def redis_location(client: Redis) -> str:
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
-class RedisWindow:
+class RedisWindow(_Window):
     """Counts hits per key over the last ``window`` seconds of ``clock`` (a Unix time)
     in Redis, so that every web worker process, on any machine, sees every hit: a
     sorted set per key (its SHA-256), each hit one script that Redis runs alone, each
@@ -193,12 +201,8 @@ class RedisWindow:
         *,
         fallback: RateLimit,
     ):
-        if limit < 1 or window <= 0:
-            raise ValueError("a rate limit needs a positive limit and window")
+        super().__init__(limit, window, clock)
         self.link = link
-        self.limit = limit
-        self.window = window
-        self.clock = clock
         self.fallback = fallback
 
     def hit(self, key: str) -> bool:
@@ -239,7 +243,7 @@ def subscribe_limits(
     )
 
 
-class SlidingWindow:
+class SlidingWindow(_Window):
     """Counts hits per key over the last ``window`` seconds of ``clock`` (a Unix time).
 
     At most ``max_keys`` keys are remembered; the least recently hit are dropped first,
@@ -254,11 +258,7 @@ class SlidingWindow:
         *,
         max_keys: int = 100_000,
     ):
-        if limit < 1 or window <= 0:
-            raise ValueError("a rate limit needs a positive limit and window")
-        self.limit = limit
-        self.window = window
-        self.clock = clock
+        super().__init__(limit, window, clock)
         self.max_keys = max_keys
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
