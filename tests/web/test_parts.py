@@ -183,6 +183,8 @@ def test_serve_runs_uvicorn_with_the_projects_app(
             pass
 
     monkeypatch.setattr("mailer.web.server.web_server", FakeServer)
+    # Not in the test process: what it holds would be kept from the collector for good.
+    monkeypatch.setattr("mailer.web.server.freeze_startup", lambda: None)
     result = cli("serve", "--host", "0.0.0.0", "--port", "8123")
     assert served == [("0.0.0.0", 8123, True)]
     assert "serving https://news.example.org on http://0.0.0.0:8123" in result.stdout
