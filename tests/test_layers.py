@@ -19,7 +19,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mailer"
 
 # From the ground up. A layer's modules may use each other (without a circle).
 LAYERS: list[tuple[str, ...]] = [
-    ("mailer.exceptions", "mailer.lazy", "mailer.addresses", "mailer.timezones", "mailer.tokens"),
+    (
+        "mailer.exceptions",
+        "mailer.lazy",
+        "mailer.addresses",
+        "mailer.timezones",
+        "mailer.tokens",
+        "mailer.signals",
+    ),
     ("mailer.settings",),
     ("mailer.storage",),
     ("mailer.accounts",),

@@ -35,6 +35,7 @@ from mailer.cli._state import (
 from mailer.cli.articles import EncodingOption, read_article
 from mailer.delivery.message import Outcome
 from mailer.exceptions import DatabaseUnavailable, InputError
+from mailer.signals import set_from_handler
 from mailer.storage.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from mailer.storage.retry import DatabaseRetry
 
@@ -397,7 +398,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def ask(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        stop.set()
+        set_from_handler(stop)
         err_console.print("stopping after this batch (Ctrl-C again to stop at once)")
 
     previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}

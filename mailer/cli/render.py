@@ -19,6 +19,7 @@ from rich.text import Text
 from mailer.cli._state import console, print_json, state
 from mailer.cli.articles import EncodingOption, read_article
 from mailer.exceptions import InputError
+from mailer.signals import set_from_handler
 
 if TYPE_CHECKING:
     from mailer.articles import Article
@@ -180,7 +181,7 @@ def _serve_until_stopped() -> None:
             typer.prompt("press Enter to stop", default="", show_default=False)
         return
     stopped = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: set_from_handler(stopped))
     try:
         stopped.wait()
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ from mailer.cli.campaigns import app as campaigns_app
 from mailer.cli.web import WorkersOption, start_workers
 from mailer.exceptions import InputError
 from mailer.scheduling.digests import next_run
+from mailer.signals import set_from_handler
 from mailer.storage.models import Campaign, CampaignStatus, Digest
 from mailer.storage.types import utcnow
 
@@ -208,7 +209,7 @@ def run(
         if daemon.stop_event.is_set():
             return
         log.info("%s: finishing the batches in hand, then stopping", signal.Signals(signum).name)
-        daemon.stop_event.set()
+        set_from_handler(daemon.stop_event)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, ask)

@@ -14,6 +14,7 @@ import typer
 
 from mailer.cli._state import console, state
 from mailer.exceptions import InputError
+from mailer.signals import set_from_handler
 
 if TYPE_CHECKING:
     from mailer.web.workers import Workers
@@ -67,7 +68,7 @@ def serve(
     stop = threading.Event()
 
     def ask(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        set_from_handler(stop)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, ask)

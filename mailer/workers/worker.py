@@ -28,6 +28,7 @@ from mailer.delivery.backends import get_backend
 from mailer.delivery.base import Backend
 from mailer.exceptions import ConfigError
 from mailer.settings import Settings
+from mailer.signals import set_from_handler
 from mailer.storage.database import Database, current_revision, head_revision
 from mailer.storage.retry import DatabaseRetry, cause, lost
 from mailer.workers.job import BatchRunner
@@ -156,7 +157,7 @@ class Worker:
         if not self.stop_event.is_set():
             log.info("%s: finishing the batches in hand, then stopping",
                      signal.Signals(signum).name)  # fmt: skip
-        self.stop_event.set()
+        set_from_handler(self.stop_event)
 
     def _beat(self) -> None:
         lost_said = False
