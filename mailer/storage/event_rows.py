@@ -84,15 +84,10 @@ def _next_ids() -> Any:
 
 @functools.cache
 def _insert_unnest(names: tuple[str, ...]) -> Any:
-    # jsonb from the JSON text SQLAlchemy makes of each value.
-    arrays = ", ".join(
-        f"CAST(:{name} AS {'text' if name == 'raw' else _PG_TYPES[name]}[])" for name in names
-    )
-    chosen = ", ".join(f"{name}::jsonb" if name == "raw" else name for name in names)
-    return text(
-        f"INSERT INTO events ({', '.join(names)}) "
-        f"SELECT {chosen} FROM unnest({arrays}) AS rows({', '.join(names)})"
-    )
+    # ``raw`` is the JSON text SQLAlchemy makes of each value: text[] casts to jsonb[].
+    arrays = ", ".join(f"CAST(:{name} AS {_PG_TYPES[name]}[])" for name in names)
+    columns = ", ".join(names)
+    return text(f"INSERT INTO events ({columns}) SELECT * FROM unnest({arrays})")
 
 
 def _row(event: Event, columns: list[Column[Any]]) -> dict[str, Any]:
