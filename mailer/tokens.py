@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from mailer.exceptions import InputError
 
-__all__ = ["BadToken", "Signer", "TokenData", "same_secret", "sign", "verify"]
+__all__ = ["BadToken", "Signer", "TokenData", "row_id", "same_secret", "sign", "verify"]
 
 _PURPOSES = frozenset({"unsubscribe", "preferences", "confirm", "open", "click"})
 #: Purposes of bare MACs, which have no payload of their own (the forms' tokens of
@@ -51,6 +51,12 @@ class TokenData(NamedTuple):
     def payload(self) -> str:
         text = f"{self.purpose}|{self.subscriber_id}|{self.list_id}|{self.expires or ''}"
         return f"{text}|{self.extra}" if self.extra else text
+
+
+def row_id(text: str) -> int | None:
+    """A row id as a token's ``extra`` carries it (the digits 0-9, within a BIGINT), or
+    None for anything else."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mailer.storage.counters import record_events
@@ -80,12 +81,15 @@ def leave_all(session: Session, leavings: Sequence[Leaving]) -> list[str | None]
         pair = (leaving.subscriber_id, leaving.list_id)
         if pair in changed:
             counted.setdefault(pair, leaving)
-    record_events(session, _events(session, list(counted.values()), at, rows))
+    record_events(session, _events(connection, list(counted.values()), at, rows))
     return [titles.get((leaving.subscriber_id, leaving.list_id)) for leaving in leavings]
 
 
 def _events(
-    session: Session, leavings: list[Leaving], at: datetime, rows: dict[tuple[int, int], int]
+    connection: Connection,
+    leavings: list[Leaving],
+    at: datetime,
+    rows: dict[tuple[int, int], int],
 ) -> list[Event]:
     """The unsubscribe events of ``leavings``, each tied to its campaign's ledger row
     (``rows``, by campaign and subscriber) where there is one, and to no campaign if it
@@ -95,7 +99,7 @@ def _events(
     campaigns = {campaign for campaign, _ in rows}
     unmatched = sorted({campaign for campaign, _ in sent} - campaigns)
     if unmatched:
-        campaigns.update(session.connection().scalars(_campaigns(), {"ids": unmatched}))
+        campaigns.update(connection.scalars(_campaigns(), {"ids": unmatched}))
     events = []
     for one in leavings:
         campaign_id = one.campaign_id if one.campaign_id in campaigns else None

@@ -31,7 +31,7 @@ from mailer.campaigns.tracking import link_target
 from mailer.storage.database import Database
 from mailer.storage.events import EventKind
 from mailer.storage.models import Campaign
-from mailer.tokens import BadToken, TokenData, verify
+from mailer.tokens import BadToken, TokenData, row_id, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.hits import Hit
 
@@ -70,14 +70,15 @@ def _hit(
     """Take an open or a click of the message ``data`` names; the writer stores it if
     that ledger row still exists and belongs to the token's campaign and subscriber (a
     forgotten subscriber's rows are gone)."""
-    campaign_id, _, delivery_id = data.extra.partition(".")
-    if not _number(campaign_id) or not _number(delivery_id):
+    campaign, _, delivery = data.extra.partition(".")
+    campaign_id, delivery_id = row_id(campaign), row_id(delivery)
+    if campaign_id is None or delivery_id is None:
         return
     ctx.hits.put(
         Hit(
             kind,
-            int(campaign_id),
-            int(delivery_id),
+            campaign_id,
+            delivery_id,
             data.subscriber_id,
             ctx.now(),
             link_index=link_index,
@@ -112,8 +113,8 @@ async def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
             "It may have been cut off or changed on its way. Open it again from the email.",
             status_code=400,
         )
-    campaign_id, _, _ = data.extra.partition(".")
-    targets = await ctx.links.aget(int(campaign_id)) if _number(campaign_id) else None
+    campaign_id = row_id(data.extra.partition(".")[0])
+    targets = await ctx.links.aget(campaign_id) if campaign_id is not None else None
     url = targets[n] if targets is not None and n < len(targets) else ""
     if not _web_url(url):
         return ctx.pages.message(
@@ -123,11 +124,6 @@ async def clicked(token: str, n: LinkNumber, ctx: WebDep) -> Response:
         )
     _hit(ctx, data, EventKind.CLICKED, link_index=n, url=url)
     return RedirectResponse(url, status_code=302, headers={"cache-control": "no-store"})
-
-
-def _number(text: str) -> bool:
-    """A row id as our tokens carry it (the digits 0-9, and within a BIGINT)."""
-    return text.isascii() and text.isdigit() and len(text) < 19
 
 
 def _web_url(url: str) -> bool:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from mailer.campaigns.links import preferences_url
 from mailer.storage.models import MailingList, Subscriber, SubscriptionStatus
-from mailer.tokens import BadToken, TokenData, verify
+from mailer.tokens import BadToken, TokenData, row_id, verify
 from mailer.web.context import WebContext, WebDep
 from mailer.web.csrf import bound_token, check_bound, same_origin
 from mailer.web.leaving import Leaving
@@ -140,9 +140,8 @@ async def _leave(ctx: WebContext, data: TokenData) -> str | None:
     """Unsubscribe the token's subscriber from its list; the list's title, or None if
     there is nothing to leave any more (the subscriber was forgotten, the list deleted).
     Committed before it returns, in one commit with the unsubscribes that came with it."""
-    extra = data.extra
-    campaign_id = int(extra) if extra.isascii() and extra.isdigit() and len(extra) < 19 else None
-    return await ctx.durable.arun(Leaving(data.subscriber_id, data.list_id, campaign_id, ctx.now()))
+    leaving = Leaving(data.subscriber_id, data.list_id, row_id(data.extra), ctx.now())
+    return await ctx.durable.arun(leaving)
 
 
 def _gone(ctx: WebContext) -> Response:
