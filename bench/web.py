@@ -76,6 +76,7 @@ LINKS = [
     "https://give.example-times.org/donate?utm_content=donate",
 ]
 CHUNK = 10_000
+ENDPOINTS = ("click", "pixel", "archive", "unsubscribe", "subscribe")
 
 
 def free_port() -> int:
@@ -254,9 +255,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
-        "--endpoints", default="click,pixel,archive,unsubscribe,subscribe", help="which to drive"
+        "--endpoints", default=",".join(ENDPOINTS), help="which to drive, comma-separated"
     )
     args = parser.parse_args()
+    endpoints = args.endpoints.split(",")
+    unknown = sorted(set(endpoints) - set(ENDPOINTS))
+    if unknown:
+        known = ", ".join(ENDPOINTS)
+        parser.error(f"--endpoints: no endpoint {', '.join(unknown)} (there are {known})")
     workers = [int(w) for w in args.workers.split(",")]
     connections = [int(c) for c in args.connections.split(",")]
     with tempfile.TemporaryDirectory(prefix="mailer-bench-web-") as tmp:
@@ -274,7 +280,7 @@ def main() -> None:
         )
         database = open_database(url, migrate=False)
         run(folder, config, database, port, campaign_id, list_id, readers, workers, connections,
-            args.seconds, args.endpoints.split(","))  # fmt: skip
+            args.seconds, endpoints)  # fmt: skip
         database.close()
 
 
