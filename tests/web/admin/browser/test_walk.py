@@ -63,6 +63,7 @@ class Site:
     settings: Settings
     database: Database
     clock: Clock
+    app: FastAPI
     outbox: list[EmailMessage] = field(default_factory=list)
 
 
@@ -73,18 +74,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = open_database(database_url)
     clock = Clock()
     outbox: list[EmailMessage] = []
-    made: list[Settings] = []
+    made: list[tuple[Settings, FastAPI]] = []
 
     def make_app(url: str) -> FastAPI:
         path = write_config(folder, database_url, base_url=f'"{url}"', send_batch_size=str(BATCH))
-        made.append(load_settings(append_config(path, DONATE)))
+        settings = load_settings(append_config(path, DONATE))
         add_account(database, ADMIN, Role.ADMIN, clock())
         backend = lambda s: MemoryBackend(outbox, {})  # noqa: E731
-        return create_app(made[0], database, clock=clock, backend=backend)
+        made.append((settings, create_app(settings, database, clock=clock, backend=backend)))
+        return made[0][1]
 
     try:
         with served(make_app) as url:
-            yield Site(url, made[0], database, clock, outbox)
+            yield Site(url, made[0][0], database, clock, made[0][1], outbox)
     finally:
         database.close()
 
@@ -290,6 +292,9 @@ def click_the_story(page: Page, site: Site) -> None:
     for url in tracked:
         answer = page.request.get(url, max_redirects=0)
         if answer.headers.get("location", "").startswith(STORY):
+            # A click is answered before it is stored (the hit writer stores it within
+            # a batch interval): the report is read once it is in.
+            assert site.app.state.web.hits.flush(STEP_MS / 1000)
             return
     raise AssertionError(f"no tracked link leads to {STORY}: {tracked}")
 
