@@ -82,12 +82,12 @@ def start_workers(
     config: Path | None, host: str, port: int, count: int, *, log_level: str = "info"
 ) -> Workers:
     """``count`` worker processes on ``host:port``, started."""
-    from mailer.web.workers import Workers, listen
+    from mailer.web.workers import Workers, listen_each
 
     try:
-        sock = listen(host, port)
+        sockets = listen_each(host, port, count)
     except OSError as err:
         raise InputError(f"the web app cannot listen on {host}:{port}: {err.strerror}") from None
-    pool = Workers(config, sock, count, log_level=log_level)
+    pool = Workers(config, sockets, count, log_level=log_level)
     pool.start()
     return pool

@@ -1,9 +1,16 @@
-"""Several web worker processes on one listening socket (``--workers N``).
+"""Several web worker processes on one port (``--workers N``).
 
-The socket is bound here, in the parent, and handed to each worker, which opens the
-database and makes the app itself (a process of its own: each uses its own core). The
-kernel gives each new connection to a worker that is waiting to accept, so the busy
-ones take fewer. A worker that dies is replaced; ``stop`` ends them as SIGTERM does
+The listening sockets are bound here, in the parent, and handed to the workers, each of
+which opens the database and makes the app itself (a process of its own: each uses its
+own core). On Linux each worker has a socket of its own on the port (SO_REUSEPORT), and
+the kernel spreads new connections over them evenly: on one shared socket, the worker
+that woke first accepted every connection waiting (asyncio and libuv accept all they
+can at once), and a client that opens its connections together (wrk, a mail
+provider's image proxy) had most of them on one worker while the other idled.
+Elsewhere, where SO_REUSEPORT does not spread connections, the workers share one socket.
+
+A worker that dies is replaced, on the same socket (the parent keeps them open: the
+connections waiting in its queue are not lost); ``stop`` ends them as SIGTERM does
 uvicorn, each finishing its requests and storing the opens and clicks it holds.
 """
 
@@ -12,11 +19,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import socket
+import sys
 import threading
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-__all__ = ["Workers", "listen"]
+__all__ = ["Workers", "listen", "listen_each"]
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +38,38 @@ def listen(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
     # sockets that say so, and with it on, an answer written in two parts waits 40 ms
     # for the client's delayed ACK.
+    return _bound(host, port, reuse_port=False)
+
+
+def listen_each(host: str, port: int, count: int) -> list[socket.socket]:
+    """The listening sockets of ``count`` workers on ``host:port``: one each on Linux
+    (SO_REUSEPORT), else one for all. Raises OSError, as :func:`listen` does, if the
+    port is taken: by anything, another ``mailer serve`` included."""
+    if count == 1 or not sys.platform.startswith("linux"):
+        return [listen(host, port)]
+    # A socket without SO_REUSEPORT cannot bind a port that has a listener, so this
+    # one tells whether the port is free (and which port 0 is). Without it, a second
+    # mailer serve started on the port by mistake would quietly take half the traffic.
+    probe = listen(host, port)
+    port = probe.getsockname()[1]
+    probe.close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(_bound(host, port, reuse_port=True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
         sock.listen(2048)
@@ -57,15 +94,23 @@ def _serve(config: Path | None, sock: socket.socket, log_level: str) -> None:
 
 
 class Workers:
-    """``count`` worker processes serving the settings of ``config`` on ``sock``."""
+    """``count`` worker processes serving the settings of ``config`` on ``sockets``
+    (one each, or one for all: see :func:`listen_each`)."""
 
     def __init__(
-        self, config: Path | None, sock: socket.socket, count: int, *, log_level: str = "info"
+        self,
+        config: Path | None,
+        sockets: list[socket.socket],
+        count: int,
+        *,
+        log_level: str = "info",
     ):
         if count < 1:
             raise ValueError("there must be at least one worker")
+        if len(sockets) not in (1, count):
+            raise ValueError("one socket for all the workers, or one each")
         self.config = config
-        self.sock = sock
+        self.sockets = sockets
         self.count = count
         self.log_level = log_level
         # Spawned, not forked: a fork would copy the parent's threads' locks and its
@@ -76,11 +121,11 @@ class Workers:
 
     @property
     def port(self) -> int:
-        return int(self.sock.getsockname()[1])
+        return int(self.sockets[0].getsockname()[1])
 
     def start(self) -> None:
-        for _ in range(self.count):
-            self._processes.append(self._spawn())
+        for number in range(self.count):
+            self._processes.append(self._spawn(number))
 
     def watch(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Replace workers that die until ``stop`` is set."""
@@ -90,7 +135,7 @@ class Workers:
                     log.error(
                         "web worker %s ended (%s); starting another", process.pid, process.exitcode
                     )
-                    self._processes[number] = self._spawn()
+                    self._processes[number] = self._spawn(number)
 
     def stop(self) -> None:
         """End every worker as SIGTERM does (each finishes first), then close the socket."""
@@ -104,11 +149,13 @@ class Workers:
                 log.error("web worker %s did not stop in %.0f s: killed", process.pid, STOP_SECONDS)
                 process.kill()
                 process.join()
-        self.sock.close()
+        for sock in self.sockets:
+            sock.close()
 
-    def _spawn(self) -> BaseProcess:
+    def _spawn(self, number: int) -> BaseProcess:
+        sock = self.sockets[number % len(self.sockets)]
         process = self._context.Process(
-            target=_serve, args=(self.config, self.sock, self.log_level), name="mailer-web"
+            target=_serve, args=(self.config, sock, self.log_level), name="mailer-web"
         )
         process.start()
         return process

@@ -6,6 +6,9 @@ rate limits hold across app instances (each worker process is one), and ``mailer
 from __future__ import annotations
 
 import fcntl
+import select as io_select
+import socket
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -23,6 +26,7 @@ from mailer.storage import Database, Event, EventKind, MailingList, Subscriber, 
 from mailer.web.group_commit import GroupCommit
 from mailer.web.hits import Hit, HitWriter
 from mailer.web.ratelimit import SharedWindow
+from mailer.web.workers import listen, listen_each
 from tests.support.config import write_config
 from tests.support.database import sqlite_at_head
 from tests.support.processes import MailerProcess
@@ -120,6 +124,44 @@ def test_serve_with_two_workers_answers_and_stops(served: MailerProcess) -> None
     answers = [httpx.get(f"{url}/healthz", timeout=60).status_code for _ in range(4)]
     assert answers == [200] * 4
     assert served.stop() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads on Linux")
+def test_each_worker_has_a_socket_and_a_burst_of_connections_is_spread_over_them() -> None:
+    sockets = listen_each("127.0.0.1", 0, 2)
+    clients: list[socket.socket] = []
+    try:
+        assert len({sock.getsockname() for sock in sockets}) == 1
+        # A client that opens its connections together, as wrk and image proxies do: on
+        # one shared socket, the worker that woke first took them all.
+        clients = [socket.create_connection(sockets[0].getsockname()) for _ in range(32)]
+        taken = [0, 0]
+        while sum(taken) < len(clients):
+            ready, _, _ = io_select.select(sockets, [], [], 10)
+            assert ready, f"only {sum(taken)} of {len(clients)} connections arrived"
+            for sock in ready:
+                connection, _ = sock.accept()
+                connection.close()
+                taken[sockets.index(sock)] += 1
+        assert min(taken) > 0, taken
+    finally:
+        for one in clients + sockets:
+            one.close()
+
+
+def test_a_port_that_is_served_already_is_refused() -> None:
+    """A second ``mailer serve --workers 2`` on the port fails rather than quietly
+    taking a share of its connections."""
+    first = listen_each("127.0.0.1", 0, 2)
+    try:
+        port = first[0].getsockname()[1]
+        with pytest.raises(OSError):
+            listen_each("127.0.0.1", port, 2)
+        with pytest.raises(OSError):
+            listen("127.0.0.1", port)
+    finally:
+        for sock in first:
+            sock.close()
 
 
 def test_grouped_work_is_committed_before_run_returns_and_one_failure_spoils_nothing(
