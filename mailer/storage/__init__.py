@@ -5,8 +5,9 @@ supported. Every command that opens the database brings it to the newest migrati
 """
 
 from mailer.storage.accounts import AdminUser, AuditEntry, Role
-from mailer.storage.counters import EventCount, EventFirst, record_events
+from mailer.storage.counters import EventCount, record_events
 from mailer.storage.database import Database, open_database
+from mailer.storage.event_rows import EventFirst
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import (
     Base,

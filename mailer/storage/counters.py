@@ -6,13 +6,10 @@ messages sum a few thousand rows instead of counting a million events.
 :func:`record_events` is the one way events are stored: it adds them and brings the
 counters up to date in the same transaction, so the two never disagree.
 
-Which event is the first of its kind for its message is told by ``event_firsts``, a row
-per (campaign, ledger row, kind, hard) whose primary key the database guards: the event
-whose ``INSERT ... ON CONFLICT DO NOTHING`` inserts it is the first, on PostgreSQL too
-when two requests record opens of one message at once (the second waits for the first
-to commit, then finds the row). An index lookup on ``events`` would race there. An event
-without a ledger row (one a webhook could not tie) is the first on its own, as the
-unique counts have always counted it.
+Which event is the first of its kind for its message is told by ``event_firsts``
+(:mod:`mailer.storage.event_rows`, which inserts the events and those rows together).
+An event without a ledger row (one a webhook could not tie) is the first on its own, as
+the unique counts have always counted it.
 
 Slots are five minutes (the narrowest bucket a timeline draws) rather than hours: a
 week of a campaign is at most about 2,000 slots per kind.
@@ -28,10 +25,8 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
-    Integer,
     PrimaryKeyConstraint,
     Table,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -40,7 +35,7 @@ from mailer.storage.event_rows import insert_events
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
-__all__ = ["SLOT", "EventCount", "EventFirst", "record_events", "slot_of"]
+__all__ = ["SLOT", "EventCount", "record_events", "slot_of"]
 
 #: The width of a counter's slot.
 SLOT = timedelta(minutes=5)
@@ -57,21 +52,6 @@ class EventCount(Base):
     slot: Mapped[datetime] = mapped_column()
     total: Mapped[int] = mapped_column(BigInteger)
     first: Mapped[int] = mapped_column(BigInteger)
-
-
-class EventFirst(Base):
-    __tablename__ = "event_firsts"
-    # The campaign leads so that deleting a campaign deletes its rows by the key.
-    __table_args__ = (PrimaryKeyConstraint("campaign_id", "delivery_id", "kind", "hard"),)
-
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    # The ledger row's bare number, like the events' (no foreign key: forgetting a
-    # subscriber deletes the row and must not change the counts).
-    delivery_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
-    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
-    hard: Mapped[bool] = mapped_column()
-    # Which event it was, for anyone who checks the counters against the events.
-    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
 
 
 def slot_of(moment: datetime) -> datetime:
@@ -101,15 +81,6 @@ def _add_counts(name: str) -> Any:
     )
 
 
-@functools.cache
-def _add_firsts(name: str) -> Any:
-    return (
-        _dialect_insert(name, EventFirst.__table__)
-        .on_conflict_do_nothing()
-        .returning(EventFirst.__table__.c.event_id)
-    )
-
-
 def record_events(session: Session, events: Sequence[Event]) -> None:
     """Store ``events`` and count them, in the session's transaction. Raises what the
     insert raises (an event recorded twice): then nothing of it may be committed, so
@@ -122,11 +93,10 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
     # What the session holds is written first, as its own statements would have done
     # (a campaign the events name, say): those below go to its connection directly.
     session.flush()
-    insert_events(session.connection(), events)
+    firsts = insert_events(session.connection(), events)
     counted = [e for e in events if e.campaign_id is not None]
     if not counted:
         return
-    firsts = _firsts(session, counted)
     rows: dict[tuple[int, str, bool, datetime], list[int]] = {}
     for event in counted:
         assert event.campaign_id is not None
@@ -142,43 +112,4 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
             # for each other's rows without deadlocking.
             for (c, k, h, s), (t, f) in sorted(rows.items())
         ],
-    )
-
-
-def _firsts(session: Session, events: list[Event]) -> set[int]:
-    """The ids of those of ``events`` that are the first of their kind for their message."""
-    candidates: dict[tuple[int, int, str, bool], int] = {}
-    for event in events:
-        if event.delivery_id is not None:
-            assert event.campaign_id is not None
-            key = (event.campaign_id, event.delivery_id, EventKind(event.kind).value, event.hard)
-            candidates.setdefault(key, event.id)
-    if not candidates:
-        return set()
-    connection = session.connection()
-    ordered = sorted(candidates.items())
-    if connection.dialect.name == "postgresql":
-        # As one array a column, for the reason _insert_arrays gives.
-        arrays = {
-            "campaign_id": [c for (c, _, _, _), _ in ordered],
-            "delivery_id": [d for (_, d, _, _), _ in ordered],
-            "kind": [k for (_, _, k, _), _ in ordered],
-            "hard": [h for (_, _, _, h), _ in ordered],
-            "event_id": [event_id for _, event_id in ordered],
-        }
-        return set(connection.scalars(_add_firsts_arrays(), arrays))
-    values = [
-        {"campaign_id": c, "delivery_id": d, "kind": k, "hard": h, "event_id": event_id}
-        for (c, d, k, h), event_id in ordered
-    ]
-    return set(connection.scalars(_add_firsts(connection.dialect.name), values))
-
-
-@functools.cache
-def _add_firsts_arrays() -> Any:
-    return text(
-        "INSERT INTO event_firsts (campaign_id, delivery_id, kind, hard, event_id) "
-        "SELECT * FROM unnest(CAST(:campaign_id AS integer[]), CAST(:delivery_id AS bigint[]), "
-        "CAST(:kind AS varchar[]), CAST(:hard AS boolean[]), CAST(:event_id AS bigint[])) "
-        "ON CONFLICT DO NOTHING RETURNING event_id"
     )

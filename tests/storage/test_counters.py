@@ -5,6 +5,7 @@ events of a database made before it."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -17,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailer.storage import Campaign, Database, Event, EventKind, record_events
-from mailer.storage.counters import EventCount, EventFirst, slot_of
+from mailer.storage.counters import EventCount, slot_of
 from mailer.storage.database import create_database_engine
+from mailer.storage.event_rows import EventFirst
 
 # Migrations run here from an empty schema.
 pytestmark = pytest.mark.empty_database
@@ -127,6 +129,35 @@ def test_repeated_opens_count_once_as_first_and_untied_events_each(db: Database)
         (cid, opened, False, START): (5, 4),  # 7 first, 7 again, 8, and two untied
         (cid, opened, False, START + timedelta(hours=1, minutes=5)): (1, 0),
     }
+
+
+def test_two_writers_opening_one_message_at_once_count_one_first(db: Database) -> None:
+    """The second writer's first row waits for the first writer's commit, then finds
+    the row: two opens, one first, whichever order the two take."""
+    with db.session() as session:
+        cid = campaign(session)
+    opened = [Event(kind=EventKind.OPENED, campaign_id=cid, delivery_id=9, occurred_at=START)]
+    again = [Event(kind=EventKind.OPENED, campaign_id=cid, delivery_id=9, occurred_at=START)]
+    failed: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with db.session() as session:
+                record_events(session, again)
+        except BaseException as err:  # the assertion below says it
+            failed.append(err)
+
+    with db.session() as session:
+        record_events(session, opened)
+        # Its rows are written and not yet committed while the other writer begins.
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+    writer.join(60)
+    assert not writer.is_alive() and not failed
+    with db.session() as session:
+        assert counters(session, [cid]) == {(cid, EventKind.OPENED.value, False, START): (2, 1)}
+        firsts = session.scalars(select(EventFirst.event_id).where(EventFirst.campaign_id == cid))
+        assert list(firsts) == [opened[0].id]
 
 
 def test_deleting_a_campaign_deletes_its_counters(db: Database) -> None:
