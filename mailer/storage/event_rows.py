@@ -21,7 +21,7 @@ were three of its eight.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -72,18 +72,20 @@ def insert_events(connection: Connection, events: Sequence[Event]) -> set[int]:
     rows = [_row(event, columns) for event in events]
     if connection.dialect.name == "postgresql":
         ids, firsts = _insert_arrays(connection, columns, rows)
-    else:
-        # SQLite gives each new row the highest id plus one, and the transaction holds
-        # the file's write lock from the first row on: ours are the last len(rows).
-        connection.execute(insert(table), rows)
-        last = connection.scalar(_last_id())
-        assert last is not None
-        ids = list(range(last - len(rows) + 1, last + 1))
+        _set_ids(events, ids)
+        return firsts
+    # SQLite gives each new row the highest id plus one, and the transaction holds the
+    # file's write lock from the first row on: ours are the last len(rows).
+    connection.execute(insert(table), rows)
+    last = connection.scalar(_last_id())
+    assert last is not None
+    _set_ids(events, range(last - len(rows) + 1, last + 1))
+    return _sqlite_firsts(connection, events)
+
+
+def _set_ids(events: Sequence[Event], ids: Iterable[int]) -> None:
     for event, event_id in zip(events, ids, strict=True):
         event.id = event_id
-    if connection.dialect.name == "postgresql":
-        return firsts
-    return _sqlite_firsts(connection, events)
 
 
 def _sqlite_firsts(connection: Connection, events: Sequence[Event]) -> set[int]:
