@@ -1,7 +1,8 @@
 -- wrk's script for bench/web.py: each request is the next line of the file named by
--- $WEB_BENCH_REQUESTS ("path" or "path<TAB>form body"), the threads taking turns, so
--- that tokens (and addresses) vary; a body makes the request a form POST with the
--- Origin header of $WEB_BENCH_ORIGIN. done() prints the figures as one JSON line.
+-- $WEB_BENCH_REQUESTS ("path", "path<TAB>form body" or "path<TAB>form body<TAB>client
+-- address"), the threads taking turns, so that tokens (and addresses) vary; a body
+-- makes the request a form POST with the Origin header of $WEB_BENCH_ORIGIN, and a
+-- client address its X-Forwarded-For. done() prints the figures as one JSON line.
 local threads = {}
 
 function setup(thread)
@@ -22,12 +23,18 @@ end
 function request()
   local line = lines[(at % #lines) + 1]
   at = at + step
-  local path, body = line:match("^([^\t]*)\t?(.*)$")
+  local path, rest = line:match("^([^\t]*)\t?(.*)$")
+  local body, client = rest:match("^([^\t]*)\t?(.*)$")
   if body ~= "" then
-    return wrk.format("POST", path, {
+    local headers = {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Origin"] = origin,
-    }, body)
+    }
+    if client ~= "" then
+      -- As the reverse proxy in front of the app says who the client is.
+      headers["X-Forwarded-For"] = client
+    end
+    return wrk.format("POST", path, headers, body)
   end
   return wrk.format("GET", path)
 end
