@@ -35,18 +35,34 @@ class RateLimitHit(Base):
     at: Mapped[float] = mapped_column(Float)
 
 
+_DELETE_UNLOCKED = text(
+    "DELETE FROM rate_limit_hits WHERE id IN "
+    "(SELECT id FROM rate_limit_hits WHERE at <= :cutoff FOR UPDATE SKIP LOCKED)"
+)
+
+
 def take_hit(session: Session, key: str, limit: int, window: float, now: float) -> bool:
     """Count a hit of ``key`` at ``now`` unless it already had ``limit`` in the last
     ``window`` seconds; whether it was counted. Hits older than the window, of every
     key, are deleted on the way."""
     hashed = hashlib.sha256(key.encode()).hexdigest()
+    cutoff = now - window
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": hashed}
         )
-    session.execute(delete(RateLimitHit).where(RateLimitHit.at <= now - window))
+        # The old rows that another transaction is deleting are left to it: waiting for
+        # it would put every hit behind the longest transaction that holds one (a
+        # subscription's, which takes its hits in its own transaction).
+        session.execute(_DELETE_UNLOCKED, {"cutoff": cutoff})
+    else:
+        session.execute(delete(RateLimitHit).where(RateLimitHit.at <= cutoff))
+    # Within the window: a row of this key left to another transaction to delete is
+    # still there.
     count = session.scalar(
-        select(func.count()).select_from(RateLimitHit).where(RateLimitHit.key == hashed)
+        select(func.count())
+        .select_from(RateLimitHit)
+        .where(RateLimitHit.key == hashed, RateLimitHit.at > cutoff)
     )
     if (count or 0) >= limit:
         return False

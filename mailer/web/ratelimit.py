@@ -22,6 +22,7 @@ from mailer.storage.rate_limits import take_hit
 
 if TYPE_CHECKING:
     from redis import Redis
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "REDIS_PREFIX",
@@ -60,8 +61,10 @@ return 1
 
 
 class RateLimit(Protocol):
-    def hit(self, key: str) -> bool:
-        """Count a hit for ``key``; False (and not counted) if it is over the limit."""
+    def hit(self, key: str, session: Session | None = None) -> bool:
+        """Count a hit for ``key``; False (and not counted) if it is over the limit.
+        Where the hits are the database's, in ``session``'s transaction when one is
+        given (they commit with what they guard), else in one of their own."""
         ...
 
 
@@ -86,10 +89,12 @@ class SharedWindow(_Window):
         super().__init__(limit, window, clock)
         self.database = database
 
-    def hit(self, key: str) -> bool:
-        # A write that commits at once: it takes its turn with the web tier's others.
-        with self.database.writing() as session:
+    def hit(self, key: str, session: Session | None = None) -> bool:
+        if session is not None:
             return take_hit(session, key, self.limit, self.window, self.clock())
+        # A write that commits at once: it takes its turn with the web tier's others.
+        with self.database.writing() as own:
+            return take_hit(own, key, self.limit, self.window, self.clock())
 
 
 class RedisLink:
@@ -205,10 +210,10 @@ class RedisWindow(_Window):
         self.link = link
         self.fallback = fallback
 
-    def hit(self, key: str) -> bool:
+    def hit(self, key: str, session: Session | None = None) -> bool:
         """Count a hit for ``key``; False (and not counted) if it is over the limit."""
         taken = self.link.take(key, self.limit, self.window, self.clock())
-        return self.fallback.hit(key) if taken is None else taken
+        return self.fallback.hit(key, session) if taken is None else taken
 
 
 @dataclass(frozen=True)
@@ -263,8 +268,9 @@ class SlidingWindow(_Window):
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> bool:
-        """Count a hit for ``key``; False (and not counted) if it is over the limit."""
+    def hit(self, key: str, session: Session | None = None) -> bool:
+        """Count a hit for ``key``; False (and not counted) if it is over the limit
+        (in this process: ``session`` is not its business)."""
         now = self.clock()
         with self._lock:
             hits = self._hits.get(key)

@@ -3,16 +3,19 @@ subscribed."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from mailer.storage import Database, MailingList, Subscriber, Subscription
+from mailer.storage import Database, MailingList, RateLimitHit, Subscriber, Subscription
 from mailer.storage.models import SuppressionReason
 from mailer.subscribers.privacy import forget
 from mailer.subscribers.subscriptions import add_subscriber, find_subscriber, unsubscribe
@@ -233,6 +236,29 @@ async def test_one_address_is_rate_limited_across_clients(
             answers.append((await subscribe(client, "target@example.org")).status_code)
     assert answers == [200] * 5 + [429]
     assert len(outbox) == 5
+
+
+async def test_a_subscription_and_its_rate_limit_hits_commit_together(
+    client: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One writing transaction a subscription (on SQLite one commit and one fsync, not
+    three); a form that is no subscription still costs its client a hit."""
+    writes = []
+    writing = db.writing
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[Session]:
+        writes.append(1)
+        with writing() as session:
+            yield session
+
+    monkeypatch.setattr(db, "writing", counted)
+    assert (await subscribe(client, "one@example.org")).status_code == 200
+    assert len(writes) == 1
+    assert (await subscribe(client, "not an address")).status_code == 422
+    assert len(writes) == 2
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(RateLimitHit)) == 3
 
 
 async def test_a_form_without_a_valid_token_is_refused(
