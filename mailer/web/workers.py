@@ -10,7 +10,8 @@ provider's image proxy) had most of them on one worker while the other idled.
 Elsewhere, where SO_REUSEPORT does not spread connections, the workers share one socket.
 
 A worker that dies is replaced, on the same socket (the parent keeps them open: the
-connections waiting in its queue are not lost); ``stop`` ends them as SIGTERM does
+connections in its queue, and those the kernel gives it until the new worker is up, a
+few seconds, wait for that one rather than being refused); ``stop`` ends them as SIGTERM does
 uvicorn, each finishing its requests and storing the opens and clicks it holds.
 """
 
@@ -35,9 +36,6 @@ STOP_SECONDS = 30.0
 def listen(host: str, port: int) -> socket.socket:
     """A socket listening on ``host:port`` (port 0: any free one). Raises OSError.
     Connections made before a worker is up wait in its backlog, not refused."""
-    # IPPROTO_TCP named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
-    # sockets that say so, and with it on, an answer written in two parts waits 40 ms
-    # for the client's delayed ACK.
     return _bound(host, port, reuse_port=False)
 
 
@@ -65,6 +63,9 @@ def listen_each(host: str, port: int, count: int) -> list[socket.socket]:
 
 
 def _bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    # IPPROTO_TCP named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets that say so, and with it on, an answer written in two parts waits 40 ms
+    # for the client's delayed ACK.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
