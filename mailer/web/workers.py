@@ -11,8 +11,9 @@ Elsewhere, where SO_REUSEPORT does not spread connections, the workers share one
 
 A worker that dies is replaced, on the same socket (the parent keeps them open: the
 connections in its queue, and those the kernel gives it until the new worker is up, a
-few seconds, wait for that one rather than being refused); ``stop`` ends them as SIGTERM does
-uvicorn, each finishing its requests and storing the opens and clicks it holds.
+few seconds, wait for that one rather than being refused); ``stop`` ends them as
+SIGTERM does uvicorn, each finishing its requests and storing the opens and clicks it
+holds.
 """
 
 from __future__ import annotations
