@@ -27,15 +27,16 @@ from sqlalchemy import (
     ForeignKey,
     PrimaryKeyConstraint,
     Table,
+    text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mailer.storage.event_rows import insert_events
+from mailer.storage.event_rows import insert_events, pg_arrays, pg_new, pg_store, set_ids
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
-__all__ = ["SLOT", "EventCount", "record_events", "slot_of"]
+__all__ = ["SLOT", "EventCount", "pg_count", "record_events", "slot_of"]
 
 #: The width of a counter's slot.
 SLOT = timedelta(minutes=5)
@@ -59,19 +60,15 @@ def slot_of(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
 
 
-def _dialect_insert(name: str, table: Any) -> Any:
-    # Both dialects' inserts know ON CONFLICT; the generic one does not.
-    assert isinstance(table, Table)
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
-# The statements are made once per dialect: making them cost more than running them
+# The statements are made once: making them cost more than running them
 # (an ON CONFLICT's ``excluded`` builds its columns anew each time).
 
 
 @functools.cache
-def _add_counts(name: str) -> Any:
-    statement = _dialect_insert(name, EventCount.__table__)
+def _add_counts() -> Any:
+    table = EventCount.__table__
+    assert isinstance(table, Table)
+    statement = sqlite.insert(table)
     return statement.on_conflict_do_update(
         index_elements=["campaign_id", "kind", "hard", "slot"],
         set_={
@@ -87,13 +84,19 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
     callers that go on run it in a savepoint.
 
     The events are inserted as rows (:mod:`mailer.storage.event_rows`), not added to the
-    session: they stay transient, their ``id`` set."""
+    session: they stay transient, their ``id`` set. On PostgreSQL the events, their
+    firsts and their counts are one statement, on SQLite four."""
     if not events:
         return
     # What the session holds is written first, as its own statements would have done
     # (a campaign the events name, say): those below go to its connection directly.
     session.flush()
-    firsts = insert_events(session.connection(), events)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        arrays = pg_arrays(connection, events)
+        set_ids(events, connection.scalars(_pg_record(), arrays))
+        return
+    firsts = insert_events(connection, events)
     counted = [e for e in events if e.campaign_id is not None]
     if not counted:
         return
@@ -104,12 +107,37 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
         row = rows.setdefault((*key, slot_of(event.occurred_at)), [0, 0])
         row[0] += 1
         row[1] += event.delivery_id is None or event.id in firsts
-    session.connection().execute(
-        _add_counts(session.get_bind().dialect.name),
+    connection.execute(
+        _add_counts(),
         [
             {"campaign_id": c, "kind": k, "hard": h, "slot": s, "total": t, "first": f}
-            # In key order, as every writer takes them: two writers on PostgreSQL wait
-            # for each other's rows without deadlocking.
+            # In key order, as every writer takes them.
             for (c, k, h, s), (t, f) in sorted(rows.items())
         ],
     )
+
+
+def pg_count(source: str) -> str:
+    """The parts of a PostgreSQL ``WITH`` that store the events of relation ``source``
+    (as :func:`~mailer.storage.event_rows.pg_store` reads it), their firsts and their
+    counts, as :func:`record_events` does on SQLite: the counters' rows in key order,
+    as every writer takes them, so that two writers wait for each other's rows without
+    deadlocking. The slot is :func:`slot_of`'s, as migration 0007 computes it."""
+    slot = (
+        "date_trunc('hour', occurred_at) "
+        "+ floor(extract(minute FROM occurred_at) / 5) * interval '5 minutes'"
+    )
+    return (
+        f"{pg_store(source)}, "
+        "counted AS (INSERT INTO event_counts (campaign_id, kind, hard, slot, total, first) "
+        f"SELECT campaign_id, kind, hard, {slot}, count(*), "
+        "count(*) FILTER (WHERE delivery_id IS NULL OR id IN (SELECT event_id FROM firsts)) "
+        f"FROM {source} WHERE campaign_id IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
+        "ON CONFLICT (campaign_id, kind, hard, slot) DO UPDATE SET "
+        "total = event_counts.total + excluded.total, first = event_counts.first + excluded.first)"
+    )
+
+
+@functools.cache
+def _pg_record() -> Any:
+    return text(f"WITH {pg_new()}, {pg_count('new')} SELECT id FROM new ORDER BY n")

@@ -12,10 +12,12 @@ ledger row (one a webhook could not tie) is the first on its own, as the unique 
 have always counted it.
 
 On SQLite that is three statements (an executemany of the events, their last id, the
-firsts' executemany); on PostgreSQL one, every column one array: ids from the
-sequence, the events and their firsts inserted by the same statement. A group of
-unsubscribes, say, is a few milliseconds of round trips and of their Python, and these
-were three of its eight.
+firsts' executemany). On PostgreSQL the events are one array a column
+(:func:`pg_arrays`), and one statement takes their ids from the sequence and inserts
+them and their firsts (:func:`pg_new`, :func:`pg_store`), and their counts
+(:func:`mailer.storage.counters.pg_count`); a group of unsubscribes puts these parts
+after its own (:mod:`mailer.web.leaving`). A group of unsubscribes is a few
+milliseconds of round trips and of their Python: each statement was one more.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
@@ -44,7 +45,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
-__all__ = ["EventFirst", "insert_events"]
+__all__ = [
+    "PG_NEXT_ID",
+    "PG_TYPES",
+    "EventFirst",
+    "insert_events",
+    "pg_arrays",
+    "pg_new",
+    "pg_store",
+    "pg_values",
+    "set_ids",
+]
 
 
 class EventFirst(Base):
@@ -63,27 +74,24 @@ class EventFirst(Base):
 
 
 def insert_events(connection: Connection, events: Sequence[Event]) -> set[int]:
-    """Insert ``events``, set their ids, and record the firsts among those of a ledger
-    row; the ids of those firsts. Raises what the insert raises (an event recorded
-    twice, a campaign deleted meanwhile)."""
+    """Insert ``events`` on SQLite, set their ids, and record the firsts among those of a
+    ledger row; the ids of those firsts. Raises what the insert raises (an event
+    recorded twice, a campaign deleted meanwhile). On PostgreSQL the events are
+    inserted by a statement of their own (:func:`pg_new`, :func:`pg_store`)."""
     table = Event.__table__
     assert isinstance(table, Table)
-    columns = [column for column in table.columns if column.key != "id"]
-    rows = [_row(event, columns) for event in events]
-    if connection.dialect.name == "postgresql":
-        ids, firsts = _insert_arrays(connection, columns, rows)
-        _set_ids(events, ids)
-        return firsts
+    rows = [_row(event) for event in events]
     # SQLite gives each new row the highest id plus one, and the transaction holds the
     # file's write lock from the first row on: ours are the last len(rows).
     connection.execute(insert(table), rows)
     last = connection.scalar(_last_id())
     assert last is not None
-    _set_ids(events, range(last - len(rows) + 1, last + 1))
+    set_ids(events, range(last - len(rows) + 1, last + 1))
     return _sqlite_firsts(connection, events)
 
 
-def _set_ids(events: Sequence[Event], ids: Iterable[int]) -> None:
+def set_ids(events: Sequence[Event], ids: Iterable[int]) -> None:
+    """Give ``events`` the ids the database gave their rows, in order."""
     for event, event_id in zip(events, ids, strict=True):
         event.id = event_id
 
@@ -111,8 +119,8 @@ def _add_firsts() -> Any:
 
 
 #: The events' columns as PostgreSQL has them (as the migrations made them), for the
-#: arrays.
-_PG_TYPES = {
+#: arrays and the casts.
+PG_TYPES = {
     "id": "bigint",
     "kind": "varchar",
     "hard": "boolean",
@@ -131,60 +139,75 @@ _PG_TYPES = {
 }
 
 
-def _insert_arrays(
-    connection: Connection, columns: list[Column[Any]], rows: list[dict[str, Any]]
-) -> tuple[list[int], set[int]]:
-    """Insert ``rows`` on PostgreSQL as one array a column (``unnest``), and their
-    firsts; their ids in order, and those of the firsts. One array a column: a
-    statement of a thousand rows' VALUES costs psycopg more to read (a regular
-    expression over all of it, never cached) than the server to run, a fifth of a
-    millisecond a row."""
+def pg_values(connection: Connection, event: Event) -> dict[str, Any]:
+    """``event``'s values by column, as a PostgreSQL statement binds them."""
+    return {name: values[0] for name, values in pg_arrays(connection, [event]).items()}
+
+
+def pg_arrays(connection: Connection, events: Sequence[Event]) -> dict[str, list[Any]]:
+    """``events`` as one array a column, for :func:`pg_new`: a statement of a thousand
+    rows' VALUES costs psycopg more to read (a regular expression over all of it,
+    never cached) than the server to run, a fifth of a millisecond a row."""
+    rows = [_row(event) for event in events]
     arrays: dict[str, list[Any]] = {}
-    for column in columns:
+    for column in _columns():
         process = column.type._cached_bind_processor(connection.dialect)
         values = [row[column.key] for row in rows]
         arrays[column.key] = [process(v) for v in values] if process else values
-    ids: list[int] = []
-    firsts: set[int] = set()
-    for event_id, first in connection.execute(_insert_unnest(tuple(arrays)), arrays):
-        ids.append(event_id)
-        if first:
-            firsts.add(event_id)
-    return ids, firsts
+    return arrays
 
 
-@functools.cache
-def _insert_unnest(names: tuple[str, ...]) -> Any:
-    # ``new`` is materialized (nextval is volatile): the events, their firsts and the
-    # answer all read the same rows and ids. Each data-modifying part runs once, to its
-    # end, whether or not the outer query reads it. The firsts are taken in key order,
-    # as every writer takes them: two writers wait for each other's rows without a
-    # deadlock. ``raw`` is the JSON text SQLAlchemy makes of each value: text[] casts to
-    # jsonb[].
-    arrays = ", ".join(f"CAST(:{name} AS {_PG_TYPES[name]}[])" for name in names)
-    columns = ", ".join(names)
-    return text(
-        f"WITH new AS MATERIALIZED ("
-        f"SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, u.* "
-        f"FROM unnest({arrays}) WITH ORDINALITY AS u({columns}, n)), "
-        f"stored AS (INSERT INTO events (id, {columns}) SELECT id, {columns} FROM new), "
-        "firsts AS (INSERT INTO event_firsts (campaign_id, delivery_id, kind, hard, event_id) "
-        "SELECT DISTINCT ON (campaign_id, delivery_id, kind, hard) "
-        "campaign_id, delivery_id, kind, hard, id FROM new "
-        "WHERE campaign_id IS NOT NULL AND delivery_id IS NOT NULL "
-        "ORDER BY campaign_id, delivery_id, kind, hard, n "
-        "ON CONFLICT DO NOTHING RETURNING event_id) "
-        "SELECT new.id, firsts.event_id IS NOT NULL FROM new "
-        "LEFT JOIN firsts ON firsts.event_id = new.id ORDER BY new.n"
+def pg_new() -> str:
+    """``new``: the events of :func:`pg_arrays`' parameters, each with its id from the
+    sequence and its place ``n``, for :func:`pg_store`."""
+    names = [column.key for column in _columns()]
+    arrays = ", ".join(f"CAST(:{name} AS {PG_TYPES[name]}[])" for name in names)
+    # Materialized (nextval is volatile): every part reads the same rows and ids.
+    return (
+        "new AS MATERIALIZED ("
+        f"SELECT {PG_NEXT_ID} AS id, u.* "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS u({', '.join(names)}, n))"
     )
 
 
-def _row(event: Event, columns: list[Column[Any]]) -> dict[str, Any]:
+#: The next of the events' ids.
+PG_NEXT_ID = "nextval(pg_get_serial_sequence('events', 'id'))"
+
+
+def pg_store(source: str) -> str:
+    """The parts of a PostgreSQL ``WITH`` that insert the events of relation ``source``
+    (every column of the events, ``id`` as :data:`PG_NEXT_ID` gives it, and their order
+    ``n``) and their firsts: ``firsts`` returns the ids of those that are.
+
+    Each data-modifying part runs once, to its end, whether or not the query reads it.
+    The firsts are taken in key order, as every writer takes them: two writers wait for
+    each other's rows without a deadlock."""
+    columns = ", ".join(["id", *(column.key for column in _columns())])
+    return (
+        f"stored AS (INSERT INTO events ({columns}) SELECT {columns} FROM {source}), "
+        "firsts AS (INSERT INTO event_firsts (campaign_id, delivery_id, kind, hard, event_id) "
+        "SELECT DISTINCT ON (campaign_id, delivery_id, kind, hard) "
+        f"campaign_id, delivery_id, kind, hard, id FROM {source} "
+        "WHERE campaign_id IS NOT NULL AND delivery_id IS NOT NULL "
+        "ORDER BY campaign_id, delivery_id, kind, hard, n "
+        "ON CONFLICT DO NOTHING RETURNING event_id)"
+    )
+
+
+@functools.cache
+def _columns() -> list[Column[Any]]:
+    """The events' columns but ``id``."""
+    table = Event.__table__
+    assert isinstance(table, Table)
+    return [column for column in table.columns if column.key != "id"]
+
+
+def _row(event: Event) -> dict[str, Any]:
     """``event``'s values by column; a column it leaves unset takes its default, on the
     event too, as a flush would fill it."""
     values = event.__dict__
     row = {}
-    for column in columns:
+    for column in _columns():
         value = values.get(column.key)
         if value is None and column.default is not None:
             default = column.default
