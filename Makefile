@@ -46,6 +46,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/workers.py
 	$(PY) bench/faults.py
 	$(PY) bench/extraction.py
+	$(PY) bench/hit_batches.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache $(BROWSER_TESTS)/node_modules
