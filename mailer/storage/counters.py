@@ -18,6 +18,7 @@ week of a campaign is at most about 2,000 slots per kind.
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     text,
 )
@@ -36,15 +38,19 @@ from mailer.storage.event_rows import insert_events, pg_arrays, pg_new, pg_store
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Base, string_enum
 
-__all__ = ["SLOT", "EventCount", "pg_count", "record_events", "slot_of"]
+__all__ = ["SHARDS", "SLOT", "EventCount", "pg_count", "pg_shard", "record_events", "slot_of"]
 
 #: The width of a counter's slot.
 SLOT = timedelta(minutes=5)
 
 
+#: How many rows a slot's count of a kind may be spread over on PostgreSQL.
+SHARDS = 16
+
+
 class EventCount(Base):
     __tablename__ = "event_counts"
-    __table_args__ = (PrimaryKeyConstraint("campaign_id", "kind", "hard", "slot"),)
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "kind", "hard", "slot", "shard"),)
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
@@ -53,6 +59,12 @@ class EventCount(Base):
     slot: Mapped[datetime] = mapped_column()
     total: Mapped[int] = mapped_column(BigInteger)
     first: Mapped[int] = mapped_column(BigInteger)
+    # Which of the slot's rows (the reports sum them). Every write of a campaign's
+    # events updates its slot's row, and a row stays locked until its transaction's
+    # commit is on disk: with one row, two workers' unsubscribe groups took turns at
+    # it, each waiting for the other's fsync. On PostgreSQL a statement takes one of
+    # SHARDS at random; on SQLite, whose writers take turns anyway, it is always 0.
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 def slot_of(moment: datetime) -> datetime:
@@ -70,7 +82,7 @@ def _add_counts() -> Any:
     assert isinstance(table, Table)
     statement = sqlite.insert(table)
     return statement.on_conflict_do_update(
-        index_elements=["campaign_id", "kind", "hard", "slot"],
+        index_elements=["campaign_id", "kind", "hard", "slot", "shard"],
         set_={
             "total": statement.table.c.total + statement.excluded.total,
             "first": statement.table.c.first + statement.excluded.first,
@@ -94,7 +106,7 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         arrays = pg_arrays(connection, events)
-        set_ids(events, connection.scalars(_pg_record(), arrays))
+        set_ids(events, connection.scalars(_pg_record(), {**arrays, "shard": pg_shard()}))
         return
     firsts = insert_events(connection, events)
     counted = [e for e in events if e.campaign_id is not None]
@@ -120,22 +132,30 @@ def record_events(session: Session, events: Sequence[Event]) -> None:
 def pg_count(source: str) -> str:
     """The parts of a PostgreSQL ``WITH`` that store the events of relation ``source``
     (as :func:`~mailer.storage.event_rows.pg_store` reads it), their firsts and their
-    counts, as :func:`record_events` does on SQLite: the counters' rows in key order,
-    as every writer takes them, so that two writers wait for each other's rows without
-    deadlocking. The slot is :func:`slot_of`'s, as migration 0007 computes it."""
+    counts, as :func:`record_events` does on SQLite, in shard ``:shard`` (bind
+    :func:`pg_shard`): the counters' rows in key order, as every writer takes them, so
+    that two writers wait for each other's rows without deadlocking. The slot is
+    :func:`slot_of`'s, as migration 0007 computes it."""
     slot = (
         "date_trunc('hour', occurred_at) "
         "+ floor(extract(minute FROM occurred_at) / 5) * interval '5 minutes'"
     )
     return (
         f"{pg_store(source)}, "
-        "counted AS (INSERT INTO event_counts (campaign_id, kind, hard, slot, total, first) "
-        f"SELECT campaign_id, kind, hard, {slot}, count(*), "
+        "counted AS (INSERT INTO event_counts "
+        "(campaign_id, kind, hard, slot, shard, total, first) "
+        f"SELECT campaign_id, kind, hard, {slot}, CAST(:shard AS smallint), count(*), "
         "count(*) FILTER (WHERE delivery_id IS NULL OR id IN (SELECT event_id FROM firsts)) "
         f"FROM {source} WHERE campaign_id IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
-        "ON CONFLICT (campaign_id, kind, hard, slot) DO UPDATE SET "
+        "ON CONFLICT (campaign_id, kind, hard, slot, shard) DO UPDATE SET "
         "total = event_counts.total + excluded.total, first = event_counts.first + excluded.first)"
     )
+
+
+def pg_shard() -> int:
+    """The shard of the counters' rows a statement on PostgreSQL writes (at random: two
+    writers at once take the same one time in SHARDS)."""
+    return random.randrange(SHARDS)
 
 
 @functools.cache

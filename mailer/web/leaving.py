@@ -19,7 +19,7 @@ from sqlalchemy import Table, and_, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from mailer.storage.counters import pg_count, record_events
+from mailer.storage.counters import pg_count, pg_shard, record_events
 from mailer.storage.event_rows import PG_NEXT_ID, PG_TYPES, pg_values
 from mailer.storage.events import Event, EventKind
 from mailer.storage.models import Campaign, Delivery, MailingList, Subscription, SubscriptionStatus
@@ -110,6 +110,7 @@ def _leave_all_postgres(
                 "lists": [leaving.list_id for leaving in leavings],
                 "campaigns": [leaving.campaign_id for leaving in leavings],
                 "at": at,
+                "shard": pg_shard(),
                 **{name: template[name] for name in template.keys() - chosen},
             },
         )

@@ -13,11 +13,12 @@ from itertools import count
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailer.storage import Campaign, Database, Event, EventKind, record_events
+from mailer.storage import counters as counters_module
 from mailer.storage.counters import EventCount, slot_of
 from mailer.storage.database import create_database_engine
 from mailer.storage.event_rows import EventFirst
@@ -40,14 +41,16 @@ def campaign(session: Session) -> int:
 
 
 def counters(session: Session, campaign_ids: list[int]) -> dict[Key, tuple[int, int]]:
+    """The counters, a slot's shards summed."""
     rows = session.execute(
         select(EventCount).where(EventCount.campaign_id.in_(campaign_ids))
     ).scalars()
-    return {
-        (r.campaign_id, EventKind(r.kind).value, r.hard, r.slot): (r.total, r.first)
-        for r in rows
-        if r.total
-    }
+    summed: dict[Key, tuple[int, int]] = {}
+    for r in rows:
+        key = (r.campaign_id, EventKind(r.kind).value, r.hard, r.slot)
+        total, first = summed.get(key, (0, 0))
+        summed[key] = (total + r.total, first + r.first)
+    return {key: counts for key, counts in summed.items() if counts[0]}
 
 
 def recount(session: Session, campaign_ids: list[int]) -> dict[Key, tuple[int, int]]:
@@ -158,6 +161,70 @@ def test_two_writers_opening_one_message_at_once_count_one_first(db: Database) -
         assert counters(session, [cid]) == {(cid, EventKind.OPENED.value, False, START): (2, 1)}
         firsts = session.scalars(select(EventFirst.event_id).where(EventFirst.campaign_id == cid))
         assert list(firsts) == [opened[0].id]
+
+
+def test_two_writers_of_one_slot_on_postgresql_do_not_wait_for_each_others_commit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each takes a shard of its own (here told which): the second commits while the
+    first still holds its counter row; without shards it would wait for that commit."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the other transaction is done first")
+    shards = iter([3, 5])
+    monkeypatch.setattr(counters_module, "pg_shard", lambda: next(shards))
+    with db.session() as session:
+        cid = campaign(session)
+
+    def opened(delivery_id: int) -> list[Event]:
+        return [
+            Event(
+                kind=EventKind.OPENED, campaign_id=cid, delivery_id=delivery_id, occurred_at=START
+            )
+        ]
+
+    with db.session() as first:
+        record_events(first, opened(1))
+        # Its counter row is locked until this block commits; a wait would end in the
+        # lock timeout's error rather than hang the test.
+        with db.session() as second:
+            second.execute(text("SET LOCAL lock_timeout = '10s'"))
+            record_events(second, opened(2))
+    with db.session() as session:
+        assert counters(session, [cid]) == {(cid, EventKind.OPENED.value, False, START): (2, 2)}
+        assert sorted(session.scalars(select(EventCount.shard))) == [3, 5]
+
+
+def test_downgrading_0011_sums_a_slots_shards_into_one_row(database_url: str) -> None:
+    from alembic import command
+
+    from mailer.storage.database import _alembic_config
+
+    engine = create_database_engine(database_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with Session(engine) as session, session.begin():
+        cid = campaign(session)
+        for shard, total, first in [(0, 2, 1), (7, 3, 3)]:
+            session.add(
+                EventCount(
+                    campaign_id=cid,
+                    kind=EventKind.OPENED,
+                    hard=False,
+                    slot=START,
+                    shard=shard,
+                    total=total,
+                    first=first,
+                )
+            )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT total, first FROM event_counts")).all()
+    assert [tuple(row) for row in rows] == [(5, 4)]
+    engine.dispose()
 
 
 def test_deleting_a_campaign_deletes_its_counters(db: Database) -> None:
