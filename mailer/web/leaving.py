@@ -1,7 +1,7 @@
 """One-click unsubscribes stored in groups: :func:`leave_all` is the work that
 :class:`~mailer.web.group_commit.GroupCommit` runs for the requests that came together,
-in a few statements whatever their number, since a wave of them after a big send is
-bounded by those statements.
+in a few statements whatever their number (on PostgreSQL one), since a wave of them
+after a big send is bounded by those statements.
 
 The statements are made once, their lists of ids bound as expanding parameters: making
 a statement with a few dozen ids in it cost more than running it.
