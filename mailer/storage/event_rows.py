@@ -163,6 +163,7 @@ def pg_new() -> str:
     names = [column.key for column in _columns()]
     arrays = ", ".join(f"CAST(:{name} AS {PG_TYPES[name]}[])" for name in names)
     # Materialized (nextval is volatile): every part reads the same rows and ids.
+    # ``raw`` is the JSON text SQLAlchemy makes of each value: text[] casts to jsonb[].
     return (
         "new AS MATERIALIZED ("
         f"SELECT {PG_NEXT_ID} AS id, u.* "
