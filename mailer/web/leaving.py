@@ -102,16 +102,17 @@ def _leave_all_postgres(
     # What our own unsubscribe events have that the statement does not choose.
     template = pg_values(connection, own_event(EventKind.UNSUBSCRIBED, occurred_at=at))
     chosen = {"campaign_id", "delivery_id", "subscriber_id", "list_id"}
+    constants = tuple(sorted(template.keys() - chosen))
     return list(
         connection.scalars(
-            _pg_leave(tuple(sorted(template.keys() - chosen))),
+            _pg_leave(constants),
             {
                 "subscribers": [leaving.subscriber_id for leaving in leavings],
                 "lists": [leaving.list_id for leaving in leavings],
                 "campaigns": [leaving.campaign_id for leaving in leavings],
                 "at": at,
                 "shard": pg_shard(),
-                **{name: template[name] for name in template.keys() - chosen},
+                **{name: template[name] for name in constants},
             },
         )
     )
